@@ -1,0 +1,156 @@
+//! Reading the log: in commit order with the gap-safe cursor, by tag, and one stream.
+//!
+//! A reader in commit order only sees events whose transaction id is below the horizon
+//! `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below it has ended, so no
+//! event can later appear behind a cursor the reader has already passed. Events of a
+//! transaction that is still open, or that committed after an older one still open, wait
+//! until the horizon moves past them. The pool's statement and idle-in-transaction
+//! timeouts bound how long any transaction of Insats can hold the horizon back.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use super::{Cursor, EventStore, RecordedEvent};
+
+macro_rules! select_events {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT position, transaction_id::text::bigint, event_id, stream_id, stream_version, \
+             event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
+             FROM events ",
+            $($rest),*
+        )
+    };
+}
+
+/// Rows after the cursor whose transactions have all ended, in commit order.
+const READ_ALL: &str = select_events!(
+    "WHERE (transaction_id, position) > ($1::int8::text::xid8, $2)
+       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY transaction_id, position
+     LIMIT $3"
+);
+
+const READ_BY_TAG: &str = select_events!(
+    "WHERE tags @> ARRAY[$4::text]
+       AND (transaction_id, position) > ($1::int8::text::xid8, $2)
+       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY transaction_id, position
+     LIMIT $3"
+);
+
+const READ_STREAM: &str =
+    select_events!("WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version");
+
+/// The horizon as a cursor: everything before it is final.
+const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+impl EventStore {
+    /// Up to `limit` events after `after`, in commit order, none of which can ever be
+    /// preceded by an event that is not yet visible.
+    pub async fn read_all(
+        &self,
+        after: Cursor,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        read_all(&self.pool, after, limit).await
+    }
+
+    /// Like [`EventStore::read_all`], restricted to events carrying `tag`.
+    pub async fn read_by_tag(
+        &self,
+        tag: &str,
+        after: Cursor,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        sqlx::query(READ_BY_TAG)
+            .bind(after.transaction_id)
+            .bind(after.position)
+            .bind(limit)
+            .bind(tag)
+            .try_map(|row: PgRow| event_from_row(&row))
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// The events of one stream up to and including `up_to_version` (all when `None`).
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        up_to_version: Option<i64>,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        let events = sqlx::query(READ_STREAM)
+            .bind(stream_id)
+            .bind(up_to_version.unwrap_or(i64::MAX))
+            .try_map(|row: PgRow| event_from_row(&row))
+            .fetch_all(&self.pool)
+            .await?;
+        if let Some(last) = events.last() {
+            self.heads
+                .remember(stream_id, last.stream_version, &last.hash);
+        }
+        Ok(events)
+    }
+
+    /// The transaction id below which every transaction has ended.
+    pub async fn horizon(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(HORIZON).fetch_one(&self.pool).await
+    }
+
+    /// Waits, at most `timeout`, until the event at `cursor` can be read in commit order
+    /// (every transaction up to its own has ended). Returns whether it can.
+    ///
+    /// The horizon is the whole server's: a transaction held open in any database of the
+    /// cluster holds it back, which is why Insats bounds its own transactions' length.
+    pub async fn wait_until_readable(
+        &self,
+        cursor: Cursor,
+        timeout: Duration,
+    ) -> Result<bool, sqlx::Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.horizon().await? > cursor.transaction_id {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// [`EventStore::read_all`] on any executor, for readers that hold a transaction.
+pub async fn read_all<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+    sqlx::query(READ_ALL)
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .try_map(|row: PgRow| event_from_row(&row))
+        .fetch_all(executor)
+        .await
+}
+
+pub(super) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    Ok(RecordedEvent {
+        position: row.try_get(0)?,
+        transaction_id: row.try_get(1)?,
+        event_id: row.try_get(2)?,
+        stream_id: row.try_get(3)?,
+        stream_version: row.try_get(4)?,
+        event_type: row.try_get(5)?,
+        schema_version: row.try_get(6)?,
+        data: row.try_get(7)?,
+        metadata: row.try_get(8)?,
+        tags: row.try_get(9)?,
+        recorded_at: row.try_get(10)?,
+        prev_hash: row.try_get(11)?,
+        hash: row.try_get(12)?,
+    })
+}

@@ -1,0 +1,14 @@
+//! Insats: the follow-up system for Växjö kommunkoncern's integration plan.
+//!
+//! An event-sourced case-and-activity tracker: every action is appended to an immutable,
+//! hash-chained event log in PostgreSQL ([`event_log`]); read models are built from it.
+//! The web layer ([`web`]) serves the JSON API and the pages; [`startup`], [`database`],
+//! [`config`], [`telemetry`] and [`cli`] are the shell around them.
+
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod event_log;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

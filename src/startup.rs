@@ -1,0 +1,98 @@
+//! Building and running the HTTP server.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use crate::database;
+use crate::event_log::EventStore;
+use crate::web::{self, AppState};
+
+/// A bound, not yet running, Insats server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 picks a free port) and prepares the state. The schema is
+    /// brought up to date in the background, retrying while the database is unreachable;
+    /// until then `/healthz` answers 503.
+    pub async fn build(addr: SocketAddr, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("Failed to listen on {addr}"))?;
+        let state = AppState {
+            events: EventStore::new(pool.clone()),
+            pool,
+            schema_ready: Arc::new(AtomicBool::new(false)),
+        };
+        tokio::spawn(prepare_database(state.clone()));
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(address = %self.local_addr(), "Insats is listening");
+        axum::serve(self.listener, web::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("The HTTP server failed")
+    }
+}
+
+/// Applies the migrations, retrying with back-off until the database answers.
+async fn prepare_database(state: AppState) {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match database::migrate(&state.pool).await {
+            Ok(()) => {
+                state.schema_ready.store(true, Ordering::Release);
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), retry_in = ?delay, "the database is not ready");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

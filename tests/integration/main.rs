@@ -1,0 +1,7 @@
+//! Insats's integration tests: one binary, a fresh database per test, a real PostgreSQL
+//! (see `insats::database::scratch` for how the server is found).
+
+mod event_log;
+mod health;
+mod helpers;
+mod managed_database;
