@@ -1,0 +1,416 @@
+//! Items between forums: the plan's information flow. An item is raised from one forum to
+//! another (an area team to the council, the council to the committee, to an area team or
+//! a process owner, a process owner to the council), is of a kind (eskalering, rapport,
+//! fråga, information), concerns a strategy and/or an area, and is then acknowledged,
+//! answered and closed. Each item is its own stream, `item-<uuid>`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+use super::error::DomainError;
+use super::event::Aggregate;
+use super::values::{FreeText, Slug, Title};
+
+pub fn stream(id: Uuid) -> String {
+    format!("item-{id}")
+}
+
+/// A forum of the plan's organisation, written `omradesteam:<area>`, `integrationsrad`,
+/// `integrationsberedning` or `processagare:<process>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Forum {
+    AreaTeam(Slug),
+    Council,
+    Committee,
+    ProcessOwner(Slug),
+}
+
+impl Forum {
+    /// The forum's name in the UI.
+    pub fn label(&self) -> String {
+        match self {
+            Forum::AreaTeam(area) => format!("Områdesteam {area}"),
+            Forum::Council => "Integrationsrådet".into(),
+            Forum::Committee => "Integrationsberedningen".into(),
+            Forum::ProcessOwner(process) => format!("Processägare {process}"),
+        }
+    }
+
+    /// Whether the plan's organisation sends items from `self` to `to`.
+    pub fn may_send_to(&self, to: &Forum) -> bool {
+        matches!(
+            (self, to),
+            (Forum::AreaTeam(_), Forum::Council)
+                | (Forum::Council, Forum::Committee)
+                | (Forum::Council, Forum::AreaTeam(_))
+                | (Forum::Council, Forum::ProcessOwner(_))
+                | (Forum::ProcessOwner(_), Forum::Council)
+        )
+    }
+
+    pub fn area(&self) -> Option<&Slug> {
+        match self {
+            Forum::AreaTeam(area) => Some(area),
+            _ => None,
+        }
+    }
+
+    pub fn process(&self) -> Option<&Slug> {
+        match self {
+            Forum::ProcessOwner(process) => Some(process),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Forum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Forum::AreaTeam(area) => write!(f, "omradesteam:{area}"),
+            Forum::Council => f.write_str("integrationsrad"),
+            Forum::Committee => f.write_str("integrationsberedning"),
+            Forum::ProcessOwner(process) => write!(f, "processagare:{process}"),
+        }
+    }
+}
+
+impl FromStr for Forum {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let slug = |rest: &str| Slug::parse("forum", rest).map_err(|error| error.message);
+        match s.split_once(':') {
+            None if s == "integrationsrad" => Ok(Forum::Council),
+            None if s == "integrationsberedning" => Ok(Forum::Committee),
+            Some(("omradesteam", area)) => Ok(Forum::AreaTeam(slug(area)?)),
+            Some(("processagare", process)) => Ok(Forum::ProcessOwner(slug(process)?)),
+            _ => Err(
+                "Forumet ska vara integrationsrad, integrationsberedning, omradesteam:<område> eller processagare:<process>."
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl Serialize for Forum {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Forum {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Eskalering,
+    Rapport,
+    Fraga,
+    Information,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 4] = [
+        ItemKind::Eskalering,
+        ItemKind::Rapport,
+        ItemKind::Fraga,
+        ItemKind::Information,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemKind::Eskalering => "Eskalering",
+            ItemKind::Rapport => "Rapport",
+            ItemKind::Fraga => "Fråga",
+            ItemKind::Information => "Information",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Raised,
+    Acknowledged,
+    Answered,
+    Closed,
+}
+
+/// An item to raise, validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    pub from: Forum,
+    pub to: Forum,
+    pub kind: ItemKind,
+    pub title: Title,
+    pub text: FreeText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Slug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<Slug>,
+    /// The case this item escalates, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ItemEvent {
+    ItemRaised {
+        item_id: Uuid,
+        #[serde(flatten)]
+        item: NewItem,
+    },
+    ItemAcknowledged {
+        item_id: Uuid,
+    },
+    ItemAnswered {
+        item_id: Uuid,
+        answer: FreeText,
+    },
+    ItemClosed {
+        item_id: Uuid,
+    },
+}
+
+/// An item as its events leave it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item {
+    pub id: Option<Uuid>,
+    pub item: Option<NewItem>,
+    pub status: Option<ItemStatus>,
+    pub version: i64,
+}
+
+impl Item {
+    pub fn raise(&self, id: Uuid, mut item: NewItem) -> Result<Vec<ItemEvent>, DomainError> {
+        if self.id.is_some() {
+            return Err(DomainError::conflict("Ärendet till forumet finns redan."));
+        }
+        if !item.from.may_send_to(&item.to) {
+            return Err(DomainError::invalid(
+                "to",
+                format!(
+                    "{} skickar inte till {} enligt planens organisation.",
+                    item.from.label(),
+                    item.to.label()
+                ),
+            ));
+        }
+        // An item from or to an area team concerns that area.
+        if item.area.is_none() {
+            item.area = item.from.area().or(item.to.area()).cloned();
+        }
+        Ok(vec![ItemEvent::ItemRaised { item_id: id, item }])
+    }
+
+    pub fn acknowledge(&self) -> Result<Vec<ItemEvent>, DomainError> {
+        let item_id = self.existing()?;
+        match self.status {
+            Some(ItemStatus::Raised) => Ok(vec![ItemEvent::ItemAcknowledged { item_id }]),
+            Some(ItemStatus::Acknowledged) => {
+                Err(DomainError::conflict("Mottagandet är redan bekräftat."))
+            }
+            _ => Err(DomainError::conflict(
+                "Ärendet är redan besvarat eller stängt.",
+            )),
+        }
+    }
+
+    pub fn answer(&self, answer: FreeText) -> Result<Vec<ItemEvent>, DomainError> {
+        let item_id = self.existing()?;
+        match self.status {
+            Some(ItemStatus::Raised | ItemStatus::Acknowledged) => {}
+            Some(ItemStatus::Answered) => {
+                return Err(DomainError::conflict("Ärendet är redan besvarat."));
+            }
+            _ => return Err(DomainError::conflict("Ärendet är stängt.")),
+        }
+        if answer.is_empty() {
+            return Err(DomainError::invalid("answer", "Skriv ett svar."));
+        }
+        Ok(vec![ItemEvent::ItemAnswered { item_id, answer }])
+    }
+
+    pub fn close(&self) -> Result<Vec<ItemEvent>, DomainError> {
+        let item_id = self.existing()?;
+        if self.status == Some(ItemStatus::Closed) {
+            return Err(DomainError::conflict("Ärendet är redan stängt."));
+        }
+        Ok(vec![ItemEvent::ItemClosed { item_id }])
+    }
+
+    fn existing(&self) -> Result<Uuid, DomainError> {
+        self.id
+            .ok_or_else(|| DomainError::not_found("Ärendet mellan forumen finns inte."))
+    }
+}
+
+impl Aggregate for Item {
+    type Event = ItemEvent;
+
+    fn apply(mut self, event: &ItemEvent) -> Self {
+        self.version += 1;
+        match event {
+            ItemEvent::ItemRaised { item_id, item } => {
+                self.id = Some(*item_id);
+                self.item = Some(item.clone());
+                self.status = Some(ItemStatus::Raised);
+            }
+            ItemEvent::ItemAcknowledged { .. } => self.status = Some(ItemStatus::Acknowledged),
+            ItemEvent::ItemAnswered { .. } => self.status = Some(ItemStatus::Answered),
+            ItemEvent::ItemClosed { .. } => self.status = Some(ItemStatus::Closed),
+        }
+        self
+    }
+
+    fn tags(&self, _event: &ItemEvent) -> Vec<String> {
+        let mut tags = Vec::new();
+        if let Some(id) = self.id {
+            tags.push(format!("item:{id}"));
+        }
+        if let Some(item) = &self.item {
+            if let Some(area) = &item.area {
+                tags.push(format!("area:{area}"));
+            }
+            if let Some(strategy) = &item.strategy {
+                tags.push(format!("strategy:{strategy}"));
+            }
+            if let Some(process) = item.from.process().or(item.to.process()) {
+                tags.push(format!("process:{process}"));
+            }
+            if let Some(case_id) = item.case_id {
+                tags.push(format!("case:{case_id}"));
+            }
+        }
+        tags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::fold;
+
+    fn forum(s: &str) -> Forum {
+        s.parse().unwrap()
+    }
+
+    fn new_item(from: &str, to: &str) -> NewItem {
+        NewItem {
+            from: forum(from),
+            to: forum(to),
+            kind: ItemKind::Fraga,
+            title: Title::parse("title", "Lokaler för språkcafé").unwrap(),
+            text: FreeText::parse("text", "Kan rådet hjälpa till?").unwrap(),
+            strategy: None,
+            area: None,
+            case_id: None,
+        }
+    }
+
+    #[test]
+    fn forums_are_written_as_in_the_api() {
+        for text in [
+            "omradesteam:araby",
+            "integrationsrad",
+            "integrationsberedning",
+            "processagare:aktiv-fritid",
+        ] {
+            assert_eq!(forum(text).to_string(), text);
+        }
+        assert!("radet".parse::<Forum>().is_err());
+        assert!("omradesteam:Araby".parse::<Forum>().is_err());
+    }
+
+    #[test]
+    fn only_the_plans_edges_are_allowed() {
+        let allowed = [
+            ("omradesteam:araby", "integrationsrad"),
+            ("integrationsrad", "integrationsberedning"),
+            ("integrationsrad", "omradesteam:braas"),
+            ("integrationsrad", "processagare:aktiv-fritid"),
+            ("processagare:aktiv-fritid", "integrationsrad"),
+        ];
+        for (from, to) in allowed {
+            assert!(
+                Item::default()
+                    .raise(Uuid::now_v7(), new_item(from, to))
+                    .is_ok(),
+                "{from} → {to}"
+            );
+        }
+        for (from, to) in [
+            ("omradesteam:araby", "integrationsberedning"),
+            ("integrationsberedning", "integrationsrad"),
+            ("omradesteam:araby", "omradesteam:braas"),
+            ("processagare:aktiv-fritid", "omradesteam:braas"),
+        ] {
+            assert!(
+                matches!(
+                    Item::default().raise(Uuid::now_v7(), new_item(from, to)),
+                    Err(DomainError::Invalid(_))
+                ),
+                "{from} → {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn given_a_raised_item_it_is_acknowledged_answered_and_closed_once_each() {
+        let id = Uuid::now_v7();
+        let raised = fold::<Item>(
+            &Item::default()
+                .raise(id, new_item("omradesteam:araby", "integrationsrad"))
+                .unwrap(),
+        );
+        assert_eq!(
+            raised
+                .item
+                .as_ref()
+                .unwrap()
+                .area
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "araby"
+        );
+        assert_eq!(
+            raised.tags(&ItemEvent::ItemAcknowledged { item_id: id }),
+            [format!("item:{id}"), "area:araby".into()]
+        );
+        let acknowledged = raised
+            .acknowledge()
+            .unwrap()
+            .iter()
+            .fold(raised, Item::apply);
+        assert!(acknowledged.acknowledge().is_err());
+        assert!(matches!(
+            acknowledged.answer(FreeText::default()),
+            Err(DomainError::Invalid(_))
+        ));
+        let answered = acknowledged
+            .answer(FreeText::parse("a", "Ja").unwrap())
+            .unwrap()
+            .iter()
+            .fold(acknowledged, Item::apply);
+        assert!(matches!(
+            answered.answer(FreeText::parse("a", "Igen").unwrap()),
+            Err(DomainError::Conflict(_))
+        ));
+        let closed = answered.close().unwrap().iter().fold(answered, Item::apply);
+        assert!(closed.close().is_err());
+        assert!(closed.acknowledge().is_err());
+        assert!(matches!(
+            Item::default().close(),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+}
