@@ -1,11 +1,16 @@
 //! The `insats` command line.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::app::{AppError, CommandContext, Insats};
 use crate::config::Config;
 use crate::database::{self, Database};
+use crate::domain::actor::Actor;
+use crate::event_log::EventStore;
 use crate::startup::{self, Application};
 
 const ENVIRONMENT_HELP: &str = "\
@@ -50,6 +55,19 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit.
     Migrate,
+    /// The integration plan.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Import a plan file (TOML, see docs/plan.md): appends only what differs from the
+    /// plan in the log, so importing the same file twice appends nothing.
+    Import {
+        /// The plan file, e.g. plan/vaxjo-integrationsplan.toml.
+        file: PathBuf,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -61,9 +79,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!("the database schema is up to date");
             ExitCode::SUCCESS
         }),
+        Command::Plan(PlanCommand::Import { file }) => import_plan(&database, &file).await,
     };
     database.close().await;
     outcome
+}
+
+async fn import_plan(database: &Database, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("Failed to read the plan file {}", file.display()))?;
+    database::migrate(&database.pool).await?;
+    let insats = Insats::new(EventStore::new(database.pool.clone()));
+    let ctx = CommandContext::new(Actor::system());
+    let outcome = insats
+        .import_plan(&ctx, &text)
+        .await
+        .map_err(|error| match error {
+            AppError::Domain(refused) => anyhow::anyhow!("{refused}"),
+            other => anyhow::Error::new(other),
+        })?;
+    if outcome.plan_events == 0 && outcome.areas_added == 0 {
+        println!(
+            "The plan in {} matches the log: nothing appended.",
+            file.display()
+        );
+    } else {
+        let counts = outcome.counts;
+        println!(
+            "Imported {}: {} plan events ({} defined, {} revised, {} retired), {} areas added.",
+            file.display(),
+            outcome.plan_events,
+            counts.defined,
+            counts.revised,
+            counts.retired,
+            outcome.areas_added
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(addr: SocketAddr, database: &Database) -> anyhow::Result<ExitCode> {

@@ -5,9 +5,11 @@
 //! The web layer ([`web`]) serves the JSON API and the pages; [`startup`], [`database`],
 //! [`config`], [`telemetry`] and [`cli`] are the shell around them.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod domain;
 pub mod event_log;
 pub mod startup;
 pub mod telemetry;

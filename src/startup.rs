@@ -4,13 +4,11 @@ use anyhow::Context;
 use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::database;
-use crate::event_log::EventStore;
 use crate::web::{self, AppState};
 
 /// A bound, not yet running, Insats server.
@@ -27,11 +25,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("Failed to listen on {addr}"))?;
-        let state = AppState {
-            events: EventStore::new(pool.clone()),
-            pool,
-            schema_ready: Arc::new(AtomicBool::new(false)),
-        };
+        let state = AppState::new(pool);
         tokio::spawn(prepare_database(state.clone()));
         Ok(Self { listener, state })
     }
@@ -59,11 +53,17 @@ impl Application {
     }
 }
 
-/// Applies the migrations, retrying with back-off until the database answers.
+/// Applies the migrations and, on first start, imports the bundled plan; retries with
+/// back-off until the database answers.
 async fn prepare_database(state: AppState) {
     let mut delay = Duration::from_millis(250);
     loop {
-        match database::migrate(&state.pool).await {
+        let prepared = async {
+            database::migrate(&state.pool).await?;
+            state.insats.import_bundled_plan_if_empty().await?;
+            anyhow::Ok(())
+        };
+        match prepared.await {
             Ok(()) => {
                 state.schema_ready.store(true, Ordering::Release);
                 return;

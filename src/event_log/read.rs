@@ -41,8 +41,9 @@ const READ_BY_TAG: &str = select_events!(
      LIMIT $3"
 );
 
-const READ_STREAM: &str =
-    select_events!("WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version");
+const READ_STREAM: &str = select_events!(
+    "WHERE stream_id = $1 AND stream_version > $2 AND stream_version <= $3 ORDER BY stream_version"
+);
 
 /// The horizon as a cursor: everything before it is final.
 const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
@@ -81,9 +82,29 @@ impl EventStore {
         stream_id: &str,
         up_to_version: Option<i64>,
     ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        self.read_stream_between(stream_id, 0, up_to_version.unwrap_or(i64::MAX))
+            .await
+    }
+
+    /// The events of one stream after version `after` (for catching up a cached state).
+    pub async fn read_stream_after(
+        &self,
+        stream_id: &str,
+        after: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        self.read_stream_between(stream_id, after, i64::MAX).await
+    }
+
+    async fn read_stream_between(
+        &self,
+        stream_id: &str,
+        after: i64,
+        up_to: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         let events = sqlx::query(READ_STREAM)
             .bind(stream_id)
-            .bind(up_to_version.unwrap_or(i64::MAX))
+            .bind(after)
+            .bind(up_to)
             .try_map(|row: PgRow| event_from_row(&row))
             .fetch_all(&self.pool)
             .await?;

@@ -1,17 +1,17 @@
 //! What the integration tests share: a running Insats on a fresh database.
 
 use insats::database::scratch::ScratchDatabase;
-use insats::event_log::{EventStore, NewEvent};
+use insats::event_log::{EventStore, NewEvent, RecordedEvent};
 use insats::startup::Application;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// An Insats server on a free port, with its own database.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    /// Kept alive for the test's duration.
-    _db: ScratchDatabase,
+    pub store: EventStore,
+    pub db: ScratchDatabase,
 }
 
 impl TestApp {
@@ -25,7 +25,8 @@ impl TestApp {
         let test_app = TestApp {
             address,
             client: reqwest::Client::new(),
-            _db: db,
+            store: EventStore::new(db.pool.clone()),
+            db,
         };
         test_app.wait_until_healthy().await;
         test_app
@@ -39,6 +40,50 @@ impl TestApp {
             .expect("the server answers")
     }
 
+    /// POSTs JSON and returns the status and the JSON answer (Null when there is none).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(&body)
+            .send()
+            .await
+            .expect("the server answers");
+        answer(response).await
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the server answers");
+        answer(response).await
+    }
+
+    /// The events of a stream, as stored.
+    pub async fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
+        self.store.read_stream(stream, None).await.unwrap()
+    }
+
     async fn wait_until_healthy(&self) {
         for _ in 0..200 {
             if self.get_healthz().await.status().is_success() {
@@ -48,6 +93,28 @@ impl TestApp {
         }
         panic!("the test server did not become healthy");
     }
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// The field names of a 4xx answer's errors.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| error["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A fresh event store on a fresh database.

@@ -1,6 +1,9 @@
 //! Insats's integration tests: one binary, a fresh database per test, a real PostgreSQL
 //! (see `insats::database::scratch` for how the server is found).
 
+mod api_activities;
+mod api_cases_and_items;
+mod api_plan;
 mod event_log;
 mod health;
 mod helpers;

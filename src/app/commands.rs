@@ -1,0 +1,648 @@
+//! The commands of Insats: what area teams, process owners, the council and the
+//! coordinator do. Each parses its input with the domain's parsers (every problem reported
+//! at once, in Swedish), checks that what it refers to exists, and executes.
+
+use uuid::Uuid;
+
+use super::{AppError, CommandContext, Done, Insats, done, expected};
+use crate::domain::activity::{self, Activity, ActivityDetails, ActivityInput};
+use crate::domain::area::{self, Areas};
+use crate::domain::case::{self, Assignee, Case, CaseStatus};
+use crate::domain::error::Problems;
+use crate::domain::item::{self, Forum, Item, ItemKind, NewItem};
+use crate::domain::plan::NodeKind;
+use crate::domain::process::{self, Process};
+use crate::domain::review::{self, Review};
+use crate::domain::strategy::{self, StrategyReports, StrategyStatus};
+use crate::domain::values::{self, FreeText, Name, Period, Slug, Title};
+use crate::domain::{DomainError, FieldError};
+use crate::event_log::AppendResult;
+
+/// A case as a form or an API client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct CaseInput {
+    pub title: String,
+    pub description: String,
+    pub strategies: Vec<String>,
+}
+
+/// Who to assign a case to: a process owner (by process) or a team member (by name).
+#[derive(Debug, Clone)]
+pub enum AssigneeInput {
+    ProcessOwner { process: String },
+    TeamMember { name: String, user_id: Option<Uuid> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatusReportInput {
+    pub period_start: String,
+    pub period_end: String,
+    pub status: Option<StrategyStatus>,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DecisionInput {
+    pub title: String,
+    pub text: String,
+    pub strategy: Option<String>,
+    pub decided_on: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ItemInput {
+    pub from: String,
+    pub to: String,
+    pub kind: Option<ItemKind>,
+    pub title: String,
+    pub text: String,
+    pub strategy: Option<String>,
+    pub area: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReviewInput {
+    pub period_start: String,
+    pub period_end: String,
+    pub feedback: String,
+}
+
+impl Insats {
+    /// The area, or 404.
+    pub async fn require_area(&self, area: &str) -> Result<Slug, AppError> {
+        let areas = self.areas().await?;
+        areas
+            .get(area)
+            .map(|area| area.id.clone())
+            .ok_or_else(|| DomainError::not_found("Området finns inte.").into())
+    }
+
+    /// A strategy in force, or 404.
+    pub async fn require_strategy(&self, strategy: &str) -> Result<(Slug, Slug), AppError> {
+        let plan = self.plan().await?;
+        let found = plan
+            .strategy(strategy)
+            .ok_or_else(|| DomainError::not_found("Strategin finns inte i planen."))?;
+        let slug =
+            |s: &str| Slug::parse("id", s).map_err(|error| DomainError::Invalid(vec![error]));
+        Ok((slug(found.id())?, slug(found.process())?))
+    }
+
+    /// A process of the plan, or 404.
+    pub async fn require_process(&self, process: &str) -> Result<Slug, AppError> {
+        let plan = self.plan().await?;
+        plan.node(NodeKind::Process, process)
+            .ok_or_else(|| DomainError::not_found("Processen finns inte i planen."))?;
+        Slug::parse("id", process).map_err(|error| DomainError::Invalid(vec![error]).into())
+    }
+
+    // ------------------------------------------------------------------ activities
+
+    pub async fn log_activity(
+        &self,
+        ctx: &CommandContext,
+        area: &str,
+        input: &ActivityInput,
+    ) -> Result<Done, AppError> {
+        let area = self.require_area(area).await?;
+        let plan = self.plan().await?;
+        let details = ActivityDetails::parse(input, &plan, self.today())?;
+        let id = Uuid::now_v7();
+        self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
+            activity.log(id, area, details)
+        })
+        .await
+    }
+
+    pub async fn correct_activity(
+        &self,
+        ctx: &CommandContext,
+        id: Uuid,
+        input: &ActivityInput,
+        reason: &str,
+    ) -> Result<Done, AppError> {
+        let plan = self.plan().await?;
+        let (details, reason) = match (
+            ActivityDetails::parse(input, &plan, self.today()),
+            FreeText::required("reason", reason, "Skriv varför insatsen rättas."),
+        ) {
+            (Ok(details), Ok(reason)) => (details, reason),
+            (details, reason) => {
+                let mut errors = match details {
+                    Err(DomainError::Invalid(errors)) => errors,
+                    Err(other) => return Err(other.into()),
+                    Ok(_) => Vec::new(),
+                };
+                errors.extend(reason.err());
+                return Err(DomainError::Invalid(errors).into());
+            }
+        };
+        self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
+            activity.correct(details, reason)
+        })
+        .await
+    }
+
+    pub async fn retract_activity(
+        &self,
+        ctx: &CommandContext,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<Done, AppError> {
+        let reason = FreeText::parse("reason", reason).map_err(invalid)?;
+        self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
+            activity.retract(reason)
+        })
+        .await
+    }
+
+    // ------------------------------------------------------------------ cases
+
+    pub async fn open_case(
+        &self,
+        ctx: &CommandContext,
+        area: &str,
+        input: &CaseInput,
+    ) -> Result<Done, AppError> {
+        let area = self.require_area(area).await?;
+        let plan = self.plan().await?;
+        let mut problems = Problems::new();
+        let title = problems.check(Title::parse("title", &input.title));
+        let description = problems.check(FreeText::parse("description", &input.description));
+        let strategies = problems.check(activity::parse_strategies(
+            "strategies",
+            &input.strategies,
+            &plan,
+        ));
+        problems.finish()?;
+        let id = Uuid::now_v7();
+        self.execute::<Case>(ctx, &case::stream(id), id, |case| {
+            case.open(
+                id,
+                area,
+                title.expect("checked"),
+                description.expect("checked"),
+                strategies.expect("checked"),
+            )
+        })
+        .await
+    }
+
+    /// Adds a note; the returned id is the note's.
+    pub async fn add_case_note(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        text: &str,
+    ) -> Result<Done, AppError> {
+        let text = FreeText::required("text", text, "Skriv en anteckning.").map_err(invalid)?;
+        let note_id = Uuid::now_v7();
+        self.execute::<Case>(ctx, &case::stream(case_id), note_id, |case| {
+            case.add_note(note_id, text)
+        })
+        .await
+    }
+
+    pub async fn assign_case(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        input: &AssigneeInput,
+    ) -> Result<Done, AppError> {
+        let assignee = match input {
+            AssigneeInput::ProcessOwner { process } => Assignee::ProcessOwner {
+                process: self
+                    .require_process(process)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::Domain(DomainError::NotFound(message)) => {
+                            DomainError::invalid("process", message).into()
+                        }
+                        other => other,
+                    })?,
+            },
+            AssigneeInput::TeamMember { name, user_id } => Assignee::TeamMember {
+                name: Name::parse("name", name).map_err(invalid)?,
+                user_id: *user_id,
+            },
+        };
+        self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
+            case.assign(assignee)
+        })
+        .await
+    }
+
+    pub async fn change_case_status(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        status: CaseStatus,
+    ) -> Result<Done, AppError> {
+        self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
+            case.change_status(status)
+        })
+        .await
+    }
+
+    pub async fn close_case(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        resolution: &str,
+    ) -> Result<Done, AppError> {
+        let resolution = FreeText::parse("resolution", resolution).map_err(invalid)?;
+        self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
+            case.close(resolution)
+        })
+        .await
+    }
+
+    pub async fn reopen_case(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        reason: &str,
+    ) -> Result<Done, AppError> {
+        let reason = FreeText::parse("reason", reason).map_err(invalid)?;
+        self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
+            case.reopen(reason)
+        })
+        .await
+    }
+
+    /// Escalates a case to the integration council: the case records the escalation and
+    /// an item of kind eskalering is raised from the area team, in one transaction. The
+    /// returned id is the item's.
+    pub async fn escalate_case(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        text: &str,
+    ) -> Result<Done, AppError> {
+        let text = FreeText::parse("text", text).map_err(invalid)?;
+        let plan = self.plan().await?;
+        let case_stream = case::stream(case_id);
+        let (case, case_version) = self.load::<Case>(&case_stream).await?;
+        let item_id = Uuid::now_v7();
+        let case_events = case.escalate(item_id, text.clone())?;
+        let area = case.area.clone().expect("an escalated case exists");
+        let new_item = NewItem {
+            from: Forum::AreaTeam(area.clone()),
+            to: Forum::Council,
+            kind: ItemKind::Eskalering,
+            title: case.title.clone().expect("an escalated case has a title"),
+            text,
+            strategy: case.strategies.first().cloned(),
+            area: Some(area),
+            case_id: Some(case_id),
+        };
+        let item_events = Item::default().raise(item_id, new_item)?;
+        let case_rows = self.to_new_events(ctx, case, case_events, None, &plan);
+        let item_rows = self.to_new_events(ctx, Item::default(), item_events, None, &plan);
+        let result = self
+            .append_together(
+                (&case_stream, case_version, case_rows),
+                (&item::stream(item_id), 0, item_rows),
+            )
+            .await?;
+        Ok(done(item_id, result))
+    }
+
+    // ------------------------------------------------------------------ items
+
+    pub async fn raise_item(
+        &self,
+        ctx: &CommandContext,
+        input: &ItemInput,
+    ) -> Result<Done, AppError> {
+        let plan = self.plan().await?;
+        let areas = self.areas().await?;
+        let mut problems = Problems::new();
+        let from = problems.check(parse_forum("from", &input.from, &areas, &plan));
+        let to = problems.check(parse_forum("to", &input.to, &areas, &plan));
+        let kind = problems.check(input.kind.ok_or_else(|| {
+            FieldError::new(
+                "kind",
+                "Välj vilken sorts ärende det är: eskalering, rapport, fråga eller information.",
+            )
+        }));
+        let title = problems.check(Title::parse("title", &input.title));
+        let text = problems.check(FreeText::parse("text", &input.text));
+        let strategy = match input.strategy.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(strategy) => problems
+                .check(activity::parse_strategies(
+                    "strategy",
+                    &[strategy.to_owned()],
+                    &plan,
+                ))
+                .and_then(|mut strategies| strategies.pop()),
+            None => None,
+        };
+        let area = match input.area.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(area) => problems.check(
+                areas
+                    .get(area)
+                    .map(|area| area.id.clone())
+                    .ok_or_else(|| FieldError::new("area", "Området finns inte.")),
+            ),
+            None => None,
+        };
+        problems.finish()?;
+        let new_item = NewItem {
+            from: from.expect("checked"),
+            to: to.expect("checked"),
+            kind: kind.expect("checked"),
+            title: title.expect("checked"),
+            text: text.expect("checked"),
+            strategy,
+            area,
+            case_id: None,
+        };
+        let id = Uuid::now_v7();
+        self.execute::<Item>(ctx, &item::stream(id), id, |item| item.raise(id, new_item))
+            .await
+    }
+
+    pub async fn acknowledge_item(
+        &self,
+        ctx: &CommandContext,
+        item_id: Uuid,
+    ) -> Result<Done, AppError> {
+        self.execute::<Item>(ctx, &item::stream(item_id), item_id, Item::acknowledge)
+            .await
+    }
+
+    /// Answers an item; when it escalates a case, the case records the answer too, in
+    /// the same transaction.
+    pub async fn answer_item(
+        &self,
+        ctx: &CommandContext,
+        item_id: Uuid,
+        answer: &str,
+    ) -> Result<Done, AppError> {
+        let answer = FreeText::parse("answer", answer).map_err(invalid)?;
+        self.settle_item(
+            ctx,
+            item_id,
+            |item| item.answer(answer.clone()),
+            |case| case.escalation_answered(item_id, answer.clone()),
+        )
+        .await
+    }
+
+    pub async fn close_item(&self, ctx: &CommandContext, item_id: Uuid) -> Result<Done, AppError> {
+        self.settle_item(ctx, item_id, Item::close, |case| {
+            case.escalation_closed(item_id)
+        })
+        .await
+    }
+
+    async fn settle_item(
+        &self,
+        ctx: &CommandContext,
+        item_id: Uuid,
+        decide_item: impl FnOnce(&Item) -> Result<Vec<item::ItemEvent>, DomainError>,
+        decide_case: impl FnOnce(&Case) -> Result<Vec<case::CaseEvent>, DomainError>,
+    ) -> Result<Done, AppError> {
+        let plan = self.plan().await?;
+        let item_stream = item::stream(item_id);
+        let (item, item_version) = self.load::<Item>(&item_stream).await?;
+        let item_events = decide_item(&item)?;
+        let case_id = item.item.as_ref().and_then(|raised| raised.case_id);
+        let item_rows = self.to_new_events(ctx, item, item_events, None, &plan);
+        let Some(case_id) = case_id else {
+            let result = self
+                .store
+                .append(&item_stream, expected(item_version), &item_rows)
+                .await?;
+            return Ok(done(item_id, result));
+        };
+        let case_stream = case::stream(case_id);
+        let (case, case_version) = self.load::<Case>(&case_stream).await?;
+        let case_events = decide_case(&case)?;
+        let cause = item_rows.last().map(|row| row.event_id);
+        let case_rows = self.to_new_events(ctx, case, case_events, cause, &plan);
+        let result = if case_rows.is_empty() {
+            self.store
+                .append(&item_stream, expected(item_version), &item_rows)
+                .await?
+        } else {
+            self.append_together(
+                (&item_stream, item_version, item_rows),
+                (&case_stream, case_version, case_rows),
+            )
+            .await?
+        };
+        Ok(done(item_id, result))
+    }
+
+    // ------------------------------------------------------------------ processes and strategies
+
+    pub async fn report_status(
+        &self,
+        ctx: &CommandContext,
+        strategy: &str,
+        input: &StatusReportInput,
+    ) -> Result<Done, AppError> {
+        let (strategy, process) = self.require_strategy(strategy).await?;
+        let mut problems = Problems::new();
+        let period = match Period::parse(&input.period_start, &input.period_end, self.today()) {
+            Ok(period) => Some(period),
+            Err(errors) => {
+                errors.into_iter().for_each(|error| problems.push(error));
+                None
+            }
+        };
+        let status = problems.check(input.status.ok_or_else(|| {
+            FieldError::new("status", "Välj status: enligt plan, risk eller avvikelse.")
+        }));
+        let comment = problems.check(FreeText::parse("comment", &input.comment));
+        problems.finish()?;
+        let id = Uuid::now_v7();
+        let stream = strategy::stream(strategy.as_str());
+        self.execute::<StrategyReports>(ctx, &stream, id, |reports| {
+            reports.report(
+                id,
+                strategy,
+                process,
+                period.expect("checked"),
+                status.expect("checked"),
+                comment.expect("checked"),
+            )
+        })
+        .await
+    }
+
+    pub async fn assign_process_owner(
+        &self,
+        ctx: &CommandContext,
+        process: &str,
+        name: &str,
+        user_id: Option<Uuid>,
+    ) -> Result<Done, AppError> {
+        let process = self.require_process(process).await?;
+        let name = Name::parse("name", name).map_err(invalid)?;
+        let id = user_id.unwrap_or_else(Uuid::nil);
+        let stream = process::stream(process.as_str());
+        self.execute::<Process>(ctx, &stream, id, |state| {
+            state.assign_owner(process, name, user_id)
+        })
+        .await
+    }
+
+    pub async fn record_decision(
+        &self,
+        ctx: &CommandContext,
+        process: &str,
+        input: &DecisionInput,
+    ) -> Result<Done, AppError> {
+        let process = self.require_process(process).await?;
+        let plan = self.plan().await?;
+        let mut problems = Problems::new();
+        let title = problems.check(Title::parse("title", &input.title));
+        let text = problems.check(FreeText::parse("text", &input.text));
+        let decided_on = problems.check(values::parse_date(
+            "decided_on",
+            &input.decided_on,
+            self.today(),
+        ));
+        let strategy = match input.strategy.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(strategy) => problems
+                .check(activity::parse_strategies(
+                    "strategy",
+                    &[strategy.to_owned()],
+                    &plan,
+                ))
+                .and_then(|mut strategies| strategies.pop()),
+            None => None,
+        };
+        problems.finish()?;
+        let id = Uuid::now_v7();
+        let stream = process::stream(process.as_str());
+        self.execute::<Process>(ctx, &stream, id, |state| {
+            state.record_decision(
+                id,
+                process,
+                strategy,
+                title.expect("checked"),
+                text.expect("checked"),
+                decided_on.expect("checked"),
+            )
+        })
+        .await
+    }
+
+    // ------------------------------------------------------------------ areas and reviews
+
+    /// Adds an area; the id is made from the name unless given.
+    pub async fn add_area(
+        &self,
+        ctx: &CommandContext,
+        id: Option<&str>,
+        name: &str,
+    ) -> Result<(Slug, Done), AppError> {
+        let mut problems = Problems::new();
+        let name = problems.check(Name::parse("name", name));
+        let id = match id.filter(|id| !id.trim().is_empty()) {
+            Some(id) => problems.check(Slug::parse("id", id.trim())),
+            None => name.as_ref().and_then(|name| {
+                problems.check(
+                    Slug::from_name(name.as_str())
+                        .ok_or_else(|| FieldError::new("id", "Ange ett id med bokstäverna a–z.")),
+                )
+            }),
+        };
+        problems.finish()?;
+        let (id, name) = (id.expect("checked"), name.expect("checked"));
+        let done = self
+            .execute::<Areas>(ctx, area::STREAM, Uuid::nil(), |areas| {
+                areas.add(id.clone(), name, false)
+            })
+            .await?;
+        Ok((id, done))
+    }
+
+    /// Records the council's review of an area's timeline for a period; the returned id
+    /// is the review's.
+    pub async fn review_timeline(
+        &self,
+        ctx: &CommandContext,
+        area: &str,
+        input: &ReviewInput,
+    ) -> Result<Done, AppError> {
+        let area = self.require_area(area).await?;
+        let mut problems = Problems::new();
+        let period = match Period::parse(&input.period_start, &input.period_end, self.today()) {
+            Ok(period) => Some(period),
+            Err(errors) => {
+                errors.into_iter().for_each(|error| problems.push(error));
+                None
+            }
+        };
+        let feedback = problems.check(FreeText::parse("feedback", &input.feedback));
+        problems.finish()?;
+        let id = Uuid::now_v7();
+        self.execute::<Review>(ctx, &review::stream(id), id, |review| {
+            review.record(
+                id,
+                area,
+                period.expect("checked"),
+                feedback.expect("checked"),
+            )
+        })
+        .await
+    }
+
+    /// Appends to two streams in one transaction; returns the second append's result.
+    async fn append_together(
+        &self,
+        first: (&str, i64, Vec<crate::event_log::NewEvent>),
+        second: (&str, i64, Vec<crate::event_log::NewEvent>),
+    ) -> Result<AppendResult, AppError> {
+        let mut transaction = self.store.pool().begin().await?;
+        self.store
+            .append_in(&mut transaction, first.0, expected(first.1), &first.2)
+            .await?;
+        let result = self
+            .store
+            .append_in(&mut transaction, second.0, expected(second.1), &second.2)
+            .await?;
+        transaction.commit().await?;
+        Ok(result)
+    }
+}
+
+/// A forum whose area or process exists.
+fn parse_forum(
+    field: &str,
+    text: &str,
+    areas: &Areas,
+    plan: &crate::domain::plan::Plan,
+) -> Result<Forum, FieldError> {
+    let forum: Forum = text
+        .trim()
+        .parse()
+        .map_err(|message: String| FieldError::new(field, message))?;
+    match &forum {
+        Forum::AreaTeam(area) if areas.get(area.as_str()).is_none() => {
+            Err(FieldError::new(field, "Området finns inte."))
+        }
+        Forum::ProcessOwner(process)
+            if plan.node(NodeKind::Process, process.as_str()).is_none() =>
+        {
+            Err(FieldError::new(field, "Processen finns inte i planen."))
+        }
+        _ => Ok(forum),
+    }
+}
+
+fn invalid(error: FieldError) -> AppError {
+    AppError::Domain(DomainError::Invalid(vec![error]))
+}
+
+impl AppError {
+    /// Convenience for callers that only need to know a command was refused as invalid.
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, AppError::Domain(DomainError::Invalid(_)))
+    }
+}

@@ -1,0 +1,250 @@
+//! The application services: load an aggregate from its stream, let the domain decide,
+//! append the events with the version that was loaded, tagged and with the actor's
+//! metadata. The web layer and the CLI call these; they never touch the log directly.
+
+mod commands;
+mod plan;
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::domain::DomainError;
+use crate::domain::actor::Actor;
+use crate::domain::event::{self, Aggregate, DecodeError};
+use crate::event_log::{
+    AppendError, AppendResult, Cursor, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+};
+
+pub use commands::*;
+pub use plan::{ImportOutcome, PlanCache};
+
+/// Who is acting and in which request: becomes every event's metadata.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub actor: Actor,
+    pub correlation_id: Uuid,
+    pub request_id: Option<String>,
+}
+
+impl CommandContext {
+    pub fn new(actor: Actor) -> Self {
+        Self {
+            actor,
+            correlation_id: Uuid::now_v7(),
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// The metadata of an event this command appends. `causation_id` is the event that
+    /// led to it, when there is one (the item whose answer closes an escalation).
+    fn metadata(&self, area: Option<&str>, causation_id: Option<Uuid>) -> Value {
+        let mut metadata = json!({
+            "actor": self.actor.user_id,
+            "actor_name": self.actor.name,
+            "role": self.actor.role,
+            "correlation_id": self.correlation_id,
+        });
+        if let Some(area) = area {
+            metadata["area"] = json!(area);
+        }
+        if let Some(causation_id) = causation_id {
+            metadata["causation_id"] = json!(causation_id);
+        }
+        if let Some(request_id) = &self.request_id {
+            metadata["request_id"] = json!(request_id);
+        }
+        metadata
+    }
+}
+
+/// What a command did: the id of what it created or changed, and where its events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Done {
+    pub id: Uuid,
+    /// The log position of the command's last event.
+    pub position: i64,
+    /// The commit-order cursor of the command's last event (for read-your-writes).
+    pub cursor: Cursor,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Someone else changed the same thing at the same time.
+    #[error("a concurrent change to {stream_id}")]
+    Conflict { stream_id: String },
+    /// The acting user may not do this. The message is Swedish, for the user.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(error).context("Failed to reach the event log"))
+    }
+}
+
+impl From<DecodeError> for AppError {
+    fn from(error: DecodeError) -> Self {
+        AppError::Internal(anyhow::Error::new(error).context("Failed to read an event"))
+    }
+}
+
+impl From<AppendError> for AppError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::WrongExpectedVersion { stream_id, .. } => AppError::Conflict { stream_id },
+            other => AppError::Internal(
+                anyhow::Error::new(other).context("Failed to append to the event log"),
+            ),
+        }
+    }
+}
+
+/// Insats's application services over one event store.
+#[derive(Clone)]
+pub struct Insats {
+    store: EventStore,
+    plan: PlanCache,
+    today: Arc<dyn Fn() -> Date + Send + Sync>,
+}
+
+impl Insats {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            plan: PlanCache::default(),
+            store,
+            today: Arc::new(|| OffsetDateTime::now_utc().date()),
+        }
+    }
+
+    /// The same services with a fixed "today" (for tests and demo data).
+    pub fn with_today(mut self, today: Date) -> Self {
+        self.today = Arc::new(move || today);
+        self
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn today(&self) -> Date {
+        (self.today)()
+    }
+
+    /// Reads a stream and folds it into an aggregate's state; also returns its version.
+    pub async fn load<A: Aggregate>(&self, stream: &str) -> Result<(A, i64), AppError> {
+        let recorded = self.store.read_stream(stream, None).await?;
+        let version = recorded.last().map_or(0, |event| event.stream_version);
+        let state = decode_all::<A>(&recorded)?
+            .iter()
+            .fold(A::default(), A::apply);
+        Ok((state, version))
+    }
+
+    /// Turns domain events into log events: type, data, the tags of the state after each
+    /// event (with `process:` added for every `strategy:`), and the context's metadata.
+    fn to_new_events<A: Aggregate>(
+        &self,
+        ctx: &CommandContext,
+        mut state: A,
+        events: Vec<A::Event>,
+        causation_id: Option<Uuid>,
+        plan: &crate::domain::plan::Plan,
+    ) -> Vec<NewEvent> {
+        let mut new_events = Vec::with_capacity(events.len());
+        for event in events {
+            state = state.apply(&event);
+            let tags = with_process_tags(state.tags(&event), plan);
+            let area = tags
+                .iter()
+                .find_map(|tag| tag.strip_prefix("area:"))
+                .map(str::to_owned);
+            let (event_type, data) = event::encode(&event);
+            let mut new_event = NewEvent::new(event_type, data)
+                .with_metadata(ctx.metadata(area.as_deref(), causation_id))
+                .with_tags(tags);
+            new_event.schema_version = event::SCHEMA_VERSION;
+            new_events.push(new_event);
+        }
+        new_events
+    }
+
+    /// Loads `stream`, lets `decide` choose the events, and appends them with the
+    /// version that was loaded as the expected version.
+    pub(crate) async fn execute<A: Aggregate>(
+        &self,
+        ctx: &CommandContext,
+        stream: &str,
+        id: Uuid,
+        decide: impl FnOnce(&A) -> Result<Vec<A::Event>, DomainError>,
+    ) -> Result<Done, AppError> {
+        let plan = self.plan().await?;
+        let (state, version) = self.load::<A>(stream).await?;
+        let events = decide(&state)?;
+        let new_events = self.to_new_events(ctx, state, events, None, &plan);
+        let result = self
+            .store
+            .append(stream, expected(version), &new_events)
+            .await?;
+        Ok(done(id, result))
+    }
+
+    /// The plan as it stands now (catching up with any new plan events first).
+    pub async fn plan(&self) -> Result<Arc<crate::domain::plan::Plan>, AppError> {
+        self.plan.current(&self.store).await
+    }
+}
+
+fn expected(version: i64) -> ExpectedVersion {
+    if version == 0 {
+        ExpectedVersion::NoStream
+    } else {
+        ExpectedVersion::Exact(version)
+    }
+}
+
+fn done(id: Uuid, result: AppendResult) -> Done {
+    Done {
+        id,
+        position: result.last_position,
+        cursor: result.cursor,
+    }
+}
+
+/// Decodes a stream's stored events into an aggregate's events.
+pub fn decode_all<A: Aggregate>(recorded: &[RecordedEvent]) -> Result<Vec<A::Event>, DecodeError> {
+    recorded
+        .iter()
+        .map(|stored| {
+            event::decode::<A::Event>(&stored.event_type, stored.schema_version, &stored.data)
+        })
+        .collect()
+}
+
+/// Adds `process:<p>` for every `strategy:<s>` tag, so the log answers "everything in
+/// process P" as it answers "everything about strategy S".
+fn with_process_tags(mut tags: Vec<String>, plan: &crate::domain::plan::Plan) -> Vec<String> {
+    let processes: Vec<String> = tags
+        .iter()
+        .filter_map(|tag| tag.strip_prefix("strategy:"))
+        .filter_map(|strategy| plan.process_of(strategy))
+        .map(|process| format!("process:{process}"))
+        .collect();
+    for process in processes {
+        if !tags.contains(&process) {
+            tags.push(process);
+        }
+    }
+    tags
+}

@@ -1,0 +1,124 @@
+//! API errors: one JSON shape for every refusal, `{"errors": [{"field", "message"}]}`,
+//! with a Swedish sentence per problem. 500s are logged once and say nothing more.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppError;
+use crate::domain::DomainError;
+
+/// The body of every 4xx and 5xx answer of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The field the problem is in, when it is about one field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong, in Swedish.
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub errors: Vec<ErrorDetail>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            errors: vec![ErrorDetail {
+                field: None,
+                message: message.into(),
+            }],
+        }
+    }
+
+    pub fn field(status: StatusCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            errors: vec![ErrorDetail {
+                field: Some(field.into()),
+                message: message.into(),
+            }],
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Något gick fel hos Insats. Försök igen om en stund.",
+        )
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Domain(DomainError::Invalid(errors)) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                errors: errors
+                    .into_iter()
+                    .map(|error| ErrorDetail {
+                        field: Some(error.field),
+                        message: error.message,
+                    })
+                    .collect(),
+            },
+            AppError::Domain(DomainError::NotFound(message)) => ApiError::not_found(message),
+            AppError::Domain(DomainError::Conflict(message)) => {
+                ApiError::new(StatusCode::CONFLICT, message)
+            }
+            AppError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "Någon annan ändrade samma sak samtidigt. Läs in den igen och försök på nytt.",
+            ),
+            AppError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
+            AppError::Internal(error) => {
+                tracing::error!(error = %format!("{error:#}"), "a request failed");
+                if is_unavailable(&error) {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Databasen svarar inte just nu. Försök igen om en stund.",
+                    )
+                } else {
+                    ApiError::internal()
+                }
+            }
+        }
+    }
+}
+
+/// Whether the database could not be reached (as opposed to a bug): answered with 503.
+fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ErrorBody {
+                errors: self.errors,
+            }),
+        )
+            .into_response()
+    }
+}

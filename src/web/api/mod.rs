@@ -1,0 +1,80 @@
+//! The JSON API under `/api/v1`, and its OpenAPI 3 document at `/api/openapi.json`,
+//! generated from the handlers' annotations.
+
+mod activities;
+mod areas;
+mod cases;
+pub mod error;
+mod items;
+pub mod json;
+mod plan;
+mod types;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::routing::get;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+pub use types::Created;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Insats API",
+        description = "Uppföljning av Växjö kommunkoncerns integrationsplan: insatser, ärenden, statusrapporter och ärenden mellan forumen.",
+        version = "1"
+    ),
+    tags(
+        (name = "Planen", description = "Integrationsplanen: processer, utmaningar, strategier och samverkan"),
+        (name = "Områden", description = "Områdena och rådets granskning av deras tidslinjer"),
+        (name = "Insatser", description = "Insatser som områdesteamen loggar"),
+        (name = "Ärenden", description = "Ärenden i områdena"),
+        (name = "Forum", description = "Ärenden mellan forumen: eskaleringar, rapporter, frågor, information"),
+        (name = "Processer", description = "Processägare, beslut och statusrapporter")
+    )
+)]
+struct ApiDoc;
+
+/// The API's routes and its OpenAPI document.
+pub fn router() -> axum::Router<AppState> {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(plan::get_plan))
+        .routes(routes!(plan::get_strategy))
+        .routes(routes!(plan::report_status))
+        .routes(routes!(plan::assign_owner))
+        .routes(routes!(plan::record_decision))
+        .routes(routes!(areas::list_areas, areas::add_area))
+        .routes(routes!(areas::review_timeline))
+        .routes(routes!(activities::log_activity))
+        .routes(routes!(activities::correct_activity))
+        .routes(routes!(activities::retract_activity))
+        .routes(routes!(cases::open_case))
+        .routes(routes!(cases::add_note))
+        .routes(routes!(cases::assign))
+        .routes(routes!(cases::change_status))
+        .routes(routes!(cases::escalate))
+        .routes(routes!(cases::close))
+        .routes(routes!(cases::reopen))
+        .routes(routes!(items::raise_item))
+        .routes(routes!(items::acknowledge))
+        .routes(routes!(items::answer))
+        .routes(routes!(items::close))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let openapi = openapi.clone();
+            async move { Json(openapi.as_ref().clone()) }
+        }),
+    )
+}
+
+/// Unknown API paths answer in the API's error shape.
+pub async fn not_found() -> error::ApiError {
+    error::ApiError::new(StatusCode::NOT_FOUND, "Adressen finns inte i Insats API.")
+}
