@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::database::{self, Database};
 use crate::domain::actor::Actor;
 use crate::event_log::EventStore;
+use crate::projections;
 use crate::startup::{self, Application};
 
 const ENVIRONMENT_HELP: &str = "\
@@ -58,6 +59,30 @@ pub enum Command {
     /// The integration plan.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// The read models built from the log.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+    /// Append a realistic, deterministic demo history (into a log without activities).
+    Demo {
+        /// About how many events to write.
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+        /// The seed: the same seed and size give the same history.
+        #[arg(long, default_value_t = 2018)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Per projection: position, lag in events and seconds, and why it waits.
+    Status,
+    /// Rebuild from position zero into fresh tables and swap them in, while the old ones
+    /// keep serving. Without NAME, every projection.
+    Rebuild {
+        /// timeline, cases, council_flow or strategy_overview.
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +105,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }),
         Command::Plan(PlanCommand::Import { file }) => import_plan(&database, &file).await,
+        Command::Projections(ProjectionsCommand::Status) => projection_status(&database).await,
+        Command::Projections(ProjectionsCommand::Rebuild { name }) => {
+            rebuild(&database, name.as_deref()).await
+        }
+        Command::Demo { events, seed } => demo(&database, events, seed).await,
     };
     database.close().await;
     outcome
@@ -116,6 +146,126 @@ async fn import_plan(database: &Database, file: &Path) -> anyhow::Result<ExitCod
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn projection_status(database: &Database) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let statuses = projections::status::all(&database.pool).await?;
+    println!(
+        "{:<18} {:>10} {:>10} {:>10} {:>9}  waiting",
+        "projection", "position", "applied", "lag", "lag (s)"
+    );
+    for status in statuses {
+        println!(
+            "{:<18} {:>10} {:>10} {:>10} {:>9}  {}",
+            status.name,
+            status.position,
+            status.events_applied,
+            status.lag_events,
+            status
+                .lag_seconds
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            status.waiting.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rebuild(database: &Database, name: Option<&str>) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let chosen: Vec<&'static projections::Projection> = match name {
+        Some(name) => vec![projections::by_name(name).with_context(|| {
+            format!(
+                "There is no projection {name:?}; the projections are: {}",
+                projections::ALL.map(|p| p.name).join(", ")
+            )
+        })?],
+        None => projections::ALL.to_vec(),
+    };
+    for projection in chosen {
+        let bar = progress_bar(&format!("rebuilding {}", projection.name));
+        let started = std::time::Instant::now();
+        let rebuilt = projections::rebuild::rebuild(&database.pool, projection, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await?;
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{}: rebuilt from {} events in {seconds:.1} s ({:.0} events/s) and swapped in.",
+            projection.name,
+            rebuilt.events,
+            rebuilt.events as f64 / seconds.max(0.001)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(database: &Database, events: u64, seed: u64) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let store = EventStore::new(database.pool.clone());
+    let insats = Insats::new(store.clone());
+    insats
+        .import_bundled_plan_if_empty()
+        .await
+        .map_err(anyhow::Error::new)?;
+    let existing: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_id LIKE 'activity-%'")
+            .fetch_one(&database.pool)
+            .await?;
+    anyhow::ensure!(
+        existing == 0,
+        "The log already holds {existing} activities: demo data goes into a log without any (use a fresh INSATS_DATA_DIR or database)."
+    );
+    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
+    let areas: Vec<(String, String)> = insats
+        .areas()
+        .await
+        .map_err(anyhow::Error::new)?
+        .all()
+        .iter()
+        .map(|area| (area.id.to_string(), area.name.clone()))
+        .collect();
+    let users = crate::demo::users(&plan, &areas);
+    let bar = progress_bar("writing demo history");
+    bar.set_length(events);
+    let started = std::time::Instant::now();
+    let today = time::OffsetDateTime::now_utc().date();
+    let outcome = crate::demo::generate(
+        &store,
+        crate::demo::DemoSpec {
+            plan: &plan,
+            users: &users,
+            areas: &areas,
+            events,
+            seed,
+            today,
+        },
+        |done| bar.set_position(done),
+    )
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "Wrote {} demo events over {} days in {:.1} s.",
+        outcome.events,
+        outcome.days,
+        started.elapsed().as_secs_f64()
+    );
+    rebuild(database, None).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
 }
 
 async fn serve(addr: SocketAddr, database: &Database) -> anyhow::Result<ExitCode> {

@@ -4,17 +4,21 @@ use anyhow::Context;
 use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Mutex;
 
 use crate::database;
+use crate::projections::runtime::Runtime;
 use crate::web::{self, AppState};
 
 /// A bound, not yet running, Insats server.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    projections: Arc<Mutex<Option<Runtime>>>,
 }
 
 impl Application {
@@ -26,8 +30,13 @@ impl Application {
             .await
             .with_context(|| format!("Failed to listen on {addr}"))?;
         let state = AppState::new(pool);
-        tokio::spawn(prepare_database(state.clone()));
-        Ok(Self { listener, state })
+        let projections = Arc::new(Mutex::new(None));
+        tokio::spawn(prepare_database(state.clone(), projections.clone()));
+        Ok(Self {
+            listener,
+            state,
+            projections,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -46,16 +55,21 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "Insats is listening");
-        axum::serve(self.listener, web::router(self.state))
+        let served = axum::serve(self.listener, web::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
-            .context("The HTTP server failed")
+            .context("The HTTP server failed");
+        let runtime = self.projections.lock().await.take();
+        if let Some(runtime) = runtime {
+            runtime.stop().await;
+        }
+        served
     }
 }
 
 /// Applies the migrations and, on first start, imports the bundled plan; retries with
-/// back-off until the database answers.
-async fn prepare_database(state: AppState) {
+/// back-off until the database answers. Then starts the projections.
+async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime>>>) {
     let mut delay = Duration::from_millis(250);
     loop {
         let prepared = async {
@@ -65,6 +79,9 @@ async fn prepare_database(state: AppState) {
         };
         match prepared.await {
             Ok(()) => {
+                let runtime =
+                    Runtime::start(state.pool.clone(), state.events.notifier().subscribe());
+                *projections.lock().await = Some(runtime);
                 state.schema_ready.store(true, Ordering::Release);
                 return;
             }

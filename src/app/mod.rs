@@ -152,32 +152,16 @@ impl Insats {
         Ok((state, version))
     }
 
-    /// Turns domain events into log events: type, data, the tags of the state after each
-    /// event (with `process:` added for every `strategy:`), and the context's metadata.
+    /// Turns domain events into log events with this context's metadata.
     fn to_new_events<A: Aggregate>(
         &self,
         ctx: &CommandContext,
-        mut state: A,
+        state: A,
         events: Vec<A::Event>,
         causation_id: Option<Uuid>,
         plan: &crate::domain::plan::Plan,
     ) -> Vec<NewEvent> {
-        let mut new_events = Vec::with_capacity(events.len());
-        for event in events {
-            state = state.apply(&event);
-            let tags = with_process_tags(state.tags(&event), plan);
-            let area = tags
-                .iter()
-                .find_map(|tag| tag.strip_prefix("area:"))
-                .map(str::to_owned);
-            let (event_type, data) = event::encode(&event);
-            let mut new_event = NewEvent::new(event_type, data)
-                .with_metadata(ctx.metadata(area.as_deref(), causation_id))
-                .with_tags(tags);
-            new_event.schema_version = event::SCHEMA_VERSION;
-            new_events.push(new_event);
-        }
-        new_events
+        to_log_events(state, events, plan, |area| ctx.metadata(area, causation_id)).1
     }
 
     /// Loads `stream`, lets `decide` choose the events, and appends them with the
@@ -220,6 +204,33 @@ fn done(id: Uuid, result: AppendResult) -> Done {
         position: result.last_position,
         cursor: result.cursor,
     }
+}
+
+/// Turns domain events into log events: type, data, the tags of the state after each
+/// event (with `process:` added for every `strategy:`), and metadata from `metadata`
+/// (given the area the event concerns). Returns the state after the events too.
+pub fn to_log_events<A: Aggregate>(
+    mut state: A,
+    events: Vec<A::Event>,
+    plan: &crate::domain::plan::Plan,
+    metadata: impl Fn(Option<&str>) -> Value,
+) -> (A, Vec<NewEvent>) {
+    let mut new_events = Vec::with_capacity(events.len());
+    for event in events {
+        state = state.apply(&event);
+        let tags = with_process_tags(state.tags(&event), plan);
+        let area = tags
+            .iter()
+            .find_map(|tag| tag.strip_prefix("area:"))
+            .map(str::to_owned);
+        let (event_type, data) = event::encode(&event);
+        let mut new_event = NewEvent::new(event_type, data)
+            .with_metadata(metadata(area.as_deref()))
+            .with_tags(tags);
+        new_event.schema_version = event::SCHEMA_VERSION;
+        new_events.push(new_event);
+    }
+    (state, new_events)
 }
 
 /// Decodes a stream's stored events into an aggregate's events.

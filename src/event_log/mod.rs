@@ -23,7 +23,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use append::{AppendError, AppendResult};
+pub use append::{AppendError, AppendResult, BulkHead, BulkStream};
 pub use notify::AppendNotifier;
 pub use read::read_all as read_all_on;
 pub use verify::{BrokenLink, LinkProblem, Verification};

@@ -152,3 +152,44 @@ pub fn activity(area: &str, title: &str) -> NewEvent {
         "strategy:sprakutvecklande-insatser".to_string(),
     ])
 }
+
+/// Waits until every projection has applied everything in the log now.
+pub async fn caught_up(pool: &sqlx::PgPool) {
+    let last: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .unwrap();
+    let Some((transaction_id, position)) = last else {
+        return;
+    };
+    let names: Vec<&str> = insats::projections::ALL.iter().map(|p| p.name).collect();
+    let done = insats::projections::wait_for(
+        pool,
+        &names,
+        insats::event_log::Cursor::new(transaction_id, position),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(done, "the projections did not catch up in time");
+}
+
+/// Every projection table's rows, as sorted JSON lines: equal snapshots are equal tables.
+pub async fn snapshot(pool: &sqlx::PgPool) -> Vec<(String, String)> {
+    let mut tables = Vec::new();
+    for projection in insats::projections::ALL {
+        for table in projection.tables {
+            let rows: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT string_agg(row_to_json(t)::text, E'\\n' ORDER BY row_to_json(t)::text) FROM {} t",
+                table.name
+            )))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            tables.push((table.name.to_owned(), rows.unwrap_or_default()));
+        }
+    }
+    tables
+}

@@ -8,3 +8,4 @@ mod event_log;
 mod health;
 mod helpers;
 mod managed_database;
+mod projections;

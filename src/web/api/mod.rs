@@ -8,6 +8,7 @@ pub mod error;
 mod items;
 pub mod json;
 mod plan;
+pub mod reads;
 mod types;
 
 use axum::Json;
@@ -63,6 +64,11 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(items::acknowledge))
         .routes(routes!(items::answer))
         .routes(routes!(items::close))
+        .routes(routes!(reads::area_timeline))
+        .routes(routes!(reads::area_cases))
+        .routes(routes!(reads::strategy_overview))
+        .routes(routes!(reads::silent_strategies))
+        .routes(routes!(reads::council_flow))
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router.route(

@@ -1,0 +1,203 @@
+//! Rebuilding a projection blue/green: fresh tables (`<table>_next`) are filled from
+//! position zero with the projection's own statements, in chunks (so no long transaction
+//! holds the log's horizon back), indexed, then swapped in by renaming, in one short
+//! transaction that first catches them up. The live tables keep serving reads, and the
+//! live runner keeps applying to them, until the swap.
+
+use sqlx::PgPool;
+
+use super::Projection;
+use crate::event_log::Cursor;
+
+/// Events per rebuild transaction.
+const CHUNK: i64 = 50_000;
+const NEXT: &str = "_next";
+const OLD: &str = "_old";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rebuilt {
+    pub events: u64,
+    pub cursor: Cursor,
+}
+
+const CHUNK_END: &str = "
+    WITH b AS (
+        SELECT transaction_id, position FROM events
+        WHERE (transaction_id, position) > ($1::int8::text::xid8, $2)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, position
+        LIMIT $3
+    )
+    SELECT (SELECT count(*) FROM b), last.transaction_id::text::bigint, last.position
+    FROM (SELECT transaction_id, position FROM b ORDER BY transaction_id DESC, position DESC LIMIT 1) last";
+
+/// Rebuilds `projection` from position zero and swaps the result in. `progress` gets
+/// (events done, events in the log) after every chunk.
+pub async fn rebuild(
+    pool: &PgPool,
+    projection: &Projection,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Rebuilt> {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await?;
+    let statements = projection.apply_sql(NEXT);
+
+    let mut connection = pool.acquire().await?;
+    for table in projection.tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {}{NEXT}",
+            table.name
+        )))
+        .execute(&mut *connection)
+        .await?;
+    }
+    // Loading without secondary indexes and indexing afterwards is much faster.
+    projection
+        .create_tables(&mut connection, NEXT, true)
+        .await?;
+    drop(connection);
+
+    let mut cursor = Cursor::START;
+    let mut done: u64 = 0;
+    loop {
+        let mut transaction = pool.begin().await?;
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *transaction)
+            .await?;
+        let next = chunk_end(&mut transaction, cursor, CHUNK).await?;
+        let Some((count, end)) = next else {
+            transaction.rollback().await?;
+            break;
+        };
+        projection
+            .apply_range(&mut transaction, &statements, cursor, end)
+            .await?;
+        transaction.commit().await?;
+        cursor = end;
+        done += count;
+        progress(done, total.max(done as i64) as u64);
+    }
+
+    let mut connection = pool.acquire().await?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *connection)
+        .await?;
+    projection
+        .create_deferred_indexes(&mut connection, NEXT)
+        .await?;
+    for table in projection.tables {
+        let name = format!("{}{NEXT}", table.name);
+        sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {name}")))
+            .execute(&mut *connection)
+            .await?;
+    }
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *connection)
+        .await?;
+    drop(connection);
+
+    let rebuilt = swap(pool, projection, &statements, cursor, done).await?;
+    progress(rebuilt.events, total.max(rebuilt.events as i64) as u64);
+    Ok(rebuilt)
+}
+
+async fn chunk_end(
+    connection: &mut sqlx::PgConnection,
+    after: Cursor,
+    limit: i64,
+) -> sqlx::Result<Option<(u64, Cursor)>> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(CHUNK_END)
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_optional(connection)
+        .await?;
+    Ok(row.map(|(count, transaction_id, position)| {
+        (count as u64, Cursor::new(transaction_id, position))
+    }))
+}
+
+/// Catches the fresh tables up and swaps them for the live ones, in one transaction.
+/// Locking the live tables first waits for the live runner's batch in flight; its next
+/// batch finds the checkpoint moved and starts over on the new tables.
+async fn swap(
+    pool: &PgPool,
+    projection: &Projection,
+    statements: &[String],
+    mut cursor: Cursor,
+    mut done: u64,
+) -> anyhow::Result<Rebuilt> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *transaction)
+        .await?;
+    let live: Vec<String> = projection
+        .tables
+        .iter()
+        .map(|table| table.name.to_owned())
+        .collect();
+    let existing: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1)",
+    )
+    .bind(&live)
+    .fetch_all(&mut *transaction)
+    .await?;
+    if !existing.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            existing.join(", ")
+        )))
+        .execute(&mut *transaction)
+        .await?;
+    }
+    sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+        .bind(projection.name)
+        .execute(&mut *transaction)
+        .await?;
+    while let Some((count, end)) = chunk_end(&mut transaction, cursor, CHUNK).await? {
+        projection
+            .apply_range(&mut transaction, statements, cursor, end)
+            .await?;
+        cursor = end;
+        done += count;
+    }
+    for table in projection.tables {
+        let name = table.name;
+        if existing.iter().any(|existing| existing == name) {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {name} RENAME TO {name}{OLD}"
+            )))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE {name}{NEXT} RENAME TO {name}"
+        )))
+        .execute(&mut *transaction)
+        .await?;
+        if existing.iter().any(|existing| existing == name) {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {name}{OLD}")))
+                .execute(&mut *transaction)
+                .await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, transaction_id, position, version, events_applied, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position,
+             version = excluded.version, events_applied = excluded.events_applied, updated_at = now()",
+    )
+    .bind(projection.name)
+    .bind(cursor.transaction_id)
+    .bind(cursor.position)
+    .bind(projection.version)
+    .bind(done as i64)
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Rebuilt {
+        events: done,
+        cursor,
+    })
+}
