@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::accounts::{Accounts, NewUser};
 use crate::app::{AppError, CommandContext, Insats};
 use crate::config::Config;
 use crate::database::{self, Database};
@@ -62,6 +63,12 @@ pub enum Command {
     /// The read models built from the log.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for machine clients.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Append a realistic, deterministic demo history (into a log without activities).
     Demo {
         /// About how many events to write.
@@ -71,6 +78,43 @@ pub enum Command {
         #[arg(long, default_value_t = 2018)]
         seed: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from a prompt, or from standard input
+    /// when it is not a terminal.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// omradesteam, processagare, integrationsrad, integrationsberedning, samordnare or revisor.
+        #[arg(long)]
+        role: String,
+        /// An area the user works in (area teams); repeat for more.
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// A process the user owns (process owners); repeat for more.
+        #[arg(long = "process")]
+        processes: Vec<String>,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account: its sessions end and its tokens stop working.
+    Disable { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account; it is printed once.
+    Create {
+        email: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke an API token by its id.
+    Revoke { id: uuid::Uuid },
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     let database = Database::open(&cli.config).await?;
     let outcome = match command {
-        Command::Serve(args) => serve(args.addr, &database).await,
+        Command::Serve(args) => serve(args.addr, &database, !cli.config.insecure_cookies).await,
         Command::Migrate => database::migrate(&database.pool).await.map(|()| {
             tracing::info!("the database schema is up to date");
             ExitCode::SUCCESS
@@ -110,6 +154,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rebuild(&database, name.as_deref()).await
         }
         Command::Demo { events, seed } => demo(&database, events, seed).await,
+        Command::User(command) => user(&database, command).await,
+        Command::Token(command) => token(&database, command).await,
     };
     database.close().await;
     outcome
@@ -254,7 +300,141 @@ async fn demo(database: &Database, events: u64, seed: u64) -> anyhow::Result<Exi
         started.elapsed().as_secs_f64()
     );
     rebuild(database, None).await?;
+    let accounts = Accounts::new(database.pool.clone(), insats);
+    println!("\nDemo accounts (for local use only):");
+    for user in &users {
+        let password = crate::demo::password(user);
+        accounts
+            .ensure_user(
+                user.id,
+                NewUser {
+                    email: user.email.clone(),
+                    name: user.name.clone(),
+                    role: user.role.as_str().to_owned(),
+                    areas: user.areas.clone(),
+                    processes: user.processes.clone(),
+                    password: password.clone(),
+                },
+            )
+            .await
+            .map_err(refused)?;
+        println!("  {:<28} {:<22} {password}", user.email, user.role.label());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn accounts(database: &Database) -> Accounts {
+    let store = EventStore::new(database.pool.clone());
+    Accounts::new(database.pool.clone(), Insats::new(store))
+}
+
+/// The CLI acts as the coordinator: whoever can run it administers the installation.
+fn operator() -> CommandContext {
+    CommandContext::new(Actor::system())
+}
+
+fn refused(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::Domain(refusal) => anyhow::anyhow!("{refusal}"),
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn user(database: &Database, command: UserCommand) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let accounts = accounts(database);
+    match command {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            areas,
+            processes,
+        } => {
+            let password = read_password()?;
+            let user = accounts
+                .add_user(
+                    &operator(),
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        areas,
+                        processes,
+                        password,
+                    },
+                )
+                .await
+                .map_err(refused)?;
+            println!(
+                "Created {} ({}), id {}.",
+                user.email, user.role, user.user_id
+            );
+        }
+        UserCommand::List => {
+            for user in accounts.list().await? {
+                let scope = [user.areas.join(","), user.processes.join(",")].join(" ");
+                let disabled = if user.disabled_at.is_some() {
+                    " (disabled)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<32} {:<22} {:<28} {}{disabled}",
+                    user.email,
+                    user.role,
+                    user.name,
+                    scope.trim()
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            let user = accounts
+                .disable(&operator(), &email)
+                .await
+                .map_err(refused)?;
+            println!("Disabled {}.", user.email);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(database: &Database, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let accounts = accounts(database);
+    match command {
+        TokenCommand::Create { email, label } => {
+            let (id, token) = accounts
+                .create_token(&operator(), &email, &label)
+                .await
+                .map_err(refused)?;
+            println!("{token}");
+            eprintln!("Token {id} for {email}. It is shown only now: keep it secret.");
+        }
+        TokenCommand::Revoke { id } => {
+            accounts
+                .revoke_token(&operator(), id)
+                .await
+                .map_err(refused)?;
+            println!("Revoked token {id}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A password from a prompt (twice, not echoed), or one line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == second, "The two passwords differ.");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
 }
 
 fn progress_bar(message: &str) -> indicatif::ProgressBar {
@@ -268,8 +448,12 @@ fn progress_bar(message: &str) -> indicatif::ProgressBar {
     bar
 }
 
-async fn serve(addr: SocketAddr, database: &Database) -> anyhow::Result<ExitCode> {
-    let app = Application::build(addr, database.pool.clone()).await?;
+async fn serve(
+    addr: SocketAddr,
+    database: &Database,
+    secure_cookies: bool,
+) -> anyhow::Result<ExitCode> {
+    let app = Application::build_with(addr, database.pool.clone(), secure_cookies).await?;
     app.run_until(startup::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,16 @@ pub struct Config {
     #[arg(long, env = "INSATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Use cookies without `Secure` and the `__Host-` prefix: only for plain HTTP on a host
+    /// other than localhost (browsers treat http://localhost as secure already).
+    #[arg(
+        long,
+        env = "INSATS_INSECURE_COOKIES",
+        global = true,
+        default_value_t = false
+    )]
+    pub insecure_cookies: bool,
+
     /// Connections in the database pool of this instance.
     #[arg(long, env = "INSATS_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,

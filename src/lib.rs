@@ -5,6 +5,8 @@
 //! The web layer ([`web`]) serves the JSON API and the pages; [`startup`], [`database`],
 //! [`config`], [`telemetry`] and [`cli`] are the shell around them.
 
+pub mod access;
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;

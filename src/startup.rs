@@ -26,10 +26,19 @@ impl Application {
     /// brought up to date in the background, retrying while the database is unreachable;
     /// until then `/healthz` answers 503.
     pub async fn build(addr: SocketAddr, pool: PgPool) -> anyhow::Result<Self> {
+        Self::build_with(addr, pool, true).await
+    }
+
+    /// Like [`Application::build`], choosing whether cookies are marked `Secure`.
+    pub async fn build_with(
+        addr: SocketAddr,
+        pool: PgPool,
+        secure_cookies: bool,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("Failed to listen on {addr}"))?;
-        let state = AppState::new(pool);
+        let state = AppState::new(pool, secure_cookies);
         let projections = Arc::new(Mutex::new(None));
         tokio::spawn(prepare_database(state.clone(), projections.clone()));
         Ok(Self {
@@ -55,7 +64,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "Insats is listening");
-        let served = axum::serve(self.listener, web::router(self.state))
+        let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("The HTTP server failed");

@@ -4,7 +4,8 @@
 
 use uuid::Uuid;
 
-use super::{AppError, CommandContext, Done, Insats, done, expected};
+use super::{AppError, CommandContext, Done, Insats, allow, done, expected};
+use crate::access::Action;
 use crate::domain::activity::{self, Activity, ActivityDetails, ActivityInput};
 use crate::domain::area::{self, Areas};
 use crate::domain::case::{self, Assignee, Case, CaseStatus};
@@ -105,11 +106,17 @@ impl Insats {
         input: &ActivityInput,
     ) -> Result<Done, AppError> {
         let area = self.require_area(area).await?;
+        allow(
+            ctx,
+            &Action::WriteActivity {
+                area: area.as_str(),
+            },
+        )?;
         let plan = self.plan().await?;
         let details = ActivityDetails::parse(input, &plan, self.today())?;
         let id = Uuid::now_v7();
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
-            activity.log(id, area, details)
+            Ok(activity.log(id, area, details)?)
         })
         .await
     }
@@ -138,7 +145,8 @@ impl Insats {
             }
         };
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
-            activity.correct(details, reason)
+            allow_activity(ctx, activity)?;
+            Ok(activity.correct(details, reason)?)
         })
         .await
     }
@@ -151,7 +159,8 @@ impl Insats {
     ) -> Result<Done, AppError> {
         let reason = FreeText::parse("reason", reason).map_err(invalid)?;
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
-            activity.retract(reason)
+            allow_activity(ctx, activity)?;
+            Ok(activity.retract(reason)?)
         })
         .await
     }
@@ -165,6 +174,12 @@ impl Insats {
         input: &CaseInput,
     ) -> Result<Done, AppError> {
         let area = self.require_area(area).await?;
+        allow(
+            ctx,
+            &Action::WriteCase {
+                area: area.as_str(),
+            },
+        )?;
         let plan = self.plan().await?;
         let mut problems = Problems::new();
         let title = problems.check(Title::parse("title", &input.title));
@@ -177,13 +192,13 @@ impl Insats {
         problems.finish()?;
         let id = Uuid::now_v7();
         self.execute::<Case>(ctx, &case::stream(id), id, |case| {
-            case.open(
+            Ok(case.open(
                 id,
                 area,
                 title.expect("checked"),
                 description.expect("checked"),
                 strategies.expect("checked"),
-            )
+            )?)
         })
         .await
     }
@@ -198,7 +213,8 @@ impl Insats {
         let text = FreeText::required("text", text, "Skriv en anteckning.").map_err(invalid)?;
         let note_id = Uuid::now_v7();
         self.execute::<Case>(ctx, &case::stream(case_id), note_id, |case| {
-            case.add_note(note_id, text)
+            allow_case(ctx, case)?;
+            Ok(case.add_note(note_id, text)?)
         })
         .await
     }
@@ -227,7 +243,8 @@ impl Insats {
             },
         };
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
-            case.assign(assignee)
+            allow_case(ctx, case)?;
+            Ok(case.assign(assignee)?)
         })
         .await
     }
@@ -239,7 +256,8 @@ impl Insats {
         status: CaseStatus,
     ) -> Result<Done, AppError> {
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
-            case.change_status(status)
+            allow_case(ctx, case)?;
+            Ok(case.change_status(status)?)
         })
         .await
     }
@@ -252,7 +270,8 @@ impl Insats {
     ) -> Result<Done, AppError> {
         let resolution = FreeText::parse("resolution", resolution).map_err(invalid)?;
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
-            case.close(resolution)
+            allow_case(ctx, case)?;
+            Ok(case.close(resolution)?)
         })
         .await
     }
@@ -265,7 +284,8 @@ impl Insats {
     ) -> Result<Done, AppError> {
         let reason = FreeText::parse("reason", reason).map_err(invalid)?;
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
-            case.reopen(reason)
+            allow_case(ctx, case)?;
+            Ok(case.reopen(reason)?)
         })
         .await
     }
@@ -283,6 +303,7 @@ impl Insats {
         let plan = self.plan().await?;
         let case_stream = case::stream(case_id);
         let (case, case_version) = self.load::<Case>(&case_stream).await?;
+        allow_case(ctx, &case)?;
         let item_id = Uuid::now_v7();
         let case_events = case.escalate(item_id, text.clone())?;
         let area = case.area.clone().expect("an escalated case exists");
@@ -348,8 +369,10 @@ impl Insats {
             None => None,
         };
         problems.finish()?;
+        let from = from.expect("checked");
+        allow(ctx, &Action::SendAs { forum: &from })?;
         let new_item = NewItem {
-            from: from.expect("checked"),
+            from,
             to: to.expect("checked"),
             kind: kind.expect("checked"),
             title: title.expect("checked"),
@@ -359,8 +382,10 @@ impl Insats {
             case_id: None,
         };
         let id = Uuid::now_v7();
-        self.execute::<Item>(ctx, &item::stream(id), id, |item| item.raise(id, new_item))
-            .await
+        self.execute::<Item>(ctx, &item::stream(id), id, |item| {
+            Ok(item.raise(id, new_item)?)
+        })
+        .await
     }
 
     pub async fn acknowledge_item(
@@ -368,8 +393,11 @@ impl Insats {
         ctx: &CommandContext,
         item_id: Uuid,
     ) -> Result<Done, AppError> {
-        self.execute::<Item>(ctx, &item::stream(item_id), item_id, Item::acknowledge)
-            .await
+        self.execute::<Item>(ctx, &item::stream(item_id), item_id, |item| {
+            allow_settle(ctx, item, false)?;
+            Ok(item.acknowledge()?)
+        })
+        .await
     }
 
     /// Answers an item; when it escalates a case, the case records the answer too, in
@@ -384,6 +412,7 @@ impl Insats {
         self.settle_item(
             ctx,
             item_id,
+            false,
             |item| item.answer(answer.clone()),
             |case| case.escalation_answered(item_id, answer.clone()),
         )
@@ -391,7 +420,7 @@ impl Insats {
     }
 
     pub async fn close_item(&self, ctx: &CommandContext, item_id: Uuid) -> Result<Done, AppError> {
-        self.settle_item(ctx, item_id, Item::close, |case| {
+        self.settle_item(ctx, item_id, true, Item::close, |case| {
             case.escalation_closed(item_id)
         })
         .await
@@ -401,12 +430,14 @@ impl Insats {
         &self,
         ctx: &CommandContext,
         item_id: Uuid,
+        closing: bool,
         decide_item: impl FnOnce(&Item) -> Result<Vec<item::ItemEvent>, DomainError>,
         decide_case: impl FnOnce(&Case) -> Result<Vec<case::CaseEvent>, DomainError>,
     ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
         let item_stream = item::stream(item_id);
         let (item, item_version) = self.load::<Item>(&item_stream).await?;
+        allow_settle(ctx, &item, closing)?;
         let item_events = decide_item(&item)?;
         let case_id = item.item.as_ref().and_then(|raised| raised.case_id);
         let item_rows = self.to_new_events(ctx, item, item_events, None, &plan);
@@ -445,6 +476,12 @@ impl Insats {
         input: &StatusReportInput,
     ) -> Result<Done, AppError> {
         let (strategy, process) = self.require_strategy(strategy).await?;
+        allow(
+            ctx,
+            &Action::ReportForProcess {
+                process: process.as_str(),
+            },
+        )?;
         let mut problems = Problems::new();
         let period = match Period::parse(&input.period_start, &input.period_end, self.today()) {
             Ok(period) => Some(period),
@@ -461,14 +498,14 @@ impl Insats {
         let id = Uuid::now_v7();
         let stream = strategy::stream(strategy.as_str());
         self.execute::<StrategyReports>(ctx, &stream, id, |reports| {
-            reports.report(
+            Ok(reports.report(
                 id,
                 strategy,
                 process,
                 period.expect("checked"),
                 status.expect("checked"),
                 comment.expect("checked"),
-            )
+            )?)
         })
         .await
     }
@@ -480,12 +517,13 @@ impl Insats {
         name: &str,
         user_id: Option<Uuid>,
     ) -> Result<Done, AppError> {
+        allow(ctx, &Action::Administer)?;
         let process = self.require_process(process).await?;
         let name = Name::parse("name", name).map_err(invalid)?;
         let id = user_id.unwrap_or_else(Uuid::nil);
         let stream = process::stream(process.as_str());
         self.execute::<Process>(ctx, &stream, id, |state| {
-            state.assign_owner(process, name, user_id)
+            Ok(state.assign_owner(process, name, user_id)?)
         })
         .await
     }
@@ -497,6 +535,12 @@ impl Insats {
         input: &DecisionInput,
     ) -> Result<Done, AppError> {
         let process = self.require_process(process).await?;
+        allow(
+            ctx,
+            &Action::ReportForProcess {
+                process: process.as_str(),
+            },
+        )?;
         let plan = self.plan().await?;
         let mut problems = Problems::new();
         let title = problems.check(Title::parse("title", &input.title));
@@ -520,14 +564,14 @@ impl Insats {
         let id = Uuid::now_v7();
         let stream = process::stream(process.as_str());
         self.execute::<Process>(ctx, &stream, id, |state| {
-            state.record_decision(
+            Ok(state.record_decision(
                 id,
                 process,
                 strategy,
                 title.expect("checked"),
                 text.expect("checked"),
                 decided_on.expect("checked"),
-            )
+            )?)
         })
         .await
     }
@@ -541,6 +585,7 @@ impl Insats {
         id: Option<&str>,
         name: &str,
     ) -> Result<(Slug, Done), AppError> {
+        allow(ctx, &Action::Administer)?;
         let mut problems = Problems::new();
         let name = problems.check(Name::parse("name", name));
         let id = match id.filter(|id| !id.trim().is_empty()) {
@@ -556,7 +601,7 @@ impl Insats {
         let (id, name) = (id.expect("checked"), name.expect("checked"));
         let done = self
             .execute::<Areas>(ctx, area::STREAM, Uuid::nil(), |areas| {
-                areas.add(id.clone(), name, false)
+                Ok(areas.add(id.clone(), name, false)?)
             })
             .await?;
         Ok((id, done))
@@ -571,6 +616,7 @@ impl Insats {
         input: &ReviewInput,
     ) -> Result<Done, AppError> {
         let area = self.require_area(area).await?;
+        allow(ctx, &Action::ReviewTimeline)?;
         let mut problems = Problems::new();
         let period = match Period::parse(&input.period_start, &input.period_end, self.today()) {
             Ok(period) => Some(period),
@@ -583,12 +629,12 @@ impl Insats {
         problems.finish()?;
         let id = Uuid::now_v7();
         self.execute::<Review>(ctx, &review::stream(id), id, |review| {
-            review.record(
+            Ok(review.record(
                 id,
                 area,
                 period.expect("checked"),
                 feedback.expect("checked"),
-            )
+            )?)
         })
         .await
     }
@@ -609,6 +655,46 @@ impl Insats {
             .await?;
         transaction.commit().await?;
         Ok(result)
+    }
+}
+
+/// Area teams write only in their own areas (an unknown activity is left to the domain).
+fn allow_activity(ctx: &CommandContext, activity: &Activity) -> Result<(), AppError> {
+    match &activity.area {
+        Some(area) => allow(
+            ctx,
+            &Action::WriteActivity {
+                area: area.as_str(),
+            },
+        ),
+        None => Ok(()),
+    }
+}
+
+fn allow_case(ctx: &CommandContext, case: &Case) -> Result<(), AppError> {
+    match &case.area {
+        Some(area) => allow(
+            ctx,
+            &Action::WriteCase {
+                area: area.as_str(),
+            },
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The receiving forum acknowledges and answers; either side may close.
+fn allow_settle(ctx: &CommandContext, item: &Item, closing: bool) -> Result<(), AppError> {
+    match &item.item {
+        Some(raised) => allow(
+            ctx,
+            &Action::Settle {
+                from: &raised.from,
+                to: &raised.to,
+                closing,
+            },
+        ),
+        None => Ok(()),
     }
 }
 

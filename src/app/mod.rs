@@ -111,6 +111,11 @@ impl From<AppendError> for AppError {
     }
 }
 
+/// Asks the access rules whether the context's actor may do `action`.
+pub fn allow(ctx: &CommandContext, action: &crate::access::Action<'_>) -> Result<(), AppError> {
+    crate::access::authorize(&ctx.actor, action).map_err(|refusal| AppError::Forbidden(refusal.0))
+}
+
 /// Insats's application services over one event store.
 #[derive(Clone)]
 pub struct Insats {
@@ -171,7 +176,7 @@ impl Insats {
         ctx: &CommandContext,
         stream: &str,
         id: Uuid,
-        decide: impl FnOnce(&A) -> Result<Vec<A::Event>, DomainError>,
+        decide: impl FnOnce(&A) -> Result<Vec<A::Event>, AppError>,
     ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
         let (state, version) = self.load::<A>(stream).await?;

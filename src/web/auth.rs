@@ -1,28 +1,215 @@
-//! Who is calling: the [`Ctx`] extractor gives every handler the acting user and the
-//! request's id, as the command context whose actor goes into each event's metadata.
+//! Who is calling, resolved once per request: a session cookie (pages) or a bearer token
+//! (machine clients). State-changing requests that rely on the session cookie must carry
+//! the session's CSRF token (header `x-csrf-token`, or the form field `csrf`).
+//!
+//! Handlers take [`Ctx`] (commands: the acting user and the request id) or [`Reader`]
+//! (reads). Neither ever takes the actor from the request body.
 
-use axum::extract::FromRequestParts;
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::api::error::ApiError;
+use crate::accounts::{Session, User};
 use crate::app::CommandContext;
 use crate::domain::actor::Actor;
 
-/// The acting user and the request, for commands.
+/// The session cookie. The `__Host-` prefix binds it to this host, over HTTPS, on `/`;
+/// browsers treat `http://localhost` as secure too, so local plain-HTTP use works.
+pub const SESSION_COOKIE: &str = "__Host-insats";
+/// Without HTTPS on another host (`INSATS_INSECURE_COOKIES=1`), this one is used.
+pub const INSECURE_SESSION_COOKIE: &str = "insats";
+
+/// Who made the request.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Anonymous,
+    Session(Session),
+    Token(User),
+}
+
+impl Caller {
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Session(session) => Some(&session.user),
+            Caller::Token(user) => Some(user),
+        }
+    }
+
+    pub fn csrf_token(&self) -> Option<&str> {
+        match self {
+            Caller::Session(session) => Some(&session.csrf_token),
+            _ => None,
+        }
+    }
+}
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Resolves the caller, checks CSRF, and puts the caller in the request's extensions.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let caller = match resolve(&state, request.headers()).await {
+        Ok(caller) => caller,
+        Err(error) => return ApiError::from(crate::app::AppError::from(error)).into_response(),
+    };
+    let mut request = request;
+    if let Caller::Session(session) = &caller
+        && is_state_changing(request.method())
+    {
+        let (checked, rebuilt) = csrf_ok(request, &session.csrf_token).await;
+        request = rebuilt;
+        if !checked {
+            tracing::warn!(user = %session.user.user_id, "refused a request without a valid CSRF token");
+            return forbidden_csrf(request.uri().path());
+        }
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+async fn resolve(state: &AppState, headers: &HeaderMap) -> sqlx::Result<Caller> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        return Ok(match state.accounts.token_user(token.trim()).await? {
+            Some(user) => Caller::Token(user),
+            None => Caller::Anonymous,
+        });
+    }
+    let Some(value) = cookie(headers, state.session_cookie()) else {
+        return Ok(Caller::Anonymous);
+    };
+    Ok(match state.accounts.session(value).await? {
+        Some(session) => Caller::Session(session),
+        None => Caller::Anonymous,
+    })
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether the request carries the session's CSRF token, in the header or (for forms) in
+/// the field `csrf`. Returns the request, rebuilt when its body was read.
+async fn csrf_ok(request: Request, expected: &str) -> (bool, Request) {
+    let matches = |given: &str| constant_time_eq(given.as_bytes(), expected.as_bytes());
+    if let Some(given) = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok())
+    {
+        let ok = matches(given);
+        return (ok, request);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (false, request);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, super::BODY_LIMIT).await else {
+        return (false, Request::from_parts(parts, Body::empty()));
+    };
+    let ok = form_urlencoded::parse(&bytes).any(|(key, value)| key == "csrf" && matches(&value));
+    (ok, Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn forbidden_csrf(path: &str) -> Response {
+    if path.starts_with("/api/") {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Förfrågan saknar en giltig CSRF-token (skicka sessionens token i x-csrf-token).",
+        )
+        .into_response()
+    } else {
+        super::pages::error_page(
+            StatusCode::FORBIDDEN,
+            "Formuläret har gått ut",
+            "Sidan var för gammal för att skicka. Gå tillbaka, ladda om sidan och försök igen.",
+        )
+    }
+}
+
+fn caller(parts: &Parts) -> Caller {
+    parts
+        .extensions
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or(Caller::Anonymous)
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Logga in, eller skicka en API-nyckel i Authorization: Bearer.",
+    )
+}
+
+/// The acting user and the request, for commands. 401 without a login or a token.
 pub struct Ctx(pub CommandContext);
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = caller(parts).user().cloned().ok_or_else(unauthenticated)?;
         let request_id = parts
             .headers
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        // Until accounts exist every request acts as Insats itself.
         Ok(Ctx(
-            CommandContext::new(Actor::system()).with_request_id(request_id)
+            CommandContext::new(user.actor()).with_request_id(request_id)
         ))
+    }
+}
+
+/// The signed-in user, for reads. 401 without a login or a token.
+pub struct Reader(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = caller(parts).user().cloned().ok_or_else(unauthenticated)?;
+        let actor = user.actor();
+        crate::access::authorize(&actor, &crate::access::Action::Read)
+            .map_err(|refusal| ApiError::new(StatusCode::FORBIDDEN, refusal.0))?;
+        Ok(Reader(actor))
+    }
+}
+
+/// The caller as it is, signed in or not (for pages that decide themselves).
+pub struct MaybeCaller(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(caller(parts)))
     }
 }

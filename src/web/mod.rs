@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 mod health;
+pub mod pages;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +15,11 @@ use std::sync::atomic::AtomicBool;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use axum::http::HeaderValue;
+use axum::middleware;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::accounts::Accounts;
 use crate::app::Insats;
 use crate::event_log::EventStore;
 
@@ -26,29 +32,80 @@ pub struct AppState {
     pub pool: PgPool,
     pub events: EventStore,
     pub insats: Insats,
+    pub accounts: Accounts,
+    /// Cookies with `Secure` and the `__Host-` prefix (off only for plain HTTP on a host
+    /// other than localhost, `INSATS_INSECURE_COOKIES=1`).
+    pub secure_cookies: bool,
     /// Set once the migrations have been applied and the plan is in place.
     pub schema_ready: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool, secure_cookies: bool) -> Self {
         let events = EventStore::new(pool.clone());
+        let insats = Insats::new(events.clone());
         Self {
-            insats: Insats::new(events.clone()),
+            accounts: Accounts::new(pool.clone(), insats.clone()),
+            insats,
             events,
             pool,
+            secure_cookies,
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
+
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            auth::SESSION_COOKIE
+        } else {
+            auth::INSECURE_SESSION_COOKIE
+        }
+    }
+
+    /// `Set-Cookie` for a new session: HttpOnly, SameSite=Lax, on `/`, Secure.
+    pub fn session_cookie_header(&self, value: &str) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            self.session_cookie()
+        ))
+        .expect("a session id is a valid header value")
+    }
+
+    pub fn clear_session_cookie(&self) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            self.session_cookie()
+        ))
+        .expect("a valid header value")
+    }
 }
+
+/// No inline scripts or styles, nothing from other origins, never in a frame.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .merge(api::router())
-        .fallback(api::not_found)
+        .merge(pages::router())
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "same-origin"))
+        .layer(header("x-frame-options", "DENY"))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request
@@ -63,4 +120,18 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Unknown addresses: the API's error shape under `/api/`, a page elsewhere.
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        api::not_found().await.into_response()
+    } else {
+        pages::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Sidan finns inte",
+            "Adressen finns inte i Insats. Kontrollera stavningen eller gå till startsidan.",
+        )
+    }
 }

@@ -1,6 +1,9 @@
 //! What the integration tests share: a running Insats on a fresh database.
 
+use insats::accounts::{Accounts, NewUser};
+use insats::app::{CommandContext, Insats};
 use insats::database::scratch::ScratchDatabase;
+use insats::domain::actor::Actor;
 use insats::event_log::{EventStore, NewEvent, RecordedEvent};
 use insats::startup::Application;
 use serde_json::{Value, json};
@@ -12,6 +15,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: EventStore,
     pub db: ScratchDatabase,
+    pub accounts: Accounts,
+    /// The coordinator's API token, used by `get` and `post`.
+    pub token: String,
 }
 
 impl TestApp {
@@ -22,14 +28,74 @@ impl TestApp {
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until(std::future::pending()));
-        let test_app = TestApp {
+        let store = EventStore::new(db.pool.clone());
+        let accounts = Accounts::new(db.pool.clone(), Insats::new(store.clone()));
+        let mut test_app = TestApp {
             address,
-            client: reqwest::Client::new(),
-            store: EventStore::new(db.pool.clone()),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            store,
             db,
+            accounts,
+            token: String::new(),
         };
         test_app.wait_until_healthy().await;
+        test_app.token = test_app.user("samordnare", &[], &[]).await.1;
         test_app
+    }
+
+    /// A new account with `role` (and areas or processes), and an API token for it.
+    pub async fn user(
+        &self,
+        role: &str,
+        areas: &[&str],
+        processes: &[&str],
+    ) -> (insats::accounts::User, String) {
+        let email = format!("{role}-{}@test.local", uuid::Uuid::new_v4().simple());
+        let operator = CommandContext::new(Actor::system());
+        let user = self
+            .accounts
+            .add_user(
+                &operator,
+                NewUser {
+                    email: email.clone(),
+                    name: format!("Test {role}"),
+                    role: role.to_owned(),
+                    areas: areas.iter().map(|a| a.to_string()).collect(),
+                    processes: processes.iter().map(|p| p.to_string()).collect(),
+                    password: PASSWORD.to_owned(),
+                },
+            )
+            .await
+            .expect("a test account");
+        let (_, token) = self
+            .accounts
+            .create_token(&operator, &email, "test")
+            .await
+            .expect("a token");
+        (user, token)
+    }
+
+    /// POSTs JSON with a token (or none) and returns the status and the JSON answer.
+    pub async fn post_as(&self, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn get_as(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.expect("the server answers")).await
     }
 
     pub async fn get_healthz(&self) -> reqwest::Response {
@@ -42,14 +108,7 @@ impl TestApp {
 
     /// POSTs JSON and returns the status and the JSON answer (Null when there is none).
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.address))
-            .json(&body)
-            .send()
-            .await
-            .expect("the server answers");
-        answer(response).await
+        self.post_as(Some(&self.token.clone()), path, body).await
     }
 
     /// POSTs raw bytes with a content type.
@@ -62,6 +121,7 @@ impl TestApp {
         let mut request = self
             .client
             .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.token)
             .body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -70,13 +130,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("the server answers");
-        answer(response).await
+        self.get_as(Some(&self.token.clone()), path).await
     }
 
     /// The events of a stream, as stored.
@@ -124,6 +178,9 @@ pub async fn store(pool_size: u32) -> (EventStore, ScratchDatabase) {
         .expect("a test database");
     (EventStore::new(db.pool.clone()), db)
 }
+
+/// Every test account's password.
+pub const PASSWORD: &str = "ett långt testlösenord";
 
 /// An activity as an area team would log it, about 400 bytes of JSON.
 pub fn activity(area: &str, title: &str) -> NewEvent {

@@ -1,6 +1,7 @@
 //! Insats's integration tests: one binary, a fresh database per test, a real PostgreSQL
 //! (see `insats::database::scratch` for how the server is found).
 
+mod access;
 mod api_activities;
 mod api_cases_and_items;
 mod api_plan;

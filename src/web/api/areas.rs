@@ -11,7 +11,7 @@ use super::json::ApiJson;
 use super::types::Created;
 use crate::app::ReviewInput;
 use crate::web::AppState;
-use crate::web::auth::Ctx;
+use crate::web::auth::{Ctx, Reader};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AreaResponse {
@@ -24,6 +24,7 @@ pub struct AreaResponse {
     responses((status = 200, description = "Områdena", body = Vec<AreaResponse>)))]
 pub async fn list_areas(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
 ) -> Result<Json<Vec<AreaResponse>>, ApiError> {
     let areas = state.insats.areas().await?;
     Ok(Json(

@@ -36,9 +36,62 @@ pub use types::Created;
         (name = "Ärenden", description = "Ärenden i områdena"),
         (name = "Forum", description = "Ärenden mellan forumen: eskaleringar, rapporter, frågor, information"),
         (name = "Processer", description = "Processägare, beslut och statusrapporter")
-    )
+    ),
+    modifiers(&CommonAnswers)
 )]
 struct ApiDoc;
+
+/// Adds what every operation shares: bearer authentication, and the refusals any request
+/// can get (not signed in, not allowed, too large, wrong content type, database away).
+struct CommonAnswers;
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                for (status, description) in [
+                    ("400", "Kroppen eller adressen är inte giltig"),
+                    ("401", "Inte inloggad"),
+                    ("403", "Saknar behörighet"),
+                    ("404", "Finns inte"),
+                    ("413", "Kroppen är för stor"),
+                    ("415", "Kroppen är inte JSON"),
+                    ("422", "Ogiltiga uppgifter"),
+                    ("503", "Databasen svarar inte"),
+                ] {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
 
 /// The API's routes and its OpenAPI document.
 pub fn router() -> axum::Router<AppState> {

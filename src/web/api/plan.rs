@@ -15,7 +15,7 @@ use crate::app::{DecisionInput, StatusReportInput};
 use crate::domain::plan::{NodeKind, Plan, PlanNode};
 use crate::domain::process::{self, Process};
 use crate::web::AppState;
-use crate::web::auth::Ctx;
+use crate::web::auth::{Ctx, Reader};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanResponse {
@@ -132,7 +132,10 @@ pub struct Area {
 /// beside the goals, key indicators, values, principles, definitions and organisation.
 #[utoipa::path(get, path = "/api/v1/plan", tag = "Planen",
     responses((status = 200, description = "Planen", body = PlanResponse)))]
-pub async fn get_plan(State(state): State<AppState>) -> Result<Json<PlanResponse>, ApiError> {
+pub async fn get_plan(
+    State(state): State<AppState>,
+    Reader(_reader): Reader,
+) -> Result<Json<PlanResponse>, ApiError> {
     let plan = state.insats.plan().await?;
     let areas = state.insats.areas().await?;
     let header = plan.header();
@@ -329,6 +332,7 @@ pub struct StrategyResponse {
         (status = 404, description = "Strategin finns inte", body = ErrorBody)))]
 pub async fn get_strategy(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     Path(id): Path<String>,
 ) -> Result<Json<StrategyResponse>, ApiError> {
     let plan = state.insats.plan().await?;

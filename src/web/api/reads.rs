@@ -23,6 +23,7 @@ use super::error::{ApiError, ErrorBody};
 use crate::domain::plan::NodeKind;
 use crate::projections::{self, cases, council, strategy, timeline};
 use crate::web::AppState;
+use crate::web::auth::Reader;
 
 /// How long a read waits for its projections to catch up with `after`.
 pub const READ_YOUR_WRITES: Duration = Duration::from_secs(2);
@@ -240,6 +241,7 @@ pub fn timeline_filter(
         (status = 422, description = "Ogiltiga filter", body = ErrorBody)))]
 pub async fn area_timeline(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     Path(area): Path<String>,
     ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> Result<Response, ApiError> {
@@ -314,6 +316,7 @@ pub struct CaseList {
         (status = 422, description = "Ogiltigt filter", body = ErrorBody)))]
 pub async fn area_cases(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     Path(area): Path<String>,
     ApiQuery(query): ApiQuery<CasesQuery>,
 ) -> Result<Response, ApiError> {
@@ -405,6 +408,7 @@ const OVERVIEW_READS: [&str; 3] = ["strategy_overview", "cases", "council_flow"]
         (status = 422, description = "Ogiltig period", body = ErrorBody)))]
 pub async fn strategy_overview(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<Response, ApiError> {
@@ -520,6 +524,7 @@ pub async fn silent(state: &AppState, days: i64) -> Result<Vec<SilentStrategy>, 
         (status = 422, description = "Ogiltigt antal dagar", body = ErrorBody)))]
 pub async fn silent_strategies(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     ApiQuery(query): ApiQuery<SilentQuery>,
 ) -> Result<Response, ApiError> {
     let days = query.days.unwrap_or(SILENT_DAYS);
@@ -587,6 +592,7 @@ pub async fn council_flow_data(
         (status = 422, description = "Ogiltig period", body = ErrorBody)))]
 pub async fn council_flow(
     State(state): State<AppState>,
+    Reader(_reader): Reader,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let (flow, fresh) = council_flow_data(&state, &query).await?;

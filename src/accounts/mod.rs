@@ -1,0 +1,500 @@
+//! Accounts: users with a role (and areas or processes), password logins, sessions kept
+//! in PostgreSQL, API tokens for machine clients, and login rate limiting.
+//!
+//! Secrets are never stored as given: passwords as argon2id hashes, session ids and API
+//! tokens as SHA-256 of the random value the client holds.
+
+pub mod password;
+mod rate_limit;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::app::{AppError, CommandContext, Insats};
+use crate::domain::DomainError;
+use crate::domain::actor::{Actor, Role};
+use crate::domain::error::{FieldError, Problems};
+use crate::domain::values::{Name, Slug};
+use crate::event_log::{ExpectedVersion, NewEvent};
+pub use rate_limit::LoginLimiter;
+
+/// A session ends after this long without a request.
+pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 60 * 60);
+/// How often a session's last-seen time is written (not on every request).
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// The stream recording account administration (never a secret).
+pub const USERS_STREAM: &str = "users";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct User {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub areas: Vec<String>,
+    pub processes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Revisor)
+    }
+
+    /// The actor this user is in commands and events.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id,
+            name: self.name.clone(),
+            role: self.role(),
+            areas: self
+                .areas
+                .iter()
+                .filter_map(|a| Slug::parse("area", a).ok())
+                .collect(),
+            processes: self
+                .processes
+                .iter()
+                .filter_map(|p| Slug::parse("process", p).ok())
+                .collect(),
+        }
+    }
+}
+
+/// A signed-in session: its user and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub id_hash: Vec<u8>,
+}
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub areas: Vec<String>,
+    pub processes: Vec<String>,
+    pub password: String,
+}
+
+const USER_COLUMNS: &str = "user_id, email, name, role, areas, processes, disabled_at";
+
+/// A random secret for a client to hold, and its SHA-256 for the database.
+fn new_secret(prefix: &str) -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = Sha256::digest(secret.as_bytes()).to_vec();
+    (secret, hash)
+}
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Accounts over the database, with the application services for their events.
+#[derive(Clone)]
+pub struct Accounts {
+    pool: PgPool,
+    insats: Insats,
+    pub limiter: LoginLimiter,
+}
+
+impl Accounts {
+    pub fn new(pool: PgPool, insats: Insats) -> Self {
+        Self {
+            pool,
+            insats,
+            limiter: LoginLimiter::default(),
+        }
+    }
+
+    /// Creates an account (the coordinator's task), checking every field.
+    pub async fn add_user(&self, ctx: &CommandContext, new: NewUser) -> Result<User, AppError> {
+        crate::access::authorize(&ctx.actor, &crate::access::Action::Administer)
+            .map_err(|refusal| AppError::Forbidden(refusal.0))?;
+        let email = new.email.trim().to_lowercase();
+        let mut problems = Problems::new();
+        if !(3..=200).contains(&email.len())
+            || !email.contains('@')
+            || email.contains(char::is_whitespace)
+        {
+            problems.push(FieldError::new("email", "Skriv en giltig e-postadress."));
+        }
+        let name = problems.check(Name::parse("name", &new.name));
+        let role: Option<Role> = problems.check(
+            new.role
+                .parse()
+                .map_err(|_| FieldError::new("role", "Välj en roll: omradesteam, processagare, integrationsrad, integrationsberedning, samordnare eller revisor.")),
+        );
+        if let Err(message) = password::check_strength(&new.password) {
+            problems.push(FieldError::new("password", message));
+        }
+        let areas_known = self.insats.areas().await?;
+        let plan = self.insats.plan().await?;
+        for area in &new.areas {
+            if areas_known.get(area).is_none() {
+                problems.push(FieldError::new(
+                    "areas",
+                    format!("Området {area} finns inte."),
+                ));
+            }
+        }
+        for process in &new.processes {
+            if plan
+                .node(crate::domain::plan::NodeKind::Process, process)
+                .is_none()
+            {
+                problems.push(FieldError::new(
+                    "processes",
+                    format!("Processen {process} finns inte i planen."),
+                ));
+            }
+        }
+        match role {
+            Some(Role::Omradesteam) if new.areas.is_empty() => problems.push(FieldError::new(
+                "areas",
+                "Ett områdesteam behöver minst ett område.",
+            )),
+            Some(Role::Processagare) if new.processes.is_empty() => problems.push(FieldError::new(
+                "processes",
+                "En processägare behöver minst en process.",
+            )),
+            _ => {}
+        }
+        problems.finish()?;
+        let role = role.expect("checked");
+        let name = name.expect("checked");
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+                .bind(&email)
+                .fetch_one(&self.pool)
+                .await?;
+        if exists {
+            return Err(
+                DomainError::conflict("Det finns redan ett konto med den e-postadressen.").into(),
+            );
+        }
+        let hash = password::hash(new.password).await?;
+        let user_id = Uuid::now_v7();
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (user_id, email, name, role, areas, processes, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user_id)
+        .bind(&email)
+        .bind(name.as_str())
+        .bind(role.as_str())
+        .bind(&new.areas)
+        .bind(&new.processes)
+        .bind(&hash)
+        .execute(&mut *transaction)
+        .await?;
+        let event = NewEvent::new(
+            "UserAdded",
+            json!({"user_id": user_id, "name": name.as_str(), "role": role, "areas": new.areas, "processes": new.processes}),
+        )
+        .with_metadata(ctx_metadata(ctx))
+        .with_tags([format!("user:{user_id}")]);
+        self.insats
+            .store()
+            .append_in(
+                &mut transaction,
+                USERS_STREAM,
+                ExpectedVersion::Any,
+                &[event],
+            )
+            .await?;
+        transaction.commit().await?;
+        self.user_by_id(user_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new user vanished")))
+    }
+
+    pub async fn list(&self) -> sqlx::Result<Vec<User>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY role, email"
+        )))
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn user_by_id(&self, user_id: Uuid) -> sqlx::Result<Option<User>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"
+        )))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<User>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        )))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Disables an account: its sessions end and its tokens stop working.
+    pub async fn disable(&self, ctx: &CommandContext, email: &str) -> Result<User, AppError> {
+        crate::access::authorize(&ctx.actor, &crate::access::Action::Administer)
+            .map_err(|refusal| AppError::Forbidden(refusal.0))?;
+        let user = self
+            .user_by_email(email)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Kontot finns inte."))?;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET disabled_at = now() WHERE user_id = $1 AND disabled_at IS NULL",
+        )
+        .bind(user.user_id)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.user_id)
+            .execute(&mut *transaction)
+            .await?;
+        let event = NewEvent::new("UserDisabled", json!({"user_id": user.user_id}))
+            .with_metadata(ctx_metadata(ctx))
+            .with_tags([format!("user:{}", user.user_id)]);
+        self.insats
+            .store()
+            .append_in(
+                &mut transaction,
+                USERS_STREAM,
+                ExpectedVersion::Any,
+                &[event],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(user)
+    }
+
+    /// The user, if `password` is theirs and the account is enabled. Takes as long for an
+    /// unknown account as for a wrong password.
+    pub async fn check_password(&self, email: &str, password: &str) -> sqlx::Result<Option<User>> {
+        let row: Option<(Uuid, String, Option<OffsetDateTime>)> = sqlx::query_as(
+            "SELECT user_id, password_hash, disabled_at FROM users WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (user_id, stored, disabled) = match row {
+            Some(row) => row,
+            None => {
+                password::verify(password.to_owned(), password::decoy().to_owned()).await;
+                return Ok(None);
+            }
+        };
+        if !password::verify(password.to_owned(), stored).await || disabled.is_some() {
+            return Ok(None);
+        }
+        self.user_by_id(user_id).await
+    }
+
+    /// Starts a session: a new id (so an id known before login is worthless after it) and
+    /// a new CSRF token. Returns the cookie value.
+    pub async fn start_session(&self, user_id: Uuid) -> sqlx::Result<(String, String)> {
+        let (id, id_hash) = new_secret("");
+        let (csrf, _) = new_secret("");
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token) VALUES ($1, $2, $3)")
+            .bind(&id_hash)
+            .bind(user_id)
+            .bind(&csrf)
+            .execute(&self.pool)
+            .await?;
+        Ok((id, csrf))
+    }
+
+    /// The session behind a cookie value, if it exists, has not been idle too long and
+    /// its user is enabled.
+    pub async fn session(&self, cookie: &str) -> sqlx::Result<Option<Session>> {
+        let id_hash = digest(cookie);
+        let row: Option<(Uuid, String, OffsetDateTime)> = sqlx::query_as(
+            "SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE id_hash = $1",
+        )
+        .bind(&id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((user_id, csrf_token, last_seen)) = row else {
+            return Ok(None);
+        };
+        let idle = OffsetDateTime::now_utc() - last_seen;
+        if idle > SESSION_IDLE {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(&id_hash)
+                .execute(&self.pool)
+                .await?;
+            return Ok(None);
+        }
+        if idle > TOUCH_EVERY {
+            sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
+                .bind(&id_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        let Some(user) = self
+            .user_by_id(user_id)
+            .await?
+            .filter(|user| user.disabled_at.is_none())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            user,
+            csrf_token,
+            id_hash,
+        }))
+    }
+
+    pub async fn end_session(&self, id_hash: &[u8]) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an API token for a user; the token itself is returned once and never again.
+    pub async fn create_token(
+        &self,
+        ctx: &CommandContext,
+        email: &str,
+        label: &str,
+    ) -> Result<(Uuid, String), AppError> {
+        crate::access::authorize(&ctx.actor, &crate::access::Action::Administer)
+            .map_err(|refusal| AppError::Forbidden(refusal.0))?;
+        let user = self
+            .user_by_email(email)
+            .await?
+            .filter(|user| user.disabled_at.is_none())
+            .ok_or_else(|| DomainError::not_found("Kontot finns inte eller är avstängt."))?;
+        let (token, token_hash) = new_secret("insats_");
+        let token_id = Uuid::now_v7();
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_id, user_id, token_hash, label) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_id)
+        .bind(user.user_id)
+        .bind(&token_hash)
+        .bind(label)
+        .execute(&mut *transaction)
+        .await?;
+        let event = NewEvent::new(
+            "ApiTokenCreated",
+            json!({"token_id": token_id, "user_id": user.user_id, "label": label}),
+        )
+        .with_metadata(ctx_metadata(ctx))
+        .with_tags([format!("user:{}", user.user_id)]);
+        self.insats
+            .store()
+            .append_in(
+                &mut transaction,
+                USERS_STREAM,
+                ExpectedVersion::Any,
+                &[event],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok((token_id, token))
+    }
+
+    pub async fn revoke_token(&self, ctx: &CommandContext, token_id: Uuid) -> Result<(), AppError> {
+        crate::access::authorize(&ctx.actor, &crate::access::Action::Administer)
+            .map_err(|refusal| AppError::Forbidden(refusal.0))?;
+        let mut transaction = self.pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_id)
+        .execute(&mut *transaction)
+        .await?;
+        if revoked.rows_affected() == 0 {
+            return Err(
+                DomainError::not_found("Nyckeln finns inte eller är redan återkallad.").into(),
+            );
+        }
+        let event = NewEvent::new("ApiTokenRevoked", json!({"token_id": token_id}))
+            .with_metadata(ctx_metadata(ctx))
+            .with_tags([format!("token:{token_id}")]);
+        self.insats
+            .store()
+            .append_in(
+                &mut transaction,
+                USERS_STREAM,
+                ExpectedVersion::Any,
+                &[event],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The user behind a bearer token, if the token is valid and the user enabled.
+    pub async fn token_user(&self, token: &str) -> sqlx::Result<Option<User>> {
+        let user_id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE api_tokens SET last_used_at = now()
+             WHERE token_hash = $1 AND revoked_at IS NULL RETURNING user_id",
+        )
+        .bind(digest(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(user_id) = user_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .user_by_id(user_id)
+            .await?
+            .filter(|user| user.disabled_at.is_none()))
+    }
+
+    /// Creates the first coordinator account when there is none (set-up and demo data).
+    pub async fn ensure_user(&self, id: Uuid, new: NewUser) -> Result<bool, AppError> {
+        if self.user_by_email(&new.email).await?.is_some() {
+            return Ok(false);
+        }
+        let hash = password::hash(new.password).await?;
+        sqlx::query(
+            "INSERT INTO users (user_id, email, name, role, areas, processes, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(new.email.trim().to_lowercase())
+        .bind(&new.name)
+        .bind(&new.role)
+        .bind(&new.areas)
+        .bind(&new.processes)
+        .bind(&hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+}
+
+fn ctx_metadata(ctx: &CommandContext) -> serde_json::Value {
+    json!({
+        "actor": ctx.actor.user_id,
+        "actor_name": ctx.actor.name,
+        "role": ctx.actor.role,
+        "correlation_id": ctx.correlation_id,
+    })
+}
+
+/// A random token for forms (the login form's double-submit token).
+pub fn random_token() -> String {
+    new_secret("").0
+}
