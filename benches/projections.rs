@@ -39,7 +39,10 @@ async fn run() -> anyhow::Result<()> {
         .unwrap_or(20);
     let db = ScratchDatabase::create(24).await?;
     let store = EventStore::new(db.pool.clone());
-    let insats = Insats::new(store.clone());
+    let insats = Insats::new(
+        store.clone(),
+        insats::privacy::Keyring::from_bytes(insats::privacy::keys::random()),
+    );
     insats.import_bundled_plan_if_empty().await?;
     let plan = insats.plan().await?;
     let areas: Vec<(String, String)> = insats
@@ -53,7 +56,7 @@ async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let today = time::OffsetDateTime::now_utc().date();
     let demo = insats::demo::generate(
-        &store,
+        &insats,
         insats::demo::DemoSpec {
             plan: &plan,
             users: &users,

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::accounts::{Accounts, NewUser};
-use crate::app::{AppError, CommandContext, Insats};
+use crate::app::{AppError, CommandContext, ErasureTarget, Insats};
 use crate::config::Config;
 use crate::database::{self, Database};
 use crate::domain::actor::Actor;
 use crate::event_log::EventStore;
+use crate::privacy::Keyring;
 use crate::projections;
 use crate::startup::{self, Application};
 
@@ -69,6 +70,9 @@ pub enum Command {
     /// API tokens for machine clients.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Personal data: erasure, retention, keys.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Append a realistic, deterministic demo history (into a log without activities).
     Demo {
         /// About how many events to write.
@@ -78,6 +82,40 @@ pub enum Command {
         #[arg(long, default_value_t = 2018)]
         seed: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Erase the personal data of a case, an activity or an item: its key is destroyed
+    /// and an erasure event records who, when, under which decision and why.
+    Erase {
+        #[arg(long, conflicts_with_all = ["activity", "item"])]
+        case: Option<uuid::Uuid>,
+        #[arg(long, conflicts_with = "item")]
+        activity: Option<uuid::Uuid>,
+        #[arg(long)]
+        item: Option<uuid::Uuid>,
+        /// The decision that allows it (gallringsbeslut), e.g. "KS 2026-03-01 § 12".
+        #[arg(long)]
+        decision: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Apply the retention rule (INSATS_RETENTION_CASE_YEARS, or --years): list with
+    /// --dry-run what would be erased, erase with --apply.
+    Retention {
+        #[arg(long, conflicts_with = "apply", required_unless_present = "apply")]
+        dry_run: bool,
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        years: Option<u32>,
+    },
+    /// Write a new key-encryption key to FILE (which must not exist).
+    NewKey { file: PathBuf },
+    /// Re-wrap every data key with the key in NEW_KEY_FILE (stop Insats first), then
+    /// point INSATS_MASTER_KEY_FILE at it.
+    RotateKey { new_key_file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,31 +179,72 @@ pub enum PlanCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    if let Command::Privacy(PrivacyCommand::NewKey { file }) = &command {
+        crate::privacy::keys::write_new_key(file)?;
+        println!(
+            "Wrote a new key-encryption key to {}. Back it up: without it, no sealed text can be read.",
+            file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let database = Database::open(&cli.config).await?;
-    let outcome = match command {
-        Command::Serve(args) => serve(args.addr, &database, !cli.config.insecure_cookies).await,
-        Command::Migrate => database::migrate(&database.pool).await.map(|()| {
-            tracing::info!("the database schema is up to date");
-            ExitCode::SUCCESS
-        }),
-        Command::Plan(PlanCommand::Import { file }) => import_plan(&database, &file).await,
-        Command::Projections(ProjectionsCommand::Status) => projection_status(&database).await,
-        Command::Projections(ProjectionsCommand::Rebuild { name }) => {
-            rebuild(&database, name.as_deref()).await
+    let config = &cli.config;
+    // Only the commands that read or write sealed text need the key-encryption key.
+    let outcome = async {
+        let keys = || keyring(config, &database);
+        match command {
+            Command::Serve(args) => {
+                serve(args.addr, &database, keys()?, !config.insecure_cookies).await
+            }
+            Command::Migrate => database::migrate(&database.pool).await.map(|()| {
+                tracing::info!("the database schema is up to date");
+                ExitCode::SUCCESS
+            }),
+            Command::Plan(PlanCommand::Import { file }) => {
+                import_plan(&database, keys()?, &file).await
+            }
+            Command::Projections(ProjectionsCommand::Status) => projection_status(&database).await,
+            Command::Projections(ProjectionsCommand::Rebuild { name }) => {
+                rebuild(&database, name.as_deref()).await
+            }
+            Command::Demo { events, seed } => demo(&database, keys()?, events, seed).await,
+            Command::User(command) => user(&database, keys()?, command).await,
+            Command::Token(command) => token(&database, keys()?, command).await,
+            Command::Privacy(command) => privacy(&database, keys()?, config, command).await,
         }
-        Command::Demo { events, seed } => demo(&database, events, seed).await,
-        Command::User(command) => user(&database, command).await,
-        Command::Token(command) => token(&database, command).await,
-    };
+    }
+    .await;
     database.close().await;
     outcome
 }
 
-async fn import_plan(database: &Database, file: &Path) -> anyhow::Result<ExitCode> {
+/// The key-encryption key: from INSATS_MASTER_KEY_FILE, else (managed database only) the
+/// data folder's master.key.
+fn keyring(config: &Config, database: &Database) -> anyhow::Result<Keyring> {
+    match (&config.master_key_file, &database.managed) {
+        (Some(path), _) => Keyring::from_file(path),
+        (None, Some(_)) => Keyring::in_data_dir(&config.data_dir),
+        (None, None) => anyhow::bail!(
+            "Set INSATS_MASTER_KEY_FILE to the file holding the key-encryption key (64 hex digits): create one with `insats privacy new-key FILE` and keep a backup of it apart from the database backups."
+        ),
+    }
+}
+
+/// Migrations applied and the key checked against the database.
+async fn prepared(database: &Database, keyring: &Keyring) -> anyhow::Result<()> {
+    database::migrate(&database.pool).await?;
+    keyring.check(&database.pool).await
+}
+
+async fn import_plan(
+    database: &Database,
+    keyring: Keyring,
+    file: &Path,
+) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("Failed to read the plan file {}", file.display()))?;
-    database::migrate(&database.pool).await?;
-    let insats = Insats::new(EventStore::new(database.pool.clone()));
+    prepared(database, &keyring).await?;
+    let insats = Insats::new(EventStore::new(database.pool.clone()), keyring);
     let ctx = CommandContext::new(Actor::system());
     let outcome = insats
         .import_plan(&ctx, &text)
@@ -249,10 +328,15 @@ async fn rebuild(database: &Database, name: Option<&str>) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(database: &Database, events: u64, seed: u64) -> anyhow::Result<ExitCode> {
-    database::migrate(&database.pool).await?;
+async fn demo(
+    database: &Database,
+    keyring: Keyring,
+    events: u64,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
     let store = EventStore::new(database.pool.clone());
-    let insats = Insats::new(store.clone());
+    let insats = Insats::new(store.clone(), keyring);
     insats
         .import_bundled_plan_if_empty()
         .await
@@ -280,7 +364,7 @@ async fn demo(database: &Database, events: u64, seed: u64) -> anyhow::Result<Exi
     let started = std::time::Instant::now();
     let today = time::OffsetDateTime::now_utc().date();
     let outcome = crate::demo::generate(
-        &store,
+        &insats,
         crate::demo::DemoSpec {
             plan: &plan,
             users: &users,
@@ -323,9 +407,9 @@ async fn demo(database: &Database, events: u64, seed: u64) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn accounts(database: &Database) -> Accounts {
+fn accounts(database: &Database, keyring: Keyring) -> Accounts {
     let store = EventStore::new(database.pool.clone());
-    Accounts::new(database.pool.clone(), Insats::new(store))
+    Accounts::new(database.pool.clone(), Insats::new(store, keyring))
 }
 
 /// The CLI acts as the coordinator: whoever can run it administers the installation.
@@ -340,9 +424,13 @@ fn refused(error: AppError) -> anyhow::Error {
     }
 }
 
-async fn user(database: &Database, command: UserCommand) -> anyhow::Result<ExitCode> {
-    database::migrate(&database.pool).await?;
-    let accounts = accounts(database);
+async fn user(
+    database: &Database,
+    keyring: Keyring,
+    command: UserCommand,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let accounts = accounts(database, keyring);
     match command {
         UserCommand::Add {
             email,
@@ -399,9 +487,13 @@ async fn user(database: &Database, command: UserCommand) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-async fn token(database: &Database, command: TokenCommand) -> anyhow::Result<ExitCode> {
-    database::migrate(&database.pool).await?;
-    let accounts = accounts(database);
+async fn token(
+    database: &Database,
+    keyring: Keyring,
+    command: TokenCommand,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let accounts = accounts(database, keyring);
     match command {
         TokenCommand::Create { email, label } => {
             let (id, token) = accounts
@@ -448,12 +540,116 @@ fn progress_bar(message: &str) -> indicatif::ProgressBar {
     bar
 }
 
+async fn privacy(
+    database: &Database,
+    keyring: Keyring,
+    config: &Config,
+    command: PrivacyCommand,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let insats = Insats::new(EventStore::new(database.pool.clone()), keyring);
+    match command {
+        PrivacyCommand::Erase {
+            case,
+            activity,
+            item,
+            decision,
+            reason,
+        } => {
+            let target = match (case, activity, item) {
+                (Some(id), _, _) => ErasureTarget::Case(id),
+                (_, Some(id), _) => ErasureTarget::Activity(id),
+                (_, _, Some(id)) => ErasureTarget::Item(id),
+                _ => anyhow::bail!("Name what to erase: --case ID, --activity ID or --item ID."),
+            };
+            let done = insats
+                .erase_personal_data(&operator(), target, &decision, &reason, None)
+                .await
+                .map_err(refused)?;
+            println!(
+                "Erased the personal data of {} (erasure event at position {}).",
+                target.subject(),
+                done.position
+            );
+        }
+        PrivacyCommand::Retention {
+            dry_run,
+            apply,
+            years,
+        } => {
+            let Some(years) = years.or(config.retention_case_years) else {
+                println!(
+                    "No retention rule is set (INSATS_RETENTION_CASE_YEARS or --years): nothing to do."
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            let affected = if apply && !dry_run {
+                insats
+                    .apply_retention(&operator(), years)
+                    .await
+                    .map_err(refused)?
+            } else {
+                insats.retention_candidates(years).await.map_err(refused)?
+            };
+            let verb = if apply { "Erased" } else { "Would erase" };
+            for case in &affected {
+                println!(
+                    "{verb} case {} ({}, {}), closed {}",
+                    case.case_id,
+                    case.area.as_deref().unwrap_or("-"),
+                    case.title.as_deref().unwrap_or("-"),
+                    case.closed_at
+                        .map(|at| at.date().to_string())
+                        .unwrap_or_default()
+                );
+            }
+            println!(
+                "{verb} the text of {} cases closed more than {years} years ago.",
+                affected.len()
+            );
+        }
+        PrivacyCommand::NewKey { .. } => unreachable!("handled before the database is opened"),
+        PrivacyCommand::RotateKey { new_key_file } => {
+            let new = Keyring::from_file(&new_key_file)?;
+            let count =
+                crate::privacy::keys::rotate(&database.pool, insats.privacy().keyring(), &new)
+                    .await?;
+            println!(
+                "Re-wrapped {count} data keys with the key in {}. Set INSATS_MASTER_KEY_FILE to it; keep the old key until a backup with the new one exists.",
+                new_key_file.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve(
     addr: SocketAddr,
     database: &Database,
+    keyring: Keyring,
     secure_cookies: bool,
 ) -> anyhow::Result<ExitCode> {
-    let app = Application::build_with(addr, database.pool.clone(), secure_cookies).await?;
+    // Refuse to start with a wrong key; a database that does not answer yet is retried
+    // in the background instead.
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        prepared(database, &keyring),
+    )
+    .await
+    {
+        Ok(Err(error))
+            if error
+                .downcast_ref::<crate::privacy::keys::KeyMismatch>()
+                .is_some() =>
+        {
+            return Err(error);
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(error = %format!("{error:#}"), "the database is not ready yet")
+        }
+        _ => {}
+    }
+    let app = Application::build_with(addr, database.pool.clone(), keyring, secure_cookies).await?;
     app.run_until(startup::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

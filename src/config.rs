@@ -15,6 +15,17 @@ pub struct Config {
     #[arg(long, env = "INSATS_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// File holding the key-encryption key (64 hex digits) that wraps the keys of personal
+    /// data. Without it, the managed local setup uses (and creates) master.key in the data
+    /// folder; with DATABASE_URL it is required.
+    #[arg(long, env = "INSATS_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Years after a case is closed that its free text is erased by
+    /// `insats privacy retention` (no rule when unset).
+    #[arg(long, env = "INSATS_RETENTION_CASE_YEARS", global = true)]
+    pub retention_case_years: Option<u32>,
+
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "INSATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

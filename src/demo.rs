@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use time::{Date, Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::app::to_log_events;
+use crate::app::{Insats, to_log_events};
 use crate::domain::activity::{Activity, ActivityDetails, PartnerMention};
 use crate::domain::actor::Role;
 use crate::domain::case::{Assignee, Case, CaseStatus};
@@ -25,7 +25,7 @@ use crate::domain::review::Review;
 use crate::domain::strategy::{StrategyReports, StrategyStatus};
 use crate::domain::values::{FreeText, Name, Period, Slug, Title};
 use crate::event_log::chain::{GENESIS, Hash};
-use crate::event_log::{BulkStream, EventStore, NewEvent};
+use crate::event_log::{BulkStream, NewEvent};
 
 /// The day the simulated history starts.
 const START: Date = time::macros::date!(2019 - 01 - 07);
@@ -607,7 +607,7 @@ pub struct DemoSpec<'a> {
 /// Writes about `spec.events` events of demo history. Calls `progress` with the events
 /// written so far.
 pub async fn generate(
-    store: &EventStore,
+    insats: &Insats,
     spec: DemoSpec<'_>,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<DemoOutcome> {
@@ -730,7 +730,7 @@ pub async fn generate(
         let until = (day + Duration::days(1)).midnight().assume_utc();
         generator.release(until);
         if generator.ready.len() >= BATCH {
-            written += flush(store, &mut generator, target - written).await?;
+            written += flush(insats, &mut generator, target - written).await?;
             progress(written);
         }
         day += Duration::days(1);
@@ -739,7 +739,7 @@ pub async fn generate(
     let now = today.midnight().assume_utc() + Duration::days(1);
     generator.release(now);
     while !generator.ready.is_empty() && written < target {
-        written += flush(store, &mut generator, target - written).await?;
+        written += flush(insats, &mut generator, target - written).await?;
         progress(written);
     }
     Ok(DemoOutcome {
@@ -749,13 +749,18 @@ pub async fn generate(
 }
 
 /// Writes up to `limit` ready events (and at most one batch) in one statement.
-async fn flush(
-    store: &EventStore,
-    generator: &mut Generator<'_>,
-    limit: u64,
-) -> anyhow::Result<u64> {
+async fn flush(insats: &Insats, generator: &mut Generator<'_>, limit: u64) -> anyhow::Result<u64> {
     let take = generator.ready.len().min(BATCH).min(limit as usize);
-    let batch: Vec<Scheduled> = generator.ready.drain(..take).collect();
+    let mut batch: Vec<Scheduled> = generator.ready.drain(..take).collect();
+    // Free text is sealed under its subject's key, as commands do.
+    let mut events: Vec<NewEvent> = batch
+        .iter()
+        .map(|scheduled| scheduled.event.clone())
+        .collect();
+    insats.privacy().seal(&mut events).await?;
+    for (scheduled, sealed) in batch.iter_mut().zip(events) {
+        scheduled.event = sealed;
+    }
     let mut order: Vec<String> = Vec::new();
     let mut by_stream: HashMap<String, Vec<(NewEvent, OffsetDateTime)>> = HashMap::new();
     for scheduled in batch {
@@ -782,7 +787,7 @@ async fn flush(
             }
         })
         .collect();
-    let heads = store.append_bulk(&streams).await?;
+    let heads = insats.store().append_bulk(&streams).await?;
     for (stream, head) in streams.iter().zip(heads) {
         generator
             .heads

@@ -14,6 +14,7 @@ pub mod database;
 pub mod demo;
 pub mod domain;
 pub mod event_log;
+pub mod privacy;
 pub mod projections;
 pub mod startup;
 pub mod telemetry;

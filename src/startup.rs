@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 use crate::database;
+use crate::privacy::Keyring;
 use crate::projections::runtime::Runtime;
 use crate::web::{self, AppState};
 
@@ -25,20 +26,20 @@ impl Application {
     /// Binds `addr` (port 0 picks a free port) and prepares the state. The schema is
     /// brought up to date in the background, retrying while the database is unreachable;
     /// until then `/healthz` answers 503.
-    pub async fn build(addr: SocketAddr, pool: PgPool) -> anyhow::Result<Self> {
-        Self::build_with(addr, pool, true).await
+    pub async fn build(addr: SocketAddr, pool: PgPool, keyring: Keyring) -> anyhow::Result<Self> {
+        Self::build_with(addr, pool, keyring, true).await
     }
-
     /// Like [`Application::build`], choosing whether cookies are marked `Secure`.
     pub async fn build_with(
         addr: SocketAddr,
         pool: PgPool,
+        keyring: Keyring,
         secure_cookies: bool,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("Failed to listen on {addr}"))?;
-        let state = AppState::new(pool, secure_cookies);
+        let state = AppState::new(pool, secure_cookies, keyring);
         let projections = Arc::new(Mutex::new(None));
         tokio::spawn(prepare_database(state.clone(), projections.clone()));
         Ok(Self {
@@ -84,6 +85,7 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
     loop {
         let prepared = async {
             database::migrate(&state.pool).await?;
+            state.insats.privacy().keyring().check(&state.pool).await?;
             state.insats.import_bundled_plan_if_empty().await?;
             anyhow::Ok(())
         };

@@ -318,8 +318,10 @@ impl Insats {
             case_id: Some(case_id),
         };
         let item_events = Item::default().raise(item_id, new_item)?;
-        let case_rows = self.to_new_events(ctx, case, case_events, None, &plan);
-        let item_rows = self.to_new_events(ctx, Item::default(), item_events, None, &plan);
+        let mut case_rows = self.to_new_events(ctx, case, case_events, None, &plan);
+        let mut item_rows = self.to_new_events(ctx, Item::default(), item_events, None, &plan);
+        self.seal(&mut case_rows).await?;
+        self.seal(&mut item_rows).await?;
         let result = self
             .append_together(
                 (&case_stream, case_version, case_rows),
@@ -440,7 +442,8 @@ impl Insats {
         allow_settle(ctx, &item, closing)?;
         let item_events = decide_item(&item)?;
         let case_id = item.item.as_ref().and_then(|raised| raised.case_id);
-        let item_rows = self.to_new_events(ctx, item, item_events, None, &plan);
+        let mut item_rows = self.to_new_events(ctx, item, item_events, None, &plan);
+        self.seal(&mut item_rows).await?;
         let Some(case_id) = case_id else {
             let result = self
                 .store
@@ -452,7 +455,8 @@ impl Insats {
         let (case, case_version) = self.load::<Case>(&case_stream).await?;
         let case_events = decide_case(&case)?;
         let cause = item_rows.last().map(|row| row.event_id);
-        let case_rows = self.to_new_events(ctx, case, case_events, cause, &plan);
+        let mut case_rows = self.to_new_events(ctx, case, case_events, cause, &plan);
+        self.seal(&mut case_rows).await?;
         let result = if case_rows.is_empty() {
             self.store
                 .append(&item_stream, expected(item_version), &item_rows)

@@ -4,6 +4,7 @@
 
 mod commands;
 mod plan;
+mod privacy;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::event_log::{
 
 pub use commands::*;
 pub use plan::{ImportOutcome, PlanCache};
+pub use privacy::{ErasureTarget, RetentionCandidate, SecrecyTarget};
 
 /// Who is acting and in which request: becomes every event's metadata.
 #[derive(Debug, Clone)]
@@ -121,16 +123,23 @@ pub fn allow(ctx: &CommandContext, action: &crate::access::Action<'_>) -> Result
 pub struct Insats {
     store: EventStore,
     plan: PlanCache,
+    privacy: crate::privacy::Privacy,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
 
 impl Insats {
-    pub fn new(store: EventStore) -> Self {
+    /// The services over `store`, sealing free text with data keys wrapped by `keyring`.
+    pub fn new(store: EventStore, keyring: crate::privacy::Keyring) -> Self {
         Self {
             plan: PlanCache::default(),
+            privacy: crate::privacy::Privacy::new(store.pool().clone(), keyring),
             store,
             today: Arc::new(|| OffsetDateTime::now_utc().date()),
         }
+    }
+
+    pub fn privacy(&self) -> &crate::privacy::Privacy {
+        &self.privacy
     }
 
     /// The same services with a fixed "today" (for tests and demo data).
@@ -149,8 +158,12 @@ impl Insats {
 
     /// Reads a stream and folds it into an aggregate's state; also returns its version.
     pub async fn load<A: Aggregate>(&self, stream: &str) -> Result<(A, i64), AppError> {
-        let recorded = self.store.read_stream(stream, None).await?;
+        let mut recorded = self.store.read_stream(stream, None).await?;
         let version = recorded.last().map_or(0, |event| event.stream_version);
+        // The domain decides on the text as it reads now (erased text reads as the marker).
+        self.privacy
+            .open_all(recorded.iter_mut().map(|event| &mut event.data))
+            .await?;
         let state = decode_all::<A>(&recorded)?
             .iter()
             .fold(A::default(), A::apply);
@@ -181,12 +194,26 @@ impl Insats {
         let plan = self.plan().await?;
         let (state, version) = self.load::<A>(stream).await?;
         let events = decide(&state)?;
-        let new_events = self.to_new_events(ctx, state, events, None, &plan);
+        let mut new_events = self.to_new_events(ctx, state, events, None, &plan);
+        self.seal(&mut new_events).await?;
         let result = self
             .store
             .append(stream, expected(version), &new_events)
             .await?;
         Ok(done(id, result))
+    }
+
+    /// Seals the free text of events about to be appended.
+    pub(crate) async fn seal(&self, events: &mut [NewEvent]) -> Result<(), AppError> {
+        self.privacy
+            .seal(events)
+            .await
+            .map_err(|error| match error.downcast::<sqlx::Error>() {
+                Ok(error) => AppError::from(error),
+                Err(error) => AppError::Domain(DomainError::conflict(format!(
+                    "Det går inte att skriva mer om det här: {error}."
+                ))),
+            })
     }
 
     /// The plan as it stands now (catching up with any new plan events first).

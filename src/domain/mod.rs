@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod item;
 pub mod plan;
+pub mod privacy;
 pub mod process;
 pub mod review;
 pub mod strategy;

@@ -11,7 +11,7 @@ use super::{Projection, Table};
 
 pub const PROJECTION: Projection = Projection {
     name: "council_flow",
-    version: 1,
+    version: 2,
     tables: &[
         Table {
             name: "flow_items",
@@ -40,7 +40,7 @@ pub const PROJECTION: Projection = Projection {
                 period_end    date        NOT NULL,
                 reviewed_at   timestamptz NOT NULL,
                 reviewer      text,
-                feedback      text        NOT NULL",
+                feedback      jsonb       NOT NULL",
             indexes: &["(area, reviewed_at DESC)"],
             indexes_serve_apply: false,
         },
@@ -71,7 +71,7 @@ pub const PROJECTION: Projection = Projection {
         "
         INSERT INTO {timeline_reviews} (review_id, area, period_start, period_end, reviewed_at, reviewer, feedback)
         SELECT (e.data->>'review_id')::uuid, e.data->>'area', (e.data->'period'->>'start')::date,
-               (e.data->'period'->>'end')::date, e.recorded_at, e.metadata->>'actor_name', e.data->>'feedback'
+               (e.data->'period'->>'end')::date, e.recorded_at, e.metadata->>'actor_name', e.data->'feedback'
         FROM events e WHERE {range} AND e.event_type = 'TimelineReviewed'",
     ],
 };
@@ -175,7 +175,8 @@ pub struct LastReview {
     pub period_start: Date,
     pub period_end: Date,
     pub reviewer: Option<String>,
-    pub feedback: String,
+    /// Sealed in the table; opened (or the erasure marker) when read.
+    pub feedback: serde_json::Value,
 }
 
 /// The latest review of each area's timeline.

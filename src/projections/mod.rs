@@ -16,6 +16,7 @@ pub mod cases;
 pub mod council;
 pub mod rebuild;
 pub mod runtime;
+pub mod secrecy;
 pub mod status;
 pub mod strategy;
 pub mod timeline;
@@ -54,11 +55,12 @@ pub const RANGE: &str = "(e.transaction_id, e.position) > ($1::int8::text::xid8,
      AND (e.transaction_id, e.position) <= ($3::int8::text::xid8, $4)";
 
 /// Every projection.
-pub const ALL: [&Projection; 4] = [
+pub const ALL: [&Projection; 5] = [
     &timeline::PROJECTION,
     &cases::PROJECTION,
     &council::PROJECTION,
     &strategy::PROJECTION,
+    &secrecy::PROJECTION,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Projection> {

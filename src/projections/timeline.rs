@@ -231,6 +231,12 @@ pub fn describe(event_type: &str, data: &Value) -> String {
         "ItemAnswered" => "Ärendet besvarades".into(),
         "ItemClosed" => "Ärendet stängdes".into(),
         "TimelineReviewed" => "Integrationsrådet granskade tidslinjen".into(),
+        "PersonalDataErased" => format!(
+            "Personuppgifter raderades enligt beslut {}",
+            text("decision")
+        ),
+        "SecrecyMarked" => "En text sekretessmarkerades".into(),
+        "SecrecyLifted" => "En sekretessmarkering togs bort".into(),
         other => other.to_owned(),
     }
 }

@@ -41,9 +41,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, secure_cookies: bool) -> Self {
+    pub fn new(pool: PgPool, secure_cookies: bool, keyring: crate::privacy::Keyring) -> Self {
         let events = EventStore::new(pool.clone());
-        let insats = Insats::new(events.clone());
+        let insats = Insats::new(events.clone(), keyring);
         Self {
             accounts: Accounts::new(pool.clone(), insats.clone()),
             insats,

@@ -549,6 +549,8 @@ async fn security_headers_are_on_every_answer() {
 async fn logs_of_logins_contain_neither_passwords_nor_session_ids() {
     let app = TestApp::spawn().await;
     let (user, _) = app.user("integrationsrad", &[], &[]).await;
+    let log_path =
+        std::env::temp_dir().join(format!("insats-log-{}.txt", uuid::Uuid::new_v4().simple()));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -557,9 +559,11 @@ async fn logs_of_logins_contain_neither_passwords_nor_session_ids() {
     let child = Command::new(env!("CARGO_BIN_EXE_insats"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", app.db.url())
+        .env("INSATS_MASTER_KEY_FILE", crate::helpers::key_file())
         .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // A file, not a pipe: a chatty server must never block on a full pipe.
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
         .spawn()
         .unwrap();
     let address = format!("http://127.0.0.1:{port}");
@@ -583,8 +587,9 @@ async fn logs_of_logins_contain_neither_passwords_nor_session_ids() {
     browser.get("/").await;
     // SAFETY: sending SIGTERM to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    child.wait_with_output().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
     assert!(logs.contains("failed login"), "the failure is logged");
     assert!(!logs.contains(secret), "no password in the logs");
     assert!(!logs.contains(PASSWORD), "no password in the logs");

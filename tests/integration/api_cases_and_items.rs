@@ -227,7 +227,12 @@ async fn an_escalation_reaches_the_council_and_its_answer_reaches_the_case() {
         409
     );
 
-    let case_events = app.stream(&format!("case-{case}")).await;
+    let stored = app.stream(&format!("case-{case}")).await;
+    assert!(
+        insats::privacy::is_sealed(&stored.last().unwrap().data["answer"]),
+        "the answer is sealed in the log"
+    );
+    let case_events = app.opened_stream(&format!("case-{case}")).await;
     let answered = case_events.last().unwrap();
     assert_eq!(answered.event_type, "CaseEscalationAnswered");
     assert_eq!(answered.data["answer"], "Rådet ger förtur.");

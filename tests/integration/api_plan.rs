@@ -1,6 +1,6 @@
 //! The plan as data: the bundled import, re-imports, revisions, and the plan API.
 
-use insats::app::{CommandContext, Insats};
+use insats::app::CommandContext;
 use insats::domain::actor::Actor;
 use insats::domain::plan::document::BUNDLED;
 use serde_json::{Value, json};
@@ -96,7 +96,7 @@ async fn importing_the_bundled_plan_again_leaves_the_log_unchanged() {
         before > 100,
         "the first start imported the plan ({before} events)"
     );
-    let insats = Insats::new(app.store.clone());
+    let insats = crate::helpers::insats(&app);
     let outcome = insats
         .import_plan(&CommandContext::new(Actor::system()), BUNDLED)
         .await
@@ -141,6 +141,7 @@ async fn a_revised_plan_file_appends_only_its_differences_through_the_cli() {
             .args(["plan", "import"])
             .arg(path)
             .env("DATABASE_URL", app.db.url())
+            .env("INSATS_MASTER_KEY_FILE", crate::helpers::key_file())
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();
@@ -182,6 +183,7 @@ async fn a_revised_plan_file_appends_only_its_differences_through_the_cli() {
         .args(["plan", "import"])
         .arg(&revised_path)
         .env("DATABASE_URL", app.db.url())
+        .env("INSATS_MASTER_KEY_FILE", crate::helpers::key_file())
         .output()
         .unwrap();
     assert!(!broken.status.success());

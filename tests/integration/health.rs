@@ -26,9 +26,13 @@ async fn healthz_answers_503_when_the_database_is_unreachable() {
     // Nothing listens on port 1.
     let options =
         sqlx::postgres::PgConnectOptions::from_str("postgres://insats@127.0.0.1:1/insats").unwrap();
-    let app = Application::build("127.0.0.1:0".parse().unwrap(), database::pool(options, 2))
-        .await
-        .unwrap();
+    let app = Application::build(
+        "127.0.0.1:0".parse().unwrap(),
+        database::pool(options, 2),
+        crate::helpers::keyring(),
+    )
+    .await
+    .unwrap();
     let address = format!("http://127.0.0.1:{}/healthz", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     let response = reqwest::get(address).await.unwrap();

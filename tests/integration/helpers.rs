@@ -23,13 +23,13 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let db = ScratchDatabase::create(10).await.expect("a test database");
-        let app = Application::build("127.0.0.1:0".parse().unwrap(), db.pool.clone())
+        let app = Application::build("127.0.0.1:0".parse().unwrap(), db.pool.clone(), keyring())
             .await
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until(std::future::pending()));
         let store = EventStore::new(db.pool.clone());
-        let accounts = Accounts::new(db.pool.clone(), Insats::new(store.clone()));
+        let accounts = Accounts::new(db.pool.clone(), Insats::new(store.clone(), keyring()));
         let mut test_app = TestApp {
             address,
             client: reqwest::Client::builder()
@@ -133,6 +133,17 @@ impl TestApp {
         self.get_as(Some(&self.token.clone()), path).await
     }
 
+    /// The events of a stream with their sealed text opened, as the services read them.
+    pub async fn opened_stream(&self, stream: &str) -> Vec<RecordedEvent> {
+        let mut events = self.stream(stream).await;
+        insats(self)
+            .privacy()
+            .open_all(events.iter_mut().map(|event| &mut event.data))
+            .await
+            .unwrap();
+        events
+    }
+
     /// The events of a stream, as stored.
     pub async fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
         self.store.read_stream(stream, None).await.unwrap()
@@ -177,6 +188,27 @@ pub async fn store(pool_size: u32) -> (EventStore, ScratchDatabase) {
         .await
         .expect("a test database");
     (EventStore::new(db.pool.clone()), db)
+}
+
+/// The tests' key-encryption key.
+pub fn keyring() -> insats::privacy::Keyring {
+    insats::privacy::Keyring::from_bytes([0x42; 32])
+}
+
+/// A file holding the tests' key-encryption key, for `insats` child processes.
+pub fn key_file() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join("insats-test-master.key");
+    if !path.exists() {
+        let temporary = path.with_extension(format!("{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&temporary, hex::encode([0x42u8; 32])).unwrap();
+        let _ = std::fs::rename(&temporary, &path);
+    }
+    path
+}
+
+/// Application services on the test app's database.
+pub fn insats(app: &TestApp) -> Insats {
+    Insats::new(app.store.clone(), keyring())
 }
 
 /// Every test account's password.

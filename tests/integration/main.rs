@@ -9,4 +9,5 @@ mod event_log;
 mod health;
 mod helpers;
 mod managed_database;
+mod privacy;
 mod projections;

@@ -497,7 +497,7 @@ async fn two_runtimes_during_concurrent_appends_apply_every_event_exactly_once()
 async fn a_runner_killed_mid_way_resumes_from_its_checkpoint() {
     let app = TestApp::spawn().await;
     // Plenty of events for the runner to be busy with.
-    let insats = insats::app::Insats::new(app.store.clone());
+    let insats = crate::helpers::insats(&app);
     let plan = insats.plan().await.unwrap();
     let areas: Vec<(String, String)> = vec![
         ("araby".into(), "Araby".into()),
@@ -506,7 +506,7 @@ async fn a_runner_killed_mid_way_resumes_from_its_checkpoint() {
     let users = insats::demo::users(&plan, &areas);
     let today = time::macros::date!(2026 - 11 - 27);
     insats::demo::generate(
-        &app.store,
+        &insats,
         insats::demo::DemoSpec {
             plan: &plan,
             users: &users,

@@ -8,6 +8,7 @@ pub mod error;
 mod items;
 pub mod json;
 mod plan;
+mod privacy;
 pub mod reads;
 mod types;
 
@@ -117,6 +118,12 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(items::acknowledge))
         .routes(routes!(items::answer))
         .routes(routes!(items::close))
+        .routes(routes!(privacy::case_secrecy))
+        .routes(routes!(privacy::item_secrecy))
+        .routes(routes!(privacy::activity_secrecy))
+        .routes(routes!(privacy::erase_case))
+        .routes(routes!(privacy::erase_activity))
+        .routes(routes!(privacy::erase_item))
         .routes(routes!(reads::area_timeline))
         .routes(routes!(reads::area_cases))
         .routes(routes!(reads::strategy_overview))

@@ -156,6 +156,8 @@ pub struct TimelineItem {
     pub processes: Vec<String>,
     pub case_id: Option<Uuid>,
     pub item_id: Option<Uuid>,
+    /// The entry's text is marked secret (it is shown only to those who may read it).
+    pub secret: bool,
     #[schema(value_type = Object)]
     pub data: Value,
 }
@@ -181,6 +183,7 @@ impl From<timeline::Entry> for TimelineItem {
             processes: entry.tagged("process:"),
             case_id: entry.case_id(),
             item_id: entry.item_id(),
+            secret: false,
             kind: entry.kind,
             event_type: entry.event_type,
             data: entry.data,
@@ -241,21 +244,57 @@ pub fn timeline_filter(
         (status = 422, description = "Ogiltiga filter", body = ErrorBody)))]
 pub async fn area_timeline(
     State(state): State<AppState>,
-    Reader(_reader): Reader,
+    Reader(viewer): Reader,
     Path(area): Path<String>,
     ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> Result<Response, ApiError> {
     state.insats.require_area(&area).await?;
     let (filter, cursor, limit) = timeline_filter(&query)?;
-    let fresh = catch_up(&state, query.after, &[timeline::PROJECTION.name]).await?;
+    let fresh = catch_up(&state, query.after, &[timeline::PROJECTION.name, "secrecy"]).await?;
     let (entries, next) = timeline::page(&state.pool, &area, &filter, cursor, limit)
         .await
         .map_err(internal)?;
     let page = TimelinePage {
-        items: entries.into_iter().map(TimelineItem::from).collect(),
+        items: visible_items(&state, &viewer, entries).await?,
         next: next.map(|cursor| cursor.encode()),
     };
     Ok(answer(page, fresh))
+}
+
+/// Timeline entries as `viewer` may see them: secret text only for those who may read
+/// it, sealed text opened (or the erasure marker).
+pub async fn visible_items(
+    state: &AppState,
+    viewer: &crate::domain::actor::Actor,
+    mut entries: Vec<timeline::Entry>,
+) -> Result<Vec<TimelineItem>, ApiError> {
+    let areas: Vec<String> = entries.iter().map(|entry| entry.area.clone()).collect();
+    let mut shown: Vec<crate::privacy::visibility::Shown<'_>> = entries
+        .iter_mut()
+        .zip(&areas)
+        .map(|(entry, area)| crate::privacy::visibility::Shown {
+            event_type: &entry.event_type,
+            area: Some(area.as_str()),
+            data: &mut entry.data,
+        })
+        .collect();
+    let secret = crate::privacy::visibility::prepare(
+        state.insats.privacy(),
+        &state.pool,
+        viewer,
+        &mut shown,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(entries
+        .into_iter()
+        .zip(secret)
+        .map(|(entry, secret)| {
+            let mut item = TimelineItem::from(entry);
+            item.secret = secret;
+            item
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------- cases
@@ -576,7 +615,23 @@ pub async fn council_flow_data(
             edges: council::edges(pool, from, to).await.map_err(internal)?,
             open_items: council::open_items(pool, 200).await.map_err(internal)?,
             matrix: strategy::matrix(pool, from, to).await.map_err(internal)?,
-            last_reviews: council::last_reviews(pool).await.map_err(internal)?,
+            last_reviews: {
+                let mut reviews = council::last_reviews(pool).await.map_err(internal)?;
+                let mut holders: Vec<Value> = reviews
+                    .iter()
+                    .map(|review| serde_json::json!({"feedback": review.feedback}))
+                    .collect();
+                state
+                    .insats
+                    .privacy()
+                    .open_all(holders.iter_mut())
+                    .await
+                    .map_err(internal)?;
+                for (review, holder) in reviews.iter_mut().zip(holders) {
+                    review.feedback = holder["feedback"].clone();
+                }
+                reviews
+            },
             silent_strategies: silent(state, SILENT_DAYS).await?,
         },
         fresh,

@@ -1,0 +1,324 @@
+//! Personal data: erasable without breaking the audit trail (crypto-shredding), secrecy
+//! marks, and retention.
+//!
+//! Free-text fields that may name newcomers or reveal sensitive facts (descriptions, notes,
+//! escalation texts and answers, item texts and answers, reasons, feedback, decisions) are
+//! sealed before they reach the log: XChaCha20-Poly1305 under a data key per *subject*
+//! (`case:<id>`, `activity:<id>`, `item:<id>`, `review:<id>`, `decision:<id>`; an item
+//! that escalates a case belongs to the case). The hash chain covers the ciphertext, so
+//! destroying a subject's key erases its text and leaves every chain valid. Titles are not
+//! sealed: the forms ask people not to put names in them. See `docs/privacy.md`.
+
+pub mod keys;
+pub mod visibility;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
+
+pub use keys::Keyring;
+
+use crate::event_log::NewEvent;
+
+/// What a reader sees where erased text was.
+pub fn erased_marker(decision: &str) -> String {
+    format!("[raderat enligt beslut {decision}]")
+}
+
+/// The fields each event type seals.
+pub fn sealed_fields(event_type: &str) -> &'static [&'static str] {
+    match event_type {
+        "ActivityLogged" => &["description"],
+        "ActivityCorrected" => &["description", "reason"],
+        "ActivityRetracted" => &["reason"],
+        "CaseOpened" => &["description"],
+        "CaseNoteAdded" | "CaseEscalated" => &["text"],
+        "CaseEscalationAnswered" => &["answer"],
+        "CaseClosed" => &["resolution"],
+        "CaseReopened" => &["reason"],
+        "ItemRaised" => &["text"],
+        "ItemAnswered" => &["answer"],
+        "TimelineReviewed" => &["feedback"],
+        "DecisionRecorded" => &["text"],
+        _ => &[],
+    }
+}
+
+/// The subject whose key seals an event's text, from the event's tags: its case when it
+/// has one (an escalation item and its answer belong to the case), else the activity,
+/// item, review or decision it is about.
+pub fn subject(tags: &[String]) -> Option<String> {
+    ["case:", "activity:", "item:", "review:", "decision:"]
+        .iter()
+        .find_map(|prefix| tags.iter().find(|tag| tag.starts_with(prefix)).cloned())
+}
+
+fn aad(subject: &str, field: &str) -> Vec<u8> {
+    format!("{subject}|{field}").into_bytes()
+}
+
+/// Whether a JSON value is a sealed field.
+pub fn is_sealed(value: &Value) -> bool {
+    value.get("sealed").and_then(Value::as_str) == Some("v1")
+}
+
+/// A subject's key as it stands.
+#[derive(Clone)]
+enum KeyState {
+    Live([u8; 32]),
+    Erased { decision: String },
+}
+
+/// Sealing and opening free text with the data keys in the database.
+#[derive(Clone, Debug)]
+pub struct Privacy {
+    pool: PgPool,
+    keyring: Keyring,
+}
+
+impl Privacy {
+    pub fn new(pool: PgPool, keyring: Keyring) -> Self {
+        Self { pool, keyring }
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// The states of the subjects' keys, creating keys for subjects that have none.
+    async fn keys(
+        &self,
+        subjects: &[String],
+        create: bool,
+    ) -> sqlx::Result<HashMap<String, KeyState>> {
+        let mut states = HashMap::new();
+        if subjects.is_empty() {
+            return Ok(states);
+        }
+        let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+            "SELECT subject, wrapped_key, decision FROM data_keys WHERE subject = ANY($1)",
+        )
+        .bind(subjects)
+        .fetch_all(&self.pool)
+        .await?;
+        for (subject, wrapped, decision) in rows {
+            let state =
+                match wrapped.and_then(|wrapped| self.keyring.unwrap_key(&subject, &wrapped)) {
+                    Some(key) => KeyState::Live(key),
+                    None => KeyState::Erased {
+                        decision: decision.unwrap_or_else(|| "okänt".into()),
+                    },
+                };
+            states.insert(subject, state);
+        }
+        if create {
+            let missing: Vec<&String> = subjects
+                .iter()
+                .filter(|s| !states.contains_key(*s))
+                .collect();
+            if !missing.is_empty() {
+                let mut names = Vec::new();
+                let mut wrapped = Vec::new();
+                for subject in &missing {
+                    let key = keys::random::<32>();
+                    names.push((*subject).clone());
+                    wrapped.push(self.keyring.wrap(subject, &key));
+                    states.insert((*subject).clone(), KeyState::Live(key));
+                }
+                // Two writers may create a key for the same new subject at once: the first
+                // one's key stands, and the others read it back.
+                let inserted: Vec<String> = sqlx::query_scalar(
+                    "INSERT INTO data_keys (subject, wrapped_key) SELECT * FROM unnest($1::text[], $2::bytea[])
+                     ON CONFLICT (subject) DO NOTHING RETURNING subject",
+                )
+                .bind(&names)
+                .bind(&wrapped)
+                .fetch_all(&self.pool)
+                .await?;
+                if inserted.len() != names.len() {
+                    let lost: Vec<String> = names
+                        .into_iter()
+                        .filter(|name| !inserted.contains(name))
+                        .collect();
+                    for (subject, state) in Box::pin(self.keys(&lost, false)).await? {
+                        states.insert(subject, state);
+                    }
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    /// Seals the free-text fields of `events` in place, each under its subject's key.
+    pub async fn seal(&self, events: &mut [NewEvent]) -> anyhow::Result<()> {
+        let subjects: Vec<String> = events
+            .iter()
+            .filter(|event| !sealed_fields(&event.event_type).is_empty())
+            .filter_map(|event| subject(&event.tags))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let keys = self.keys(&subjects, true).await?;
+        for event in events.iter_mut() {
+            let fields = sealed_fields(&event.event_type);
+            let Some(subject) = subject(&event.tags) else {
+                continue;
+            };
+            let key = match keys.get(&subject) {
+                Some(KeyState::Live(key)) => *key,
+                Some(KeyState::Erased { .. }) => anyhow::bail!(
+                    "the personal data of {subject} has been erased: nothing more can be written about it"
+                ),
+                None => anyhow::bail!("no key for {subject}"),
+            };
+            for field in fields {
+                if let Some(Value::String(text)) = event.data.get(*field) {
+                    let sealed = keys::seal_bytes(&key, text.as_bytes(), &aad(&subject, field));
+                    event.data[*field] = json!({"sealed": "v1", "subject": subject, "data": STANDARD.encode(sealed)});
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the sealed fields of many events' data in place: the text where the key
+    /// lives, the erasure marker where it was destroyed.
+    pub async fn open_all<'a>(
+        &self,
+        datas: impl IntoIterator<Item = &'a mut Value>,
+    ) -> sqlx::Result<()> {
+        let mut datas: Vec<&mut Value> = datas.into_iter().collect();
+        let subjects: Vec<String> = datas
+            .iter()
+            .flat_map(|data| sealed_subjects(data))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let keys = self.keys(&subjects, false).await?;
+        for data in datas.iter_mut() {
+            open_in_place(data, &keys);
+        }
+        Ok(())
+    }
+
+    pub async fn open(&self, data: &mut Value) -> sqlx::Result<()> {
+        self.open_all(std::iter::once(data)).await
+    }
+
+    /// Destroys a subject's key inside the caller's transaction. Returns whether there was
+    /// a live key to destroy.
+    pub async fn destroy_key(
+        &self,
+        connection: &mut PgConnection,
+        subject: &str,
+        decision: &str,
+    ) -> sqlx::Result<bool> {
+        let destroyed = sqlx::query(
+            "UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now(), decision = $2
+             WHERE subject = $1 AND wrapped_key IS NOT NULL",
+        )
+        .bind(subject)
+        .bind(decision)
+        .execute(&mut *connection)
+        .await?;
+        Ok(destroyed.rows_affected() == 1)
+    }
+}
+
+fn sealed_subjects(data: &Value) -> Vec<String> {
+    match data {
+        Value::Object(map) => map
+            .values()
+            .filter(|value| is_sealed(value))
+            .filter_map(|value| {
+                value
+                    .get("subject")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn open_in_place(data: &mut Value, keys: &HashMap<String, KeyState>) {
+    let Value::Object(map) = data else { return };
+    for (field, value) in map.iter_mut() {
+        if !is_sealed(value) {
+            continue;
+        }
+        let subject = value
+            .get("subject")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let sealed = value
+            .get("data")
+            .and_then(Value::as_str)
+            .and_then(|data| STANDARD.decode(data).ok())
+            .unwrap_or_default();
+        let text = match keys.get(&subject) {
+            Some(KeyState::Live(key)) => keys::open_bytes(key, &sealed, &aad(&subject, field))
+                .and_then(|plain| String::from_utf8(plain).ok())
+                .unwrap_or_else(|| "[kan inte läsas]".into()),
+            Some(KeyState::Erased { decision }) => erased_marker(decision),
+            None => "[kan inte läsas]".into(),
+        };
+        *value = Value::String(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_follow_the_thing_the_text_is_about() {
+        let tags = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            subject(&tags(&["item:i1", "area:araby", "case:c1"])),
+            Some("case:c1".into()),
+            "an escalation belongs to its case"
+        );
+        assert_eq!(
+            subject(&tags(&["item:i2", "area:araby"])),
+            Some("item:i2".into())
+        );
+        assert_eq!(
+            subject(&tags(&["activity:a", "area:araby", "strategy:s"])),
+            Some("activity:a".into())
+        );
+        assert_eq!(subject(&tags(&["plan", "strategy:s"])), None);
+    }
+
+    #[test]
+    fn opening_replaces_sealed_fields_with_text_or_the_erasure_marker() {
+        let key = keys::random::<32>();
+        let sealed = keys::seal_bytes(&key, b"Familjen Ali", &aad("case:1", "text"));
+        let mut data = json!({"case_id": "1", "text": {"sealed": "v1", "subject": "case:1", "data": STANDARD.encode(&sealed)}});
+        let mut erased = data.clone();
+        open_in_place(
+            &mut data,
+            &HashMap::from([("case:1".to_string(), KeyState::Live(key))]),
+        );
+        assert_eq!(data["text"], "Familjen Ali");
+        open_in_place(
+            &mut erased,
+            &HashMap::from([(
+                "case:1".to_string(),
+                KeyState::Erased {
+                    decision: "Dnr 2026/17".into(),
+                },
+            )]),
+        );
+        assert_eq!(erased["text"], "[raderat enligt beslut Dnr 2026/17]");
+    }
+}
