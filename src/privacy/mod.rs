@@ -166,6 +166,9 @@ impl Privacy {
         let keys = self.keys(&subjects, true).await?;
         for event in events.iter_mut() {
             let fields = sealed_fields(&event.event_type);
+            if fields.is_empty() {
+                continue;
+            }
             let Some(subject) = subject(&event.tags) else {
                 continue;
             };

@@ -473,3 +473,26 @@ async fn insats_refuses_to_start_with_a_wrong_or_missing_key() {
     assert_eq!(events[0].data["description"], "Text före nyckelbytet");
     std::fs::remove_file(wrong).unwrap();
 }
+
+/// A batch mixing text to seal with events that carry none (an acknowledgement of an item
+/// whose subject has no key yet) seals the text and leaves the rest alone.
+#[tokio::test]
+async fn sealing_a_batch_skips_events_without_text() {
+    let app = TestApp::spawn().await;
+    let privacy = crate::helpers::insats(&app).privacy().clone();
+    let mut events = vec![
+        insats::event_log::NewEvent::new("ItemRaised", json!({"text": "Lokal saknas"}))
+            .with_tags(["item:first".to_owned()]),
+        insats::event_log::NewEvent::new("ItemAcknowledged", json!({"note": "mottaget"}))
+            .with_tags(["item:second".to_owned()]),
+    ];
+    privacy.seal(&mut events).await.expect("the batch seals");
+    assert!(insats::privacy::is_sealed(&events[0].data["text"]));
+    assert_eq!(events[1].data, json!({"note": "mottaget"}));
+    let keys: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM data_keys WHERE subject LIKE 'item:%'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, 1, "a key only for the subject that has text");
+}
