@@ -709,12 +709,8 @@ pub async fn generate(
         }
         // Tertial reports in the first week of January, May and September.
         if matches!((u8::from(day.month()), day.day()), (1 | 5 | 9, 8)) {
-            let end = day - Duration::days(8);
-            let start = end.replace_day(1).expect("day 1") - Duration::days(100);
-            let period = Period {
-                start: start.replace_day(1).expect("day 1"),
-                end,
-            };
+            let (start, end) = crate::domain::strategy::last_tertial(day);
+            let period = Period { start, end };
             generator.status_reports(day, period);
         }
         // Quarterly reviews of each area's timeline.

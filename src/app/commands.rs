@@ -643,6 +643,44 @@ impl Insats {
         .await
     }
 
+    /// Someone reports an accessibility problem (signed in or not).
+    pub async fn report_accessibility_problem(
+        &self,
+        page: &str,
+        problem: &str,
+    ) -> Result<Done, AppError> {
+        let mut problems = Problems::new();
+        let page = problems.check(Title::parse(
+            "page",
+            if page.trim().is_empty() {
+                "(ingen sida angiven)"
+            } else {
+                page
+            },
+        ));
+        let problem = problems.check(FreeText::required(
+            "problem",
+            problem,
+            "Beskriv vad som inte fungerade.",
+        ));
+        problems.finish()?;
+        let id = Uuid::now_v7();
+        let event = crate::event_log::NewEvent::new(
+            "AccessibilityProblemReported",
+            serde_json::json!({"report_id": id, "page": page.expect("checked").as_str(), "problem": problem.expect("checked").as_str()}),
+        )
+        .with_tags([format!("feedback:{id}")]);
+        let result = self
+            .store
+            .append(
+                &format!("feedback-{id}"),
+                crate::event_log::ExpectedVersion::NoStream,
+                &[event],
+            )
+            .await?;
+        Ok(done(id, result))
+    }
+
     /// Appends to two streams in one transaction; returns the second append's result.
     async fn append_together(
         &self,

@@ -3,6 +3,7 @@
 //! `strategy-<id>`; a later report for the same period supersedes an earlier one.
 
 use serde::{Deserialize, Serialize};
+use time::{Date, Month};
 use uuid::Uuid;
 
 use super::error::DomainError;
@@ -140,10 +141,41 @@ impl Aggregate for StrategyReports {
     }
 }
 
+/// The last tertial that has ended (jan–apr, maj–aug, sep–dec) before `today`.
+pub fn last_tertial(today: Date) -> (Date, Date) {
+    let year = today.year();
+    let date = |y: i32, m: Month, d: u8| Date::from_calendar_date(y, m, d).expect("a valid date");
+    match today.month() as u8 {
+        1..=4 => (
+            date(year - 1, Month::September, 1),
+            date(year - 1, Month::December, 31),
+        ),
+        5..=8 => (date(year, Month::January, 1), date(year, Month::April, 30)),
+        _ => (date(year, Month::May, 1), date(year, Month::August, 31)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::event::{decode, encode};
+    use time::macros::date;
+
+    #[test]
+    fn the_last_ended_tertial() {
+        assert_eq!(
+            last_tertial(date!(2026 - 11 - 27)),
+            (date!(2026 - 05 - 01), date!(2026 - 08 - 31))
+        );
+        assert_eq!(
+            last_tertial(date!(2026 - 02 - 01)),
+            (date!(2025 - 09 - 01), date!(2025 - 12 - 31))
+        );
+        assert_eq!(
+            last_tertial(date!(2026 - 05 - 01)),
+            (date!(2026 - 01 - 01), date!(2026 - 04 - 30))
+        );
+    }
 
     #[test]
     fn risk_and_deviation_need_a_comment() {
