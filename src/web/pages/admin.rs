@@ -1,0 +1,337 @@
+//! The coordinator's pages: an overview to land on, and administration of users, areas,
+//! erasures of personal data, and the accessibility reports.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+use super::components::{
+    self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
+};
+use super::{PageUser, nothing, page, settle};
+use crate::access::{Action, authorize};
+use crate::accounts::NewUser;
+use crate::app::{AppError, ErasureTarget};
+use crate::domain::actor::Role;
+use crate::projections::status;
+use crate::web::AppState;
+
+/// The refusal page for anyone but the coordinator.
+fn unless_coordinator(user: &PageUser) -> Option<Response> {
+    authorize(&user.actor(), &Action::Administer)
+        .err()
+        .map(|refusal| refused(AppError::Forbidden(refusal.0)))
+}
+
+/// The coordinator's landing page: the areas, the state of the read models, shortcuts.
+pub async fn overview(State(state): State<AppState>, user: PageUser) -> Response {
+    let areas = match state.insats.areas().await {
+        Ok(areas) => areas,
+        Err(error) => return refused(error),
+    };
+    let projections = status::all(&state.pool).await.unwrap_or_default();
+    let open_cases: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM cases WHERE status <> 'avslutad'")
+            .fetch_one(&state.pool)
+            .await
+            .unwrap_or(0);
+    let open_items: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM flow_items WHERE closed_at IS NULL AND answered_at IS NULL",
+    )
+    .fetch_one(&state.pool)
+    .await
+    .unwrap_or(0);
+    page(
+        "Översikt",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Översikt" }
+            ul.cards {
+                li { h2 { "Öppna ärenden" } p { (open_cases) } }
+                li { h2 { "Ärenden mellan forum som väntar på svar" } p { (open_items) } p { a href="/rad/informationsflode" { "Informationsflödet" } } }
+            }
+            h2 { "Områden" }
+            ul { @for area in areas.all() { li { a href={ "/omraden/" (area.id) } { (area.name) } } } }
+            h2 { "Läsmodellerna" }
+            table {
+                thead { tr { th scope="col" { "Läsmodell" } th.number scope="col" { "Position" } th.number scope="col" { "Efter (händelser)" } th scope="col" { "Väntar" } } }
+                tbody { @for p in &projections { tr { th scope="row" { (p.name) } td.number { (p.position) } td.number { (p.lag_events) } td { (p.waiting.as_deref().unwrap_or("–")) } } } }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn user_form(
+    token: &str,
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+    areas: &[(String, String)],
+    processes: &[(String, String)],
+) -> Markup {
+    let roles: Vec<(String, String)> = Role::ALL
+        .iter()
+        .map(|role| (role.as_str().to_owned(), role.label().to_owned()))
+        .collect();
+    let mut area_options = vec![(String::new(), "Inget".to_owned())];
+    area_options.extend(areas.iter().cloned());
+    let mut process_options = vec![(String::new(), "Ingen".to_owned())];
+    process_options.extend(processes.iter().cloned());
+    html! {
+        form.stack method="post" action="/admin/anvandare" novalidate {
+            (csrf(token))
+            (input("email", "E-postadress", "email", first(values, "email"), errors, None))
+            (input("name", "Namn", "text", first(values, "name"), errors, None))
+            (select("role", "Roll", &roles, first(values, "role"), errors))
+            (select("areas", "Område (för områdesteam)", &area_options, first(values, "areas"), errors))
+            (select("processes", "Process (för processägare)", &process_options, first(values, "processes"), errors))
+            (input("password", "Lösenord (minst 12 tecken)", "password", "", errors, None))
+            button type="submit" { "Skapa kontot" }
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    user: &PageUser,
+    errors: &FormErrors,
+    values: &HashMap<String, Vec<String>>,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Response {
+    let users = state.accounts.list().await.unwrap_or_default();
+    let areas = match components::area_names(state).await {
+        Ok(areas) => areas,
+        Err(error) => return refused(error),
+    };
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let processes: Vec<(String, String)> = plan
+        .nodes(crate::domain::plan::NodeKind::Process)
+        .into_iter()
+        .map(|p| (p.id.clone(), p.text("title").to_owned()))
+        .collect();
+    let reports: Vec<(String, String, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT data->>'page', data->>'problem', recorded_at FROM events WHERE event_type = 'AccessibilityProblemReported' ORDER BY position DESC LIMIT 20",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .unwrap_or_default();
+    let body = page(
+        "Administration",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Administration" }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+            (super::layout::error_summary(&errors.0))
+            section aria-labelledby="konton" {
+                h2 id="konton" { "Konton" }
+                div.table-scroll {
+                    table {
+                        thead { tr { th scope="col" { "Namn" } th scope="col" { "E-post" } th scope="col" { "Roll" } th scope="col" { "Område / process" } th scope="col" { "Status" } } }
+                        tbody {
+                            @for account in &users {
+                                tr {
+                                    td { (account.name) } td { (account.email) } td { (account.role().label()) }
+                                    td { (account.areas.join(", ")) (account.processes.join(", ")) }
+                                    td { @if account.disabled_at.is_some() { "Avstängt" } @else { "Aktivt" } }
+                                }
+                            }
+                        }
+                    }
+                }
+                h3 { "Nytt konto" }
+                (user_form(&user.csrf, values, errors, &areas, &processes))
+                h3 { "Stäng av ett konto" }
+                form.stack method="post" action="/admin/anvandare/stang-av" {
+                    (csrf(&user.csrf))
+                    (input("disable_email", "E-postadress", "email", "", errors, None))
+                    button.danger type="submit" { "Stäng av kontot" }
+                }
+            }
+            section aria-labelledby="omraden" {
+                h2 id="omraden" { "Områden" }
+                ul { @for (id, name) in &areas { li { (name) " (" (id) ")" } } }
+                form.stack method="post" action="/admin/omraden" {
+                    (csrf(&user.csrf))
+                    (input("area_name", "Nytt område", "text", first(values, "area_name"), errors, None))
+                    button type="submit" { "Lägg till området" }
+                }
+            }
+            section aria-labelledby="radera" {
+                h2 id="radera" { "Radera personuppgifter" }
+                p { "Ett ärendes fria text raderas för gott: nyckeln förstörs och en händelse visar vem som raderade, när och enligt vilket beslut. Tidslinjen och kedjan förblir hela." }
+                form.stack method="post" action="/admin/radera" {
+                    (csrf(&user.csrf))
+                    (input("case", "Ärendets id", "text", first(values, "case"), errors, None))
+                    (input("decision", "Gallringsbeslut", "text", first(values, "decision"), errors, Some("Till exempel diarienummer och datum.")))
+                    (textarea("reason", "Skäl", first(values, "reason"), errors, None))
+                    button.danger type="submit" { "Radera personuppgifterna" }
+                }
+            }
+            section aria-labelledby="tillganglighet" {
+                h2 id="tillganglighet" { "Rapporter om tillgänglighet" }
+                @if reports.is_empty() { (nothing("Inga rapporter.")) }
+                ul { @for (page_name, problem, at) in &reports { li { strong { (page_name) } " – " (problem) " " span.hint { (components::datetime(*at)) } } } }
+            }
+        },
+    );
+    (status, body).into_response()
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AdminQuery {
+    pub efter: Option<i64>,
+    /// What was just done, for the notice.
+    pub klart: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(query): Query<AdminQuery>,
+) -> Response {
+    if let Some(response) = unless_coordinator(&user) {
+        return response;
+    }
+    settle(&state, query.efter, &["timeline"]).await;
+    let notice = match query.klart.as_deref() {
+        Some("konto") => Some("Kontot är skapat."),
+        Some("avstangt") => Some("Kontot är avstängt."),
+        Some("omrade") => Some("Området är tillagt."),
+        Some("raderat") => Some("Personuppgifterna är raderade."),
+        _ => None,
+    };
+    render(
+        &state,
+        &user,
+        &FormErrors::default(),
+        &HashMap::new(),
+        StatusCode::OK,
+        notice,
+    )
+    .await
+}
+
+async fn answer(
+    state: &AppState,
+    user: &PageUser,
+    fields: &HashMap<String, Vec<String>>,
+    outcome: Result<&'static str, AppError>,
+) -> Response {
+    match outcome {
+        // Post/redirect/get: reloading the page does not repeat the change.
+        Ok(done) => see_other(&format!("/admin?klart={done}")),
+        Err(error) => match FormErrors::from_refusal(&error) {
+            Some(errors) => {
+                render(
+                    state,
+                    user,
+                    &errors,
+                    fields,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                )
+                .await
+            }
+            None => refused(error),
+        },
+    }
+}
+
+pub async fn add_user(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let list = |name: &str| {
+        fields
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let new = NewUser {
+        email: first(&fields, "email").to_owned(),
+        name: first(&fields, "name").to_owned(),
+        role: first(&fields, "role").to_owned(),
+        areas: list("areas"),
+        processes: list("processes"),
+        password: first(&fields, "password").to_owned(),
+    };
+    let outcome = state
+        .accounts
+        .add_user(&user.ctx(), new)
+        .await
+        .map(|_| "konto");
+    answer(&state, &user, &fields, outcome).await
+}
+
+pub async fn disable_user(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let outcome = state
+        .accounts
+        .disable(&user.ctx(), first(&fields, "disable_email"))
+        .await
+        .map(|_| "avstangt");
+    answer(&state, &user, &fields, outcome).await
+}
+
+pub async fn add_area(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let outcome = state
+        .insats
+        .add_area(&user.ctx(), None, first(&fields, "area_name"))
+        .await
+        .map(|_| "omrade");
+    let outcome = outcome.map_err(|error| match error {
+        AppError::Domain(crate::domain::DomainError::Invalid(errors)) => {
+            AppError::Domain(crate::domain::DomainError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = "area_name".into();
+                        e
+                    })
+                    .collect(),
+            ))
+        }
+        other => other,
+    });
+    answer(&state, &user, &fields, outcome).await
+}
+
+pub async fn erase(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let Ok(case_id) = uuid::Uuid::parse_str(first(&fields, "case").trim()) else {
+        let errors = FormErrors(vec![(
+            "case".into(),
+            "Ange ärendets id (finns i adressen till ärendets sida).".into(),
+        )]);
+        return render(
+            &state,
+            &user,
+            &errors,
+            &fields,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        )
+        .await;
+    };
+    let outcome = state
+        .insats
+        .erase_personal_data(
+            &user.ctx(),
+            ErasureTarget::Case(case_id),
+            first(&fields, "decision"),
+            first(&fields, "reason"),
+            None,
+        )
+        .await
+        .map(|_| "raderat");
+    answer(&state, &user, &fields, outcome).await
+}

@@ -1,0 +1,625 @@
+//! An area: its timeline with filters, paging and exports, the council's review of it, and
+//! logging an activity.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use super::components::{
+    self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
+};
+use super::{PageUser, nothing, page, settle};
+use crate::access::{Action, authorize};
+use crate::domain::activity::ActivityInput;
+use crate::domain::actor::Role;
+use crate::domain::plan::{NodeKind, Plan};
+use crate::projections::timeline::{self, KINDS, PageCursor, TimelineFilter};
+use crate::web::AppState;
+use crate::web::api::reads::{TimelineItem, visible_items};
+
+pub async fn list(State(state): State<AppState>, user: PageUser) -> Response {
+    let areas = match state.insats.areas().await {
+        Ok(areas) => areas,
+        Err(error) => return refused(error),
+    };
+    page(
+        "Områden",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Områden" }
+            ul.cards {
+                @for area in areas.all() {
+                    li {
+                        h2 { a href={ "/omraden/" (area.id) } { (area.name) } }
+                        p { a href={ "/omraden/" (area.id) "/arenden" } { "Ärenden i " (area.name) } }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TimelineQuery {
+    pub fran: Option<String>,
+    pub till: Option<String>,
+    pub strategi: Option<String>,
+    pub process: Option<String>,
+    pub typ: Option<String>,
+    pub sida: Option<String>,
+    pub efter: Option<i64>,
+    pub klart: Option<String>,
+}
+
+impl TimelineQuery {
+    fn filter(&self) -> (TimelineFilter, Vec<String>) {
+        let mut problems = Vec::new();
+        let date = |field: &str, text: &Option<String>, problems: &mut Vec<String>| {
+            let text = text.as_deref().filter(|t| !t.is_empty())?;
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            match time::Date::parse(text, &format) {
+                Ok(date) => Some(date),
+                Err(_) => {
+                    problems.push(format!("{field}: skriv datumet som ÅÅÅÅ-MM-DD."));
+                    None
+                }
+            }
+        };
+        let filter = TimelineFilter {
+            from: date("Från", &self.fran, &mut problems),
+            to: date("Till", &self.till, &mut problems),
+            strategy: self.strategi.clone().filter(|s| !s.is_empty()),
+            process: self.process.clone().filter(|s| !s.is_empty()),
+            kind: self
+                .typ
+                .clone()
+                .filter(|k| KINDS.iter().any(|(known, _)| known == k)),
+            case_id: None,
+        };
+        (filter, problems)
+    }
+
+    /// The query string of the filters (for paging and export links).
+    fn filters(&self) -> String {
+        let pairs = [
+            ("fran", &self.fran),
+            ("till", &self.till),
+            ("strategi", &self.strategi),
+            ("process", &self.process),
+            ("typ", &self.typ),
+        ];
+        let mut encoder = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                encoder.append_pair(key, value);
+            }
+        }
+        encoder.finish()
+    }
+}
+
+const TIMELINE_READS: [&str; 2] = ["timeline", "secrecy"];
+const PAGE_SIZE: i64 = 50;
+
+pub async fn timeline(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area_id): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Response {
+    let area = match state.insats.require_area(&area_id).await {
+        Ok(area) => area,
+        Err(error) => return refused(error),
+    };
+    settle(&state, query.efter, &TIMELINE_READS).await;
+    let (filter, problems) = query.filter();
+    let cursor = query.sida.as_deref().and_then(PageCursor::decode);
+    let (entries, next) =
+        match timeline::page(&state.pool, area.as_str(), &filter, cursor, PAGE_SIZE).await {
+            Ok(page) => page,
+            Err(error) => return refused(error.into()),
+        };
+    let items = match visible_items(&state, &user.actor(), entries).await {
+        Ok(items) => items,
+        Err(_) => {
+            return refused(crate::app::AppError::Internal(anyhow::anyhow!(
+                "the timeline could not be read"
+            )));
+        }
+    };
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let areas = state.insats.areas().await.ok();
+    let name = areas
+        .as_ref()
+        .and_then(|areas| areas.get(area.as_str()))
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| area.to_string());
+    let may_write = authorize(
+        &user.actor(),
+        &Action::WriteActivity {
+            area: area.as_str(),
+        },
+    )
+    .is_ok();
+    let may_review = authorize(&user.actor(), &Action::ReviewTimeline).is_ok();
+    let filters = query.filters();
+    page(
+        &format!("Tidslinje {name}"),
+        Some(&user.viewer()),
+        html! {
+            h1 { "Tidslinje: " (name) }
+            @if let Some(done) = &query.klart {
+                p.notice role="status" { (match done.as_str() { "insats" => "Insatsen är loggad.", "granskning" => "Granskningen är sparad.", _ => "Klart." }) }
+            }
+            p.actions {
+                @if may_write {
+                    a.button href={ "/omraden/" (area) "/insatser/ny" } { "Logga en insats" }
+                }
+                a.button.secondary href={ "/omraden/" (area) "/arenden" } { "Ärenden" }
+            }
+            (filter_form(&plan, &query))
+            @for problem in &problems { p.field-error { (problem) } }
+            p {
+                "Exportera det som visas: "
+                a href={ "/omraden/" (area) "/export.csv?" (filters) } { "CSV" }
+                " · "
+                a href={ "/omraden/" (area) "/export.json?" (filters) } { "JSON" }
+            }
+            @if items.is_empty() {
+                (nothing("Inga händelser matchar filtret."))
+            } @else {
+                ol.timeline aria-label="Händelser, nyast först" {
+                    @for item in &items { (entry(item, &plan)) }
+                }
+            }
+            @if let Some(next) = next {
+                p { a href={ "/omraden/" (area) "?" (filters) "&sida=" (next.encode()) } rel="next" { "Äldre händelser" } }
+            }
+            @if may_review {
+                (review_form(area.as_str(), &user.csrf, &FormErrors::default(), &review_period(&query)))
+            }
+        },
+    )
+    .into_response()
+}
+
+fn filter_form(plan: &Plan, query: &TimelineQuery) -> Markup {
+    let mut strategies = vec![(String::new(), "Alla strategier".to_owned())];
+    strategies.extend(
+        plan.nodes(NodeKind::Strategy)
+            .into_iter()
+            .map(|node| (node.id.clone(), node.text("title").to_owned())),
+    );
+    let mut processes = vec![(String::new(), "Alla processer".to_owned())];
+    processes.extend(
+        plan.nodes(NodeKind::Process)
+            .into_iter()
+            .map(|node| (node.id.clone(), node.text("title").to_owned())),
+    );
+    let mut kinds = vec![(String::new(), "Alla slag".to_owned())];
+    kinds.extend(
+        KINDS
+            .iter()
+            .map(|(value, label)| (value.to_string(), label.to_string())),
+    );
+    let none = FormErrors::default();
+    html! {
+        form.filters method="get" role="search" aria-label="Filtrera tidslinjen" {
+            (input("fran", "Från", "date", query.fran.as_deref().unwrap_or(""), &none, None))
+            (input("till", "Till", "date", query.till.as_deref().unwrap_or(""), &none, None))
+            (select("strategi", "Strategi", &strategies, query.strategi.as_deref().unwrap_or(""), &none))
+            (select("process", "Process", &processes, query.process.as_deref().unwrap_or(""), &none))
+            (select("typ", "Slag", &kinds, query.typ.as_deref().unwrap_or(""), &none))
+            button type="submit" { "Filtrera" }
+        }
+    }
+}
+
+/// The free text an entry carries (description, note, answer…), in a fixed order.
+fn free_texts(item: &TimelineItem) -> Vec<String> {
+    [
+        "description",
+        "text",
+        "answer",
+        "resolution",
+        "reason",
+        "feedback",
+    ]
+    .into_iter()
+    .filter_map(|field| item.data.get(field).and_then(|v| v.as_str()))
+    .filter(|text| !text.is_empty())
+    .map(str::to_owned)
+    .collect()
+}
+
+/// One entry of a timeline.
+pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
+    let texts = free_texts(item);
+    let role_label = item
+        .actor
+        .role
+        .as_deref()
+        .and_then(|role| role.parse::<Role>().ok())
+        .map(|role| role.label())
+        .unwrap_or("");
+    html! {
+        li {
+            p.what { (item.summary) }
+            @for text in &texts { p { (text) } }
+            @if item.secret { p { span.tag { "Sekretessmarkerad" } } }
+            p.meta {
+                time datetime=(item.date) { (item.date) }
+                " · " (item.actor.name.as_deref().unwrap_or("")) " (" (role_label) ")"
+                @if let Some(case_id) = item.case_id {
+                    " · " a href={ "/arenden/" (case_id) } { "Ärendet" }
+                }
+                @if let Some(item_id) = item.item_id.filter(|_| item.kind == "forum") {
+                    " · " a href={ "/forum/" (item_id) } { "Ärendet mellan forumen" }
+                }
+            }
+            @if !item.strategies.is_empty() {
+                p {
+                    span.visually-hidden { "Strategier: " }
+                    @for strategy in &item.strategies {
+                        (components::tag(plan.strategy(strategy).map(|s| s.title()).unwrap_or(strategy)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The period a review covers unless the council changes it: the filtered period when the
+/// timeline is filtered by date, otherwise the last complete tertial (the plan's rhythm).
+fn review_period(query: &TimelineQuery) -> HashMap<String, Vec<String>> {
+    let (start, end) = crate::domain::strategy::last_tertial(components::today());
+    let chosen = |value: &Option<String>, fallback: time::Date| {
+        vec![
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| fallback.to_string()),
+        ]
+    };
+    HashMap::from([
+        ("period_start".to_owned(), chosen(&query.fran, start)),
+        ("period_end".to_owned(), chosen(&query.till, end)),
+    ])
+}
+
+fn review_form(
+    area: &str,
+    token: &str,
+    errors: &FormErrors,
+    values: &HashMap<String, Vec<String>>,
+) -> Markup {
+    html! {
+        section aria-labelledby="granska" {
+            h2 id="granska" { "Integrationsrådets granskning" }
+            (super::layout::error_summary(&errors.0))
+            form.stack method="post" action={ "/omraden/" (area) "/granskning" } {
+                (csrf(token))
+                (input("period_start", "Periodens första dag", "date", first(values, "period_start"), errors, None))
+                (input("period_end", "Periodens sista dag", "date", first(values, "period_end"), errors, None))
+                (textarea("feedback", "Återkoppling till områdesteamet", first(values, "feedback"), errors, None))
+                button type="submit" { "Spara granskningen" }
+            }
+        }
+    }
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form_fields(&body);
+    let input = crate::app::ReviewInput {
+        period_start: first(&fields, "period_start").to_owned(),
+        period_end: first(&fields, "period_end").to_owned(),
+        feedback: first(&fields, "feedback").to_owned(),
+    };
+    match state.insats.review_timeline(&user.ctx(), &area, &input).await {
+        Ok(done) => see_other(&format!("/omraden/{area}?efter={}&klart=granskning", done.position)),
+        Err(error) => match FormErrors::from_refusal(&error) {
+            Some(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page("Granskning", Some(&user.viewer()), html! { h1 { "Granskningen behöver rättas" } (review_form(&area, &user.csrf, &errors, &fields)) }),
+            )
+                .into_response(),
+            None => refused(error),
+        },
+    }
+}
+
+const EXPORT_LIMIT: i64 = 10_000;
+
+async fn export_items(
+    state: &AppState,
+    user: &PageUser,
+    area: &str,
+    query: &TimelineQuery,
+) -> Result<Vec<TimelineItem>, Response> {
+    state.insats.require_area(area).await.map_err(refused)?;
+    let (filter, _) = query.filter();
+    let (entries, _) = timeline::page(&state.pool, area, &filter, None, EXPORT_LIMIT)
+        .await
+        .map_err(|e| refused(e.into()))?;
+    visible_items(state, &user.actor(), entries)
+        .await
+        .map_err(|_| {
+            refused(crate::app::AppError::Internal(anyhow::anyhow!(
+                "the export could not be read"
+            )))
+        })
+}
+
+/// The filtered timeline as JSON (at most 10 000 entries), as the viewer may see it.
+pub async fn export_json(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Response {
+    match export_items(&state, &user, &area, &query).await {
+        Ok(items) => (
+            [(
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"tidslinje-{area}.json\""),
+            )],
+            axum::Json(items),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The filtered timeline as CSV (semicolon-separated, as Swedish spreadsheets expect).
+pub async fn export_csv(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Response {
+    let items = match export_items(&state, &user, &area, &query).await {
+        Ok(items) => items,
+        Err(response) => return response,
+    };
+    let mut csv = String::from(
+        "\u{feff}datum;registrerad;slag;händelse;text;vem;roll;strategier;ärende;sekretess\r\n",
+    );
+    for item in items {
+        let text = free_texts(&item);
+        let fields = [
+            item.date.clone(),
+            item.recorded_at.clone(),
+            item.kind.clone(),
+            item.summary.clone(),
+            text.join(" / "),
+            item.actor.name.clone().unwrap_or_default(),
+            item.actor.role.clone().unwrap_or_default(),
+            item.strategies.join(", "),
+            item.case_id.map(|id| id.to_string()).unwrap_or_default(),
+            if item.secret {
+                "ja".into()
+            } else {
+                String::new()
+            },
+        ];
+        let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+        csv.push_str(&line.join(";"));
+        csv.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"tidslinje-{area}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// A CSV field, quoted when needed; a leading =, +, - or @ is neutralised so a
+/// spreadsheet never runs it as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+// ---------------------------------------------------------------------- logging an activity
+
+/// The activity form: strategies grouped by process with a filter box, partners from the
+/// plan as checkboxes, today's date preset.
+fn activity_form(
+    plan: &Plan,
+    area: &str,
+    token: &str,
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+) -> Markup {
+    let chosen = |name: &str, value: &str| {
+        values
+            .get(name)
+            .is_some_and(|values| values.iter().any(|v| v == value))
+    };
+    let strategy_error = errors.get("strategies");
+    let partner_error = errors.get("partners");
+    html! {
+        (super::layout::error_summary(&errors.0))
+        form.stack method="post" action={ "/omraden/" (area) "/insatser" } novalidate {
+            (csrf(token))
+            (input("date", "Datum", "date", first(values, "date"), errors, None))
+            (input("title", "Rubrik", "text", first(values, "title"), errors, Some("Kort, utan namn på personer.")))
+            (textarea("description", "Beskrivning", first(values, "description"), errors, Some("Vad gjordes, och vad blev resultatet?")))
+            fieldset.field id="strategies" aria-describedby=[strategy_error.map(|_| "strategies-fel")] {
+                legend { "Strategier (minst en)" }
+                (super::layout::field_error("strategies", strategy_error))
+                div.field {
+                    label for="strategi-filter" { "Sök bland strategierna" }
+                    input id="strategi-filter" type="search" data-filter="#strategilista" data-filter-status="#filter-status" autocomplete="off";
+                    p.hint id="filter-status" role="status" aria-live="polite" {}
+                }
+                div id="strategilista" {
+                    @for process in plan.nodes(NodeKind::Process) {
+                        fieldset.strategy-group {
+                            legend { (process.text("title")) }
+                            ul.checks {
+                                @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process.id) {
+                                    li data-filter-text={ (strategy.text("title")) " " (process.text("title")) } {
+                                        input type="checkbox" id={ "s-" (strategy.id) } name="strategies" value=(strategy.id) checked[chosen("strategies", &strategy.id)];
+                                        label for={ "s-" (strategy.id) } { (strategy.text("title")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            fieldset.field {
+                legend { "Samverkan" }
+                (super::layout::field_error("partners", partner_error))
+                ul.checks {
+                    @for partner in plan.nodes(NodeKind::Partner) {
+                        li {
+                            input type="checkbox" id={ "p-" (partner.id) } name="partners" value=(partner.id) checked[chosen("partners", &partner.id)];
+                            label for={ "p-" (partner.id) } { (partner.text("name")) }
+                        }
+                    }
+                }
+                (input("other_partners", "Andra samverkansparter", "text", first(values, "other_partners"), errors, Some("Skriv flera med komma emellan.")))
+            }
+            (input("participants", "Antal deltagare", "number", first(values, "participants"), errors, Some("Bara antal, aldrig namn.")))
+            div.field.check {
+                input type="checkbox" id="follow_up" name="follow_up" value="ja" checked[chosen("follow_up", "ja")];
+                label for="follow_up" { "Behöver följas upp" }
+            }
+            button type="submit" { "Logga insatsen" }
+        }
+    }
+}
+
+pub async fn new_activity(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area): Path<String>,
+) -> Response {
+    let area = match state.insats.require_area(&area).await {
+        Ok(area) => area,
+        Err(error) => return refused(error),
+    };
+    if let Err(refusal) = authorize(
+        &user.actor(),
+        &Action::WriteActivity {
+            area: area.as_str(),
+        },
+    ) {
+        return refused(crate::app::AppError::Forbidden(refusal.0));
+    }
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let today = components::today().to_string();
+    let values = HashMap::from([
+        ("date".to_owned(), vec![today]),
+        ("participants".to_owned(), vec!["0".to_owned()]),
+    ]);
+    page(
+        "Logga en insats",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Logga en insats" }
+            (activity_form(&plan, area.as_str(), &user.csrf, &values, &FormErrors::default()))
+        },
+    )
+    .into_response()
+}
+
+pub async fn log_activity(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(area): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form_fields(&body);
+    let participants_text = first(&fields, "participants").trim();
+    let mut partners: Vec<String> = fields.get("partners").cloned().unwrap_or_default();
+    partners.extend(
+        first(&fields, "other_partners")
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty()),
+    );
+    let participants = if participants_text.is_empty() {
+        Some(0)
+    } else {
+        participants_text.parse::<i64>().ok()
+    };
+    let input = ActivityInput {
+        date: first(&fields, "date").to_owned(),
+        title: first(&fields, "title").to_owned(),
+        description: first(&fields, "description").to_owned(),
+        strategies: fields.get("strategies").cloned().unwrap_or_default(),
+        partners,
+        participants: participants.unwrap_or(-1),
+        follow_up: first(&fields, "follow_up") == "ja",
+    };
+    match state.insats.log_activity(&user.ctx(), &area, &input).await {
+        Ok(done) => see_other(&format!(
+            "/omraden/{area}?efter={}&klart=insats",
+            done.position
+        )),
+        Err(error) => match FormErrors::from_refusal(&error) {
+            Some(errors) => {
+                let plan = match state.insats.plan().await {
+                    Ok(plan) => plan,
+                    Err(error) => return refused(error),
+                };
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page(
+                        "Logga en insats",
+                        Some(&user.viewer()),
+                        html! { h1 { "Logga en insats" } (activity_form(&plan, &area, &user.csrf, &fields, &errors)) },
+                    ),
+                )
+                    .into_response()
+            }
+            None => refused(error),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("Språkcafé"), "Språkcafé");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+        assert_eq!(csv_field("säger \"hej\""), "\"säger \"\"hej\"\"\"");
+        assert_eq!(csv_field("=SUMMA(A1)"), "'=SUMMA(A1)");
+    }
+}

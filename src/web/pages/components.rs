@@ -1,0 +1,291 @@
+//! Small pieces the pages share: form fields tied to their errors, tags, dates, and the
+//! answer a page gives when a command is refused.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use std::collections::HashMap;
+use time::{Date, OffsetDateTime};
+
+use crate::app::AppError;
+use crate::domain::DomainError;
+
+/// The errors of a refused form, by field.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors(pub Vec<(String, String)>);
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field || name.starts_with(&format!("{field}[")))
+            .map(|(_, message)| message.as_str())
+    }
+
+    /// The field errors of a refusal, or `None` when the refusal is not about fields.
+    pub fn from_refusal(error: &AppError) -> Option<Self> {
+        match error {
+            AppError::Domain(DomainError::Invalid(errors)) => Some(Self(
+                errors
+                    .iter()
+                    .map(|e| (e.field.clone(), e.message.clone()))
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A labelled input with its hint and error (the error is tied to it by id).
+pub fn input(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    errors: &FormErrors,
+    hint: Option<&str>,
+) -> Markup {
+    let error = errors.get(name);
+    let described = described_by(name, hint.is_some(), error.is_some());
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { p.hint id={ (name) "-tips" } { (hint) } }
+            (super::layout::field_error(name, error))
+            input id=(name) name=(name) type=(kind) value=(value)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[described];
+        }
+    }
+}
+
+pub fn textarea(
+    name: &str,
+    label: &str,
+    value: &str,
+    errors: &FormErrors,
+    hint: Option<&str>,
+) -> Markup {
+    let error = errors.get(name);
+    let described = described_by(name, hint.is_some(), error.is_some());
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { p.hint id={ (name) "-tips" } { (hint) } }
+            (super::layout::field_error(name, error))
+            textarea id=(name) name=(name) rows="4"
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[described] { (value) }
+        }
+    }
+}
+
+/// A select with (value, label) options.
+pub fn select(
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &FormErrors,
+) -> Markup {
+    let error = errors.get(name);
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            (super::layout::field_error(name, error))
+            select id=(name) name=(name) aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| format!("{name}-fel"))] {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{name}-tips"));
+    }
+    if error {
+        ids.push(format!("{name}-fel"));
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// The session's CSRF token as a hidden field.
+pub fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+pub fn tag(text: &str) -> Markup {
+    html! { span.tag { (text) } }
+}
+
+/// A date as people write it in Sweden: 4 maj 2026.
+pub fn date(date: Date) -> String {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mars", "apr", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec",
+    ];
+    format!(
+        "{} {} {}",
+        date.day(),
+        MONTHS[u8::from(date.month()) as usize - 1],
+        date.year()
+    )
+}
+
+pub fn datetime(at: OffsetDateTime) -> String {
+    let local = at.to_offset(stockholm_offset(at));
+    format!(
+        "{} {:02}:{:02}",
+        date(local.date()),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// Sweden's offset: +2 in summer time (last Sunday of March to last Sunday of October).
+pub fn stockholm_offset(at: OffsetDateTime) -> time::UtcOffset {
+    let year = at.year();
+    let last_sunday = |month: time::Month| {
+        let mut day =
+            Date::from_calendar_date(year, month, 31).expect("March and October have 31 days");
+        while day.weekday() != time::Weekday::Sunday {
+            day = day.previous_day().expect("in range");
+        }
+        day.with_hms(1, 0, 0).expect("valid").assume_utc()
+    };
+    let summer = at >= last_sunday(time::Month::March) && at < last_sunday(time::Month::October);
+    time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).expect("a valid offset")
+}
+
+/// Today in Sweden.
+pub fn today() -> Date {
+    let now = OffsetDateTime::now_utc();
+    now.to_offset(stockholm_offset(now)).date()
+}
+
+/// A page's answer to a refused command that is not about form fields.
+pub fn refused(error: AppError) -> Response {
+    let (status, title, message) = match error {
+        AppError::Domain(DomainError::NotFound(message)) => {
+            (StatusCode::NOT_FOUND, "Finns inte", message)
+        }
+        AppError::Domain(DomainError::Conflict(message)) => {
+            (StatusCode::CONFLICT, "Det gick inte", message)
+        }
+        AppError::Domain(DomainError::Invalid(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Uppgifterna behöver rättas",
+            errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        AppError::Conflict { .. } => (
+            StatusCode::CONFLICT,
+            "Någon annan hann före",
+            "Någon annan ändrade samma sak samtidigt. Gå tillbaka, ladda om sidan och försök igen."
+                .into(),
+        ),
+        AppError::Forbidden(message) => (StatusCode::FORBIDDEN, "Saknar behörighet", message),
+        AppError::Internal(error) => {
+            tracing::error!(error = %format!("{error:#}"), "a page failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Insats svarar inte",
+                "Något gick fel hos Insats eller databasen svarar inte. Försök igen om en stund."
+                    .into(),
+            )
+        }
+    };
+    super::error_page(status, title, &message)
+}
+
+/// Form fields as a multimap (checkbox lists repeat a name).
+pub fn form_fields(body: &[u8]) -> HashMap<String, Vec<String>> {
+    let mut fields: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        fields
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
+    }
+    fields
+}
+
+pub fn first<'a>(fields: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
+    fields
+        .get(name)
+        .and_then(|values| values.first())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// A 303 to `location` (after a form that changed something).
+pub fn see_other(location: &str) -> Response {
+    axum::response::Redirect::to(location).into_response()
+}
+
+/// Every area as (id, name), in the order the areas were added.
+pub async fn area_names(state: &crate::web::AppState) -> Result<Vec<(String, String)>, AppError> {
+    Ok(state
+        .insats
+        .areas()
+        .await?
+        .all()
+        .iter()
+        .map(|area| (area.id.to_string(), area.name.clone()))
+        .collect())
+}
+
+/// A forum's name for people: areas by their names and process owners by their process's
+/// title, where the log itself holds ids (`omradesteam:braas`, `processagare:aktiv-fritid`).
+pub fn forum_name(
+    forum: &str,
+    plan: &crate::domain::plan::Plan,
+    areas: &[(String, String)],
+) -> String {
+    use crate::domain::item::Forum;
+    match forum.parse::<Forum>() {
+        Ok(Forum::AreaTeam(area)) => {
+            let name = areas
+                .iter()
+                .find(|(id, _)| id == area.as_str())
+                .map(|(_, name)| name.as_str())
+                .unwrap_or(area.as_str());
+            format!("Områdesteam {name}")
+        }
+        Ok(Forum::ProcessOwner(process)) => {
+            let title = plan
+                .node(crate::domain::plan::NodeKind::Process, process.as_str())
+                .map(|node| node.text("title").to_owned())
+                .unwrap_or_else(|| process.to_string());
+            format!("Processägare: {title}")
+        }
+        Ok(forum) => forum.label(),
+        Err(_) => forum.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn swedish_dates_and_summer_time() {
+        assert_eq!(date(time::macros::date!(2026 - 05 - 04)), "4 maj 2026");
+        assert_eq!(
+            datetime(datetime!(2026-07-01 10:00 UTC)),
+            "1 juli 2026 12:00"
+        );
+        assert_eq!(
+            datetime(datetime!(2026-12-01 10:00 UTC)),
+            "1 dec 2026 11:00"
+        );
+    }
+}

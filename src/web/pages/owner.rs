@@ -1,0 +1,234 @@
+//! The process owner's page: their strategies with the latest status and whether a report
+//! is due, the items waiting for them, and forms for status reports and decisions.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+use super::components::{
+    self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
+};
+use super::{After, PageUser, nothing, page, settle};
+use crate::app::{DecisionInput, StatusReportInput};
+use crate::domain::actor::Role;
+use crate::domain::plan::NodeKind;
+use crate::domain::strategy::StrategyStatus;
+use crate::projections::{council, strategy};
+use crate::web::AppState;
+
+pub async fn page_for(
+    state: &AppState,
+    user: &PageUser,
+    errors: &FormErrors,
+    values: &HashMap<String, Vec<String>>,
+    status: StatusCode,
+) -> Response {
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let processes: Vec<String> = match user.role() {
+        Role::Samordnare => plan
+            .nodes(NodeKind::Process)
+            .into_iter()
+            .map(|p| p.id.clone())
+            .collect(),
+        _ => user.user.processes.clone(),
+    };
+    let latest: HashMap<String, strategy::Report> =
+        match strategy::latest_reports(&state.pool).await {
+            Ok(reports) => reports
+                .into_iter()
+                .map(|r| (r.strategy.clone(), r))
+                .collect(),
+            Err(error) => return refused(error.into()),
+        };
+    let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(components::today());
+    let statuses: Vec<(String, String)> = StrategyStatus::ALL
+        .iter()
+        .map(|s| {
+            (
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                s.label().to_owned(),
+            )
+        })
+        .collect();
+    let mut waiting = Vec::new();
+    for process in &processes {
+        match council::open_items_to(&state.pool, &format!("processagare:{process}")).await {
+            Ok(items) => waiting.extend(items),
+            Err(error) => return refused(error.into()),
+        }
+    }
+    let default = |name: &str, fallback: String| {
+        values
+            .get(name)
+            .and_then(|v| v.first().cloned())
+            .unwrap_or(fallback)
+    };
+    let body = page(
+        "Mina strategier",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Mina strategier" }
+            (super::layout::error_summary(&errors.0))
+            section aria-labelledby="vantar" {
+                h2 id="vantar" { "Ärenden som väntar på dig" }
+                @if waiting.is_empty() { (nothing("Inga ärenden väntar.")) }
+                ul { @for item in &waiting { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (format!("{:.0}", item.age_days)) " dagar" } } }
+            }
+            @for process in &processes {
+                @if let Some(node) = plan.node(NodeKind::Process, process) {
+                    section aria-labelledby={ "p-" (process) } {
+                        h2 id={ "p-" (process) } { (node.text("title")) }
+                        table {
+                            thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (tertial_start) " – " (tertial_end) } } }
+                            tbody {
+                                @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process) {
+                                    @let report = latest.get(&strategy.id);
+                                    tr {
+                                        th scope="row" { a href={ "/planen/strategier/" (strategy.id) } { (strategy.text("title")) } }
+                                        td { @if let Some(report) = report { span class={ "status-" (report.status) } { (report.status.replace('_', " ")) } } @else { "Ingen" } }
+                                        td { @if report.is_some_and(|r| r.period_end >= tertial_end) { "Inlämnad" } @else { strong { "Saknas" } } }
+                                    }
+                                }
+                            }
+                        }
+                        h3 { "Rapportera status" }
+                        form.stack method="post" action={ "/processagare/strategier/" (process) "/status" } {
+                            (csrf(&user.csrf))
+                            @let strategies: Vec<(String, String)> = plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process).map(|s| (s.id.clone(), s.text("title").to_owned())).collect();
+                            (select(&format!("strategy-{process}"), "Strategi", &strategies, &default("strategy", String::new()), errors))
+                            (input(&format!("period_start-{process}"), "Periodens första dag", "date", &default("period_start", tertial_start.to_string()), errors, None))
+                            (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &default("period_end", tertial_end.to_string()), errors, None))
+                            (select(&format!("status-{process}"), "Status", &statuses, &default("status", "enligt_plan".into()), errors))
+                            (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &default("comment", String::new()), errors, None))
+                            button type="submit" { "Skicka rapporten" }
+                        }
+                        h3 { "Registrera ett beslut" }
+                        (decision_form(process, &user.csrf, errors))
+                    }
+                }
+            }
+        },
+    );
+    (status, body).into_response()
+}
+
+fn decision_form(process: &str, token: &str, errors: &FormErrors) -> Markup {
+    html! {
+        form.stack method="post" action={ "/processagare/processer/" (process) "/beslut" } {
+            (csrf(token))
+            (input(&format!("title-{process}"), "Beslut", "text", "", errors, None))
+            (textarea(&format!("text-{process}"), "Beskrivning", "", errors, None))
+            (input(&format!("decided_on-{process}"), "Beslutsdatum", "date", &components::today().to_string(), errors, None))
+            button type="submit" { "Registrera beslutet" }
+        }
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(after): Query<After>,
+) -> Response {
+    settle(&state, after.efter, &["strategy_overview", "council_flow"]).await;
+    page_for(
+        &state,
+        &user,
+        &FormErrors::default(),
+        &HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Back to the page after a report or decision: on success at the change's position, on
+/// a refusal with what was typed and each message beside its field.
+async fn after_change(
+    state: &AppState,
+    user: &PageUser,
+    process: &str,
+    fields: &HashMap<String, Vec<String>>,
+    outcome: Result<crate::app::Done, crate::app::AppError>,
+) -> Response {
+    match outcome {
+        Ok(done) => see_other(&format!("/processagare?efter={}", done.position)),
+        Err(error) => match per_process(&error, process) {
+            Some(errors) => {
+                page_for(
+                    state,
+                    user,
+                    &errors,
+                    fields,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => refused(error),
+        },
+    }
+}
+
+/// Field errors named per process on the page (`comment-<process>`).
+fn per_process(error: &crate::app::AppError, process: &str) -> Option<FormErrors> {
+    FormErrors::from_refusal(error).map(|errors| {
+        FormErrors(
+            errors
+                .0
+                .into_iter()
+                .map(|(field, message)| (format!("{field}-{process}"), message))
+                .collect(),
+        )
+    })
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(process): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form_fields(&body);
+    let field = |name: &str| first(&fields, &format!("{name}-{process}")).to_owned();
+    let strategy_id = field("strategy");
+    let input = StatusReportInput {
+        period_start: field("period_start"),
+        period_end: field("period_end"),
+        status: serde_json::from_value(serde_json::json!(field("status"))).ok(),
+        comment: field("comment"),
+    };
+    let outcome = state
+        .insats
+        .report_status(&user.ctx(), &strategy_id, &input)
+        .await;
+    after_change(&state, &user, &process, &fields, outcome).await
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(process): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form_fields(&body);
+    let field = |name: &str| first(&fields, &format!("{name}-{process}")).to_owned();
+    let input = DecisionInput {
+        title: field("title"),
+        text: field("text"),
+        strategy: None,
+        decided_on: field("decided_on"),
+    };
+    let outcome = state
+        .insats
+        .record_decision(&user.ctx(), &process, &input)
+        .await;
+    after_change(&state, &user, &process, &fields, outcome).await
+}

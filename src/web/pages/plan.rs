@@ -1,0 +1,195 @@
+//! The plan: processes → challenges → focus areas → strategies, and each strategy's page
+//! with its overview and a link to its audit history.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::components::{self, refused};
+use super::{After, PageUser, nothing, page, settle};
+use crate::domain::plan::{NodeKind, Plan, PlanNode};
+use crate::domain::strategy::StrategyStatus;
+use crate::projections::timeline::{item_kind_label, status_label};
+use crate::web::AppState;
+use crate::web::api::reads::{PeriodQuery, overview};
+
+pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let header = plan.header();
+    page(
+        "Integrationsplanen",
+        Some(&user.viewer()),
+        html! {
+            h1 { (header.map(|h| h.text("title")).unwrap_or("Integrationsplanen")) }
+            h2 { "Mål" }
+            ul { @for goal in plan.nodes(NodeKind::Goal) { li { (goal.text("text")) } } }
+            h2 { "Processer och strategier" }
+            @for (process, challenges) in tree(&plan) {
+                section aria-labelledby={ "p-" (process.id) } {
+                    h3 id={ "p-" (process.id) } { (process.text("title")) }
+                    @for (challenge, focus_areas) in challenges {
+                        h4 { "Utmaning: " (plan.node(NodeKind::Challenge, challenge).map(|c| c.text("title")).unwrap_or(challenge)) }
+                        @for (focus, strategies) in focus_areas {
+                            p { strong { "Vad behöver stärkas: " } (plan.node(NodeKind::FocusArea, focus).map(|f| f.text("title")).unwrap_or(focus)) }
+                            ul {
+                                @for strategy in strategies {
+                                    li {
+                                        a href={ "/planen/strategier/" (strategy.id) } { (strategy.text("title")) }
+                                        @let partners: Vec<&str> = strategy.list("partners").into_iter().filter_map(|p| plan.node(NodeKind::Partner, p)).map(|p| p.text("name")).collect();
+                                        @if !partners.is_empty() { span.hint { " – samverkan: " (partners.join(", ")) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Nyckeltal" }
+            ul { @for indicator in plan.nodes(NodeKind::KeyIndicator) { li { (indicator.text("text")) } } }
+            h2 { (header.map(|h| h.text("principles_intro")).unwrap_or("Bärande principer")) }
+            dl { @for principle in plan.nodes(NodeKind::Principle) { dt { (principle.text("title")) } dd { (principle.text("text")) } } }
+            h2 { "Värdegrund" }
+            dl { @for value in plan.nodes(NodeKind::Value) { dt { (value.text("title")) } dd { (value.text("text")) } } }
+            h2 { "Organisation" }
+            dl { @for forum in plan.nodes(NodeKind::Forum) { dt { (forum.text("name")) } dd { (forum.text("mandate")) br; span.hint { (forum.text("members")) } } } }
+        },
+    )
+    .into_response()
+}
+
+/// A focus area (by id) and its strategies.
+type FocusArea<'a> = (&'a str, Vec<&'a PlanNode>);
+/// A challenge (by id) and its focus areas.
+type Challenge<'a> = (&'a str, Vec<FocusArea<'a>>);
+/// Process → challenge → focus area → strategies, in the plan's reading order.
+type Tree<'a> = Vec<(&'a PlanNode, Vec<Challenge<'a>>)>;
+
+fn tree(plan: &Plan) -> Tree<'_> {
+    let strategies = plan.nodes(NodeKind::Strategy);
+    plan.nodes(NodeKind::Process)
+        .into_iter()
+        .map(|process| {
+            let mut challenges: Vec<Challenge> = Vec::new();
+            for strategy in strategies
+                .iter()
+                .copied()
+                .filter(|s| s.text("process") == process.id)
+            {
+                let challenge = strategy.text("challenge");
+                let index = match challenges.iter().position(|(c, _)| *c == challenge) {
+                    Some(index) => index,
+                    None => {
+                        challenges.push((challenge, Vec::new()));
+                        challenges.len() - 1
+                    }
+                };
+                let focus_areas = &mut challenges[index].1;
+                let focus = strategy.text("focus_area");
+                match focus_areas.iter_mut().find(|(f, _)| *f == focus) {
+                    Some((_, list)) => list.push(strategy),
+                    None => focus_areas.push((focus, vec![strategy])),
+                }
+            }
+            (process, challenges)
+        })
+        .collect()
+}
+
+pub async fn strategy(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    Query(after): Query<After>,
+) -> Response {
+    settle(
+        &state,
+        after.efter,
+        &["strategy_overview", "cases", "council_flow"],
+    )
+    .await;
+    let query = PeriodQuery {
+        from: None,
+        to: None,
+        after: None,
+    };
+    let (overview, _) = match overview(&state, &id, &query).await {
+        Ok(overview) => overview,
+        Err(error) => {
+            return super::error_page(
+                error.status,
+                "Finns inte",
+                &error
+                    .errors
+                    .first()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            );
+        }
+    };
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let areas = match components::area_names(&state).await {
+        Ok(areas) => areas,
+        Err(error) => return refused(error),
+    };
+    let area_name = |id: &str| {
+        areas
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let may_audit = crate::access::may_audit(&user.actor());
+    page(
+        &overview.title,
+        Some(&user.viewer()),
+        html! {
+            p { a href="/planen" { "← Planen" } }
+            h1 { (overview.title) }
+            dl {
+                dt { "Process" } dd { (overview.process.title) }
+                dt { "Processägare" } dd { (overview.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
+                dt { "Senaste insats" } dd { (overview.last_activity.as_deref().unwrap_or("Ingen ännu")) @if overview.silent { " " span.tag { "Tyst strategi" } } }
+            }
+            @if may_audit { p { a href={ "/granskning/strategier/" (overview.id) } { "Strategins historik och granskning" } } }
+            h2 { "Insatser per område " (overview.from) " – " (overview.to) }
+            @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
+                table {
+                    thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
+                    tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(components::date).unwrap_or_default()) } } } }
+                }
+            }
+            h2 { "Statusrapporter" }
+            @if overview.status_reports.is_empty() { (nothing("Ingen rapport ännu.")) } @else {
+                table {
+                    thead { tr { th scope="col" { "Period" } th scope="col" { "Status" } th scope="col" { "Kommentar" } th scope="col" { "Rapporterad" } } }
+                    tbody {
+                        @for report in &overview.status_reports {
+                            @let label = serde_json::from_value::<StrategyStatus>(serde_json::json!(report.status)).map(|s| s.label()).unwrap_or("");
+                            tr {
+                                td { (report.period_start) " – " (report.period_end) }
+                                td { span class={ "status-" (report.status) } { (label) } }
+                                td { (report.comment) }
+                                td { (components::datetime(report.reported_at)) " " (report.reporter.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Öppna ärenden" }
+            @if overview.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
+                ul { @for case in &overview.open_cases { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
+            }
+            h2 { "Öppna ärenden mellan forumen" }
+            @if overview.open_items.is_empty() { (nothing("Inga öppna.")) } @else {
+                ul { @for item in &overview.open_items { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
+            }
+        },
+    )
+    .into_response()
+}
