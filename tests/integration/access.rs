@@ -2,12 +2,13 @@
 //! session cookies, login rate limiting, what the logs never contain, and who the events
 //! say acted.
 
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::helpers::{PASSWORD, TestApp};
+use crate::visitor::Visitor;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Who {
@@ -316,125 +317,18 @@ async fn events_say_which_user_and_role_acted() {
     assert_eq!(reported.metadata["actor_name"], "Test processagare");
 }
 
-/// A browser-like client: cookies by hand, no redirects followed.
-struct Browser {
-    client: reqwest::Client,
-    address: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        Self::at(app, &app.address)
-    }
-
-    fn at(app: &TestApp, address: &str) -> Self {
-        Self {
-            client: app.client.clone(),
-            address: address.to_owned(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &reqwest::Response) -> Vec<String> {
-        let mut raw = Vec::new();
-        for value in response.headers().get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap().to_owned();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(existing, _)| existing != name);
-            if !text.contains("Max-Age=0") {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-            raw.push(text);
-        }
-        raw
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.address))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.remember(&response);
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn post_form(
-        &mut self,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> (u16, Vec<String>, reqwest::header::HeaderMap) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.address))
-            .header(COOKIE, self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).unwrap())
-            .send()
-            .await
-            .unwrap();
-        let headers = response.headers().clone();
-        let set = self.remember(&response);
-        (response.status().as_u16(), set, headers)
-    }
-
-    async fn log_in(
-        &mut self,
-        email: &str,
-        password: &str,
-    ) -> (u16, Vec<String>, reqwest::header::HeaderMap) {
-        let (_, page) = self.get("/logga-in").await;
-        let token = hidden(&page, "csrf");
-        self.post_form(
-            "/logga-in",
-            &[("email", email), ("password", password), ("csrf", &token)],
-        )
-        .await
-    }
-
-    fn session(&self) -> Option<String> {
-        self.cookies
-            .iter()
-            .find(|(name, _)| name == "__Host-insats")
-            .map(|(_, value)| value.clone())
-    }
-}
-
-/// The value of a hidden input in a page.
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in {page}"))
-        + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn sessions_rotate_at_login_carry_the_right_flags_and_need_csrf_for_changes() {
     let app = TestApp::spawn().await;
     let (user, _) = app.user("omradesteam", &["araby"], &[]).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Visitor::new(&app);
     // A session id planted before login is not the one the login gives.
-    browser
-        .cookies
-        .push(("__Host-insats".into(), "planted-by-someone".into()));
-    let (status, set_cookies, headers) = browser.log_in(&user.email, PASSWORD).await;
-    assert_eq!(status, 303);
-    assert_eq!(headers.get("location").unwrap(), "/");
-    let session_cookie = set_cookies
+    browser.plant_cookie("__Host-insats", "planted-by-someone");
+    let signed_in = browser.log_in(&user.email, PASSWORD).await;
+    assert_eq!(signed_in.status, 303);
+    assert_eq!(signed_in.location.as_deref(), Some("/"));
+    let session_cookie = signed_in
+        .set_cookies
         .iter()
         .find(|c| c.starts_with("__Host-insats="))
         .expect("a session cookie");
@@ -469,8 +363,10 @@ async fn sessions_rotate_at_login_carry_the_right_flags_and_need_csrf_for_change
             .status(),
         403
     );
-    let (_, start) = browser.get("/").await;
-    let csrf = hidden(&start, "csrf");
+    let start = browser.get("/omraden/araby").await;
+    let csrf = start
+        .attr("input[name=csrf]", "value")
+        .expect("a form with the token");
     assert_eq!(
         post(browser.cookie_header(), Some(&csrf))
             .await
@@ -481,8 +377,10 @@ async fn sessions_rotate_at_login_carry_the_right_flags_and_need_csrf_for_change
 
     // Logging out ends the session; logging in again gives another id.
     let before_logout = browser.cookie_header();
-    let (status, _, _) = browser.post_form("/logga-ut", &[("csrf", &csrf)]).await;
-    assert_eq!(status, 303);
+    assert_eq!(
+        browser.post("/logga-ut", &[("csrf", &csrf)]).await.status,
+        303
+    );
     assert_eq!(
         post(before_logout, Some(&csrf)).await.unwrap().status(),
         401,
@@ -491,22 +389,28 @@ async fn sessions_rotate_at_login_carry_the_right_flags_and_need_csrf_for_change
     browser.log_in(&user.email, PASSWORD).await;
     assert_ne!(browser.session().unwrap(), first);
     // A logout form without the token is refused.
-    let (status, _, _) = browser.post_form("/logga-ut", &[("csrf", "fel")]).await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        browser.post("/logga-ut", &[("csrf", "fel")]).await.status,
+        403
+    );
 }
 
 #[tokio::test]
 async fn ten_failed_logins_in_a_minute_are_followed_by_429() {
     let app = TestApp::spawn().await;
     let (user, _) = app.user("revisor", &[], &[]).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Visitor::new(&app);
     for attempt in 0..10 {
-        let (status, _, _) = browser.log_in(&user.email, "fel lösenord helt").await;
+        let status = browser
+            .log_in(&user.email, "fel lösenord helt")
+            .await
+            .status;
         assert_eq!(status, 401, "attempt {attempt}");
     }
-    let (status, _, headers) = browser.log_in(&user.email, PASSWORD).await;
-    assert_eq!(status, 429, "even the right password waits");
-    let retry: u64 = headers
+    let waiting = browser.log_in(&user.email, PASSWORD).await;
+    assert_eq!(waiting.status, 429, "even the right password waits");
+    let retry: u64 = waiting
+        .headers
         .get("retry-after")
         .unwrap()
         .to_str()
@@ -579,10 +483,10 @@ async fn logs_of_logins_contain_neither_passwords_nor_session_ids() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut browser = Browser::at(&app, &address);
+    let mut browser = Visitor::at(&app, &address);
     let secret = "hemligt-kanarie-lösenord-4711";
-    assert_eq!(browser.log_in(&user.email, secret).await.0, 401);
-    assert_eq!(browser.log_in(&user.email, PASSWORD).await.0, 303);
+    assert_eq!(browser.log_in(&user.email, secret).await.status, 401);
+    assert_eq!(browser.log_in(&user.email, PASSWORD).await.status, 303);
     let session = browser.session().unwrap();
     browser.get("/").await;
     // SAFETY: sending SIGTERM to our own child.

@@ -1,0 +1,308 @@
+// A working day in Insats, in headless Chromium: an area team logs an activity and escalates a
+// case, the integration council answers it, the area sees the answer on its timeline. Along
+// the way every page is checked with axe-core (WCAG 2.1 A and AA), forms are used without
+// JavaScript and on a phone-sized screen, and no page asks for anything outside Insats.
+//
+// Run by the Rust test `browser::a_working_day_in_the_browser` (tests/integration/browser.rs),
+// which starts Insats on a fresh database and passes, in the environment:
+//   INSATS_URL      where Insats answers, e.g. http://localhost:41234
+//   INSATS_USERS    JSON: { area, council, coordinator, owner, committee, auditor } -> { email, password }
+//   INSATS_AREA     the area team's area id, e.g. "araby"
+//   CHROMIUM        the browser to drive (default /usr/bin/chromium)
+
+import puppeteer from "puppeteer-core";
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import assert from "node:assert/strict";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const base = process.env.INSATS_URL;
+const users = JSON.parse(process.env.INSATS_USERS);
+const area = process.env.INSATS_AREA;
+const origin = new URL(base).origin;
+const stamp = Date.now().toString(36);
+
+const checkedPages = [];
+const foreignRequests = [];
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+});
+
+function step(text) {
+  console.log(`- ${text}`);
+}
+
+/** A fresh browser profile (its own cookies) with a page that records foreign requests. */
+async function session({ javascript = true, phone = false } = {}) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setJavaScriptEnabled(javascript);
+  if (phone) await page.setViewport({ width: 360, height: 740, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  else await page.setViewport({ width: 1280, height: 900 });
+  page.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith("data:")) foreignRequests.push(url);
+  });
+  page.on("pageerror", (error) => {
+    throw new Error(`a script on ${page.url()} failed: ${error.message}`);
+  });
+  return { context, page };
+}
+
+async function go(page, path) {
+  const response = await page.goto(base + path, { waitUntil: "load" });
+  return response.status();
+}
+
+/** Submits the form holding `selector` and waits for the page it leads to. */
+async function submit(page, selector) {
+  const [response] = await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click(selector)]);
+  return response.status();
+}
+
+async function login(page, who) {
+  await go(page, "/logga-in");
+  await page.type("#email", who.email);
+  await page.type("#password", who.password);
+  const status = await submit(page, "form[action='/logga-in'] button[type=submit]");
+  assert.equal(status, 200, `signing in as ${who.email}`);
+  return new URL(page.url()).pathname;
+}
+
+async function text(page, selector) {
+  return page.$eval(selector, (element) => element.innerText);
+}
+
+/** axe-core on the page as it is now: WCAG 2.1 A and AA, no violations allowed. (It runs as a
+ * script, so only in sessions with JavaScript.) */
+async function accessible(page, label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  checkedPages.push(label);
+  const problems = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n      ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("\n      ")}`,
+  );
+  assert.deepEqual(problems, [], `axe-core found problems on ${label} (${page.url()})`);
+  const lang = await page.$eval("html", (html) => html.getAttribute("lang"));
+  assert.equal(lang, "sv", `${label} declares Swedish`);
+  const headings = await page.$$eval("h1, h2, h3, h4", (hs) => hs.map((h) => Number(h.tagName[1])));
+  assert.equal(headings[0], 1, `${label} starts with one h1`);
+  assert.equal(headings.filter((level) => level === 1).length, 1, `${label} has exactly one h1`);
+  for (let i = 1; i < headings.length; i++) {
+    assert.ok(headings[i] <= headings[i - 1] + 1, `${label}: heading levels skip from h${headings[i - 1]} to h${headings[i]}`);
+  }
+  assert.ok(await page.$("main"), `${label} has a main landmark`);
+}
+
+/** Tabbing reaches `selector`, and the focused element is visibly outlined. */
+async function reachableByKeyboard(page, selector, label) {
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  for (let i = 0; i < 400; i++) {
+    await page.keyboard.press("Tab");
+    const found = await page.evaluate((sel) => document.activeElement && document.activeElement.matches(sel), selector);
+    if (found) {
+      const outline = await page.evaluate(() => {
+        const style = getComputedStyle(document.activeElement);
+        return { style: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+      });
+      assert.ok(outline.style !== "none" && outline.width >= 2, `${label}: the focused ${selector} shows a visible outline`);
+      return;
+    }
+  }
+  assert.fail(`${label}: ${selector} cannot be reached with the Tab key`);
+}
+
+/** Another person's change reaches the read models within moments, not at once: reloads
+ * `path` until `selector` holds `pattern`, for at most about three seconds. */
+async function eventually(page, path, selector, pattern) {
+  for (let attempt = 0; ; attempt++) {
+    await go(page, path);
+    const found = await page.$(selector) && pattern.test(await text(page, selector));
+    if (found) return;
+    if (attempt >= 30) assert.fail(`${path}: ${selector} never showed ${pattern}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function fitsThePhone(page, label) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `${label} scrolls sideways on a phone (${overflow}px too wide)`);
+}
+
+try {
+  // ------------------------------------------------------------------ the area team
+  const team = await session();
+  await go(team.page, "/logga-in");
+  await accessible(team.page, "the login page");
+  step("the area team signs in and lands on its own area");
+  assert.equal(await login(team.page, users.area), `/omraden/${area}`);
+  await accessible(team.page, "the area timeline");
+
+  step("the activity form: today's date preset, the filter box narrows the strategies");
+  await team.page.click(`a[href='/omraden/${area}/insatser/ny']`);
+  await team.page.waitForSelector("#title");
+  await accessible(team.page, "the activity form");
+  await reachableByKeyboard(team.page, "#title", "the activity form");
+  const today = new Date().toISOString().slice(0, 10);
+  assert.equal(await team.page.$eval("#date", (input) => input.value), today);
+  const strategyCount = await team.page.$$eval("#strategilista li", (items) => items.length);
+  assert.ok(strategyCount >= 30, `the form offers the plan's strategies (${strategyCount})`);
+  await team.page.type("#strategi-filter", "språk");
+  const shown = await team.page.$$eval("#strategilista li", (items) => items.filter((li) => !li.hidden).length);
+  assert.ok(shown > 0 && shown < strategyCount, `the filter narrows the list (${shown} of ${strategyCount})`);
+  await team.page.$eval("#strategi-filter", (input) => {
+    input.value = "";
+    input.dispatchEvent(new Event("input"));
+  });
+
+  step("a validation error keeps what was typed and names the field");
+  await team.page.type("#description", "Språkcafé med läxhjälp på biblioteket.");
+  const invalid = await submit(team.page, "form[action$='/insatser'] button[type=submit]");
+  assert.equal(invalid, 422);
+  assert.equal(await team.page.$eval("#description", (t) => t.value), "Språkcafé med läxhjälp på biblioteket.");
+  const titleError = await team.page.$eval("#title", (input) => input.getAttribute("aria-describedby"));
+  assert.ok(titleError, "the title field points at its error message");
+  const errorId = titleError.split(" ").find((id) => id.endsWith("-fel"));
+  assert.ok(errorId, `the title field is described by its error (${titleError})`);
+  assert.match(await text(team.page, `#${errorId}`), /rubrik/i);
+  assert.equal(await team.page.$eval("#title", (input) => input.getAttribute("aria-invalid")), "true");
+  await accessible(team.page, "the activity form with errors");
+
+  step("the team logs the activity and sees it on its timeline");
+  const activityTitle = `Språkcafé i biblioteket ${stamp}`;
+  await team.page.type("#title", activityTitle);
+  await team.page.click("#strategilista input[type=checkbox]");
+  await team.page.click("input[name=partners]");
+  await team.page.type("#participants", "14");
+  assert.equal(await submit(team.page, "form[action$='/insatser'] button[type=submit]"), 200);
+  assert.equal(new URL(team.page.url()).pathname, `/omraden/${area}`);
+  assert.match(await text(team.page, "ol.timeline"), new RegExp(activityTitle));
+  assert.match(await text(team.page, "[role=status]"), /loggad/);
+
+  step("the team opens a case and escalates it to the council");
+  await go(team.page, `/omraden/${area}/arenden/nytt`);
+  await accessible(team.page, "the new case form");
+  const caseTitle = `Lokal saknas för läxhjälp ${stamp}`;
+  await team.page.type("#title", caseTitle);
+  await team.page.type("#description", "Biblioteket kan inte låna ut rummet på tisdagar.");
+  await team.page.click("input[name=strategies]");
+  assert.equal(await submit(team.page, "form[action$='/arenden'] button[type=submit]"), 200);
+  assert.match(new URL(team.page.url()).pathname, /^\/arenden\/[0-9a-f-]{36}$/);
+  const casePath = new URL(team.page.url()).pathname;
+  assert.equal(await text(team.page, "h1"), caseTitle);
+  await accessible(team.page, "a case");
+  const question = `Kan rådet hjälpa oss hitta en lokal? ${stamp}`;
+  await team.page.type("#escalation", question);
+  assert.equal(await submit(team.page, "form[action$='/eskalera'] button[type=submit]"), 200);
+  assert.equal(new URL(team.page.url()).pathname, casePath);
+  assert.ok((await text(team.page, "main")).includes(question), "the case page shows the escalation");
+  assert.equal(await team.page.$("form[action$='/eskalera']"), null, "an escalated case cannot be escalated twice");
+  await go(team.page, `/omraden/${area}/arenden`);
+  await accessible(team.page, "the case list");
+  assert.match(await text(team.page, "main"), new RegExp(caseTitle));
+
+  // ------------------------------------------------------------------ the council
+  step("the council signs in on the information flow and finds the escalated case");
+  const council = await session();
+  assert.equal(await login(council.page, users.council), "/rad/informationsflode");
+  await accessible(council.page, "the council's information flow");
+  assert.ok(await council.page.$("svg[role=img] title"), "the flow diagram is an SVG with a title");
+  const openItems = await text(council.page, "section[aria-labelledby=oppna]");
+  assert.ok(openItems.includes(caseTitle), "the escalated case is among the open items");
+  const itemLink = await council.page.$$eval("section[aria-labelledby=oppna] a[href^='/forum/']", (links, title) => {
+    const link = links.find((a) => a.closest("tr")?.innerText.includes(title));
+    return link && link.getAttribute("href");
+  }, caseTitle);
+  assert.ok(itemLink, "the open item links to its page");
+  await go(council.page, itemLink);
+  await accessible(council.page, "an item between forums");
+  assert.ok((await text(council.page, "main")).includes(question), "the item page shows the team's question");
+  const answer = `Rådet ordnar en lokal i Arabygården från mars. ${stamp}`;
+  await council.page.type("#answer", answer);
+  assert.equal(await submit(council.page, "form[action$='/svara'] button[type=submit]"), 200);
+  assert.match(await text(council.page, "main"), new RegExp(answer));
+
+  step("the council records its review of the area's timeline");
+  await go(council.page, `/omraden/${area}`);
+  await council.page.type("#feedback", "Bra att läxhjälpen följs upp.");
+  assert.equal(await submit(council.page, "form[action$='/granskning'] button[type=submit]"), 200);
+  assert.match(await text(council.page, "[role=status]"), /Granskningen är sparad/);
+  await eventually(council.page, "/rad/informationsflode", "section[aria-labelledby=granskningar]", /Bra att läxhjälpen följs upp/);
+
+  step("the area team sees the council's answer on its timeline and on the case");
+  await eventually(team.page, `/omraden/${area}`, "ol.timeline", new RegExp(answer));
+  await eventually(team.page, casePath, "main", new RegExp(answer));
+
+  step("filters and exports follow the filtered view");
+  await go(team.page, `/omraden/${area}`);
+  await team.page.select("#typ", "insats");
+  assert.equal(await submit(team.page, "form.filters button[type=submit]"), 200);
+  assert.equal(new URL(team.page.url()).searchParams.get("typ"), "insats");
+  const filtered = await text(team.page, "ol.timeline");
+  assert.match(filtered, new RegExp(activityTitle));
+  assert.doesNotMatch(filtered, new RegExp(answer), "the kind filter leaves out the council's answer");
+  const exported = await team.page.evaluate(async (a) => (await fetch(`/omraden/${a}/export.json?typ=insats`)).json(), area);
+  assert.ok(exported.some((row) => JSON.stringify(row).includes(activityTitle)), "the JSON export holds the activity");
+
+  // ------------------------------------------------------------------ without JavaScript, on a phone
+  step("on a phone, without JavaScript, the team logs an activity");
+  const phone = await session({ javascript: false, phone: true });
+  await login(phone.page, users.area);
+  await fitsThePhone(phone.page, "the timeline");
+  await go(phone.page, `/omraden/${area}/insatser/ny`);
+  await fitsThePhone(phone.page, "the activity form");
+  const phoneTitle = `Fältbesök i parken ${stamp}`;
+  await phone.page.type("#title", phoneTitle);
+  await phone.page.click("#strategilista input[type=checkbox]");
+  assert.equal(await submit(phone.page, "form[action$='/insatser'] button[type=submit]"), 200);
+  assert.match(await text(phone.page, "ol.timeline"), new RegExp(phoneTitle));
+
+  // ------------------------------------------------------------------ every other page
+  step("the other roles' start pages and the remaining pages pass axe-core");
+  const owner = await session();
+  assert.equal(await login(owner.page, users.owner), "/processagare");
+  await accessible(owner.page, "the process owner's page");
+  await go(owner.page, "/planen");
+  await accessible(owner.page, "the plan");
+  const strategyLink = await owner.page.$eval("a[href^='/planen/strategier/']", (a) => a.getAttribute("href"));
+  await go(owner.page, strategyLink);
+  await accessible(owner.page, "a strategy");
+  await go(owner.page, "/tillganglighet");
+  await accessible(owner.page, "the accessibility statement");
+
+  const coordinator = await session();
+  assert.equal(await login(coordinator.page, users.coordinator), "/oversikt");
+  await accessible(coordinator.page, "the coordinator's overview");
+  await go(coordinator.page, "/admin");
+  await accessible(coordinator.page, "the admin page");
+  await go(coordinator.page, "/omraden");
+  await accessible(coordinator.page, "the list of areas");
+  await go(coordinator.page, "/forum/nytt");
+  await accessible(coordinator.page, "the form for an item between forums");
+  assert.equal(await go(coordinator.page, "/finns-inte"), 404);
+  await accessible(coordinator.page, "the page that does not exist");
+
+  const committee = await session();
+  await login(committee.page, users.committee);
+  await accessible(committee.page, "the committee's start page");
+
+  step("someone not signed in reports an accessibility problem");
+  const visitor = await session();
+  await go(visitor.page, "/tillganglighet");
+  await accessible(visitor.page, "the accessibility statement, signed out");
+  await visitor.page.type("#problem", "Diagrammet går inte att läsa med skärmläsare.");
+  assert.equal(await submit(visitor.page, "form[action='/tillganglighet'] button[type=submit]"), 200);
+  assert.match(await text(visitor.page, "[role=status]"), /tack/i);
+
+  assert.deepEqual(foreignRequests, [], "pages asked for something outside Insats");
+  console.log(`ok: ${checkedPages.length} page states passed axe-core: ${checkedPages.join(", ")}`);
+} finally {
+  await browser.close();
+}

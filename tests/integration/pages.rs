@@ -1,0 +1,507 @@
+//! The HTML pages without a browser: what a signed-in person is shown, checked through the
+//! page's structure (scraper's CSS selectors), and the plain forms that work without
+//! JavaScript. The browser itself is in `browser.rs`.
+
+use scraper::Selector;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::visitor::Visitor;
+
+async fn person(app: &TestApp, role: &str, areas: &[&str], processes: &[&str]) -> String {
+    app.user(role, areas, processes).await.0.email
+}
+
+#[tokio::test]
+async fn each_role_starts_on_its_own_page() {
+    let app = TestApp::spawn().await;
+    for (role, areas, processes, landing) in [
+        (
+            "omradesteam",
+            &["teleborg"][..],
+            &[][..],
+            "/omraden/teleborg",
+        ),
+        ("integrationsrad", &[], &[], "/rad/informationsflode"),
+        ("processagare", &[], &["aktiv-fritid"], "/processagare"),
+        ("samordnare", &[], &[], "/oversikt"),
+        ("integrationsberedning", &[], &[], "/rad/informationsflode"),
+    ] {
+        let email = person(&app, role, areas, processes).await;
+        let (mut visitor, start) = Visitor::signed_in(&app, &email).await;
+        assert_eq!(start, landing, "{role}");
+        let page = visitor.get(&start).await;
+        assert_eq!(page.status, 200, "{role} may see {start}");
+        assert_eq!(page.attr("html", "lang").as_deref(), Some("sv"));
+        assert_eq!(page.count("main"), 1);
+        assert_eq!(page.count("h1"), 1, "{role}: one main heading on {start}");
+    }
+    // Not signed in: the login page.
+    let mut stranger = Visitor::new(&app);
+    let start = stranger.get("/omraden/araby").await;
+    assert_eq!(start.status, 303);
+    assert_eq!(start.location.as_deref(), Some("/logga-in"));
+}
+
+#[tokio::test]
+async fn the_activity_form_returns_errors_beside_their_fields_and_keeps_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let email = person(&app, "omradesteam", &["araby"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &email).await;
+    let form = team.get("/omraden/araby/insatser/ny").await;
+    assert_eq!(form.status, 200);
+    let today = time::OffsetDateTime::now_utc().date();
+    let preset = form.attr("#date", "value").unwrap();
+    let preset = time::Date::parse(
+        &preset,
+        &time::format_description::well_known::Iso8601::DATE,
+    )
+    .unwrap();
+    assert!(
+        (preset - today).whole_days().abs() <= 1,
+        "today is preset ({preset})"
+    );
+    assert_eq!(
+        form.count("#strategilista fieldset.strategy-group"),
+        6,
+        "strategies grouped by the six processes"
+    );
+    assert_eq!(form.count("#strategilista input[name=strategies]"), 32);
+    assert!(
+        form.count("input[name=partners]") >= 5,
+        "partners from the plan"
+    );
+    // Every field has a label.
+    for id in form
+        .html
+        .select(
+            &Selector::parse("form input:not([type=hidden]), form textarea, form select").unwrap(),
+        )
+        .filter_map(|e| e.value().attr("id"))
+    {
+        assert_eq!(
+            form.count(&format!("label[for='{id}']")),
+            1,
+            "the field {id} has a label"
+        );
+    }
+
+    let before = app.store.count_events().await.unwrap();
+    let refused = team
+        .submit(
+            "/omraden/araby/insatser",
+            &[
+                ("date", "2026-13-40"),
+                ("title", ""),
+                ("description", "Läxhjälp i biblioteket"),
+                ("participants", "-3"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        app.store.count_events().await.unwrap(),
+        before,
+        "nothing is saved"
+    );
+    assert_eq!(
+        refused.text("#description"),
+        "Läxhjälp i biblioteket",
+        "the text typed is kept"
+    );
+    assert_eq!(
+        refused.attr("#date", "value").as_deref(),
+        Some("2026-13-40")
+    );
+    for field in ["date", "title", "participants", "strategies"] {
+        let message = refused.text(&format!("#{field}-fel"));
+        assert!(!message.is_empty(), "an error message beside {field}");
+        let described = refused
+            .attr(&format!("#{field}"), "aria-describedby")
+            .unwrap_or_default();
+        assert!(
+            described.split(' ').any(|id| id == format!("{field}-fel")),
+            "{field} is described by its error"
+        );
+    }
+    assert_eq!(
+        refused.attr("#title", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    let summary = refused.texts(".error-summary a");
+    assert_eq!(
+        summary.len(),
+        4,
+        "the summary links to each problem: {summary:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_logged_activity_is_on_the_timeline_the_team_is_sent_to() {
+    let app = TestApp::spawn().await;
+    let email = person(&app, "omradesteam", &["araby"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &email).await;
+    let logged = team
+        .submit(
+            "/omraden/araby/insatser",
+            &[
+                ("date", "2026-11-20"),
+                ("title", "Språkcafé på biblioteket"),
+                ("description", "Tolv deltagare övade svenska."),
+                ("strategies", "samordnat-mottagande"),
+                ("partners", "civilsamhallet"),
+                ("participants", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(logged.status, 303);
+    let target = logged.location.unwrap();
+    assert!(target.starts_with("/omraden/araby?"), "{target}");
+    assert!(
+        target.contains("efter="),
+        "the redirect carries the change's position: {target}"
+    );
+    // Read-your-writes: the very next request shows it, with no waiting by the client.
+    let timeline = team.get(&target).await;
+    let entries = timeline.texts("ol.timeline > li");
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0].contains("Språkcafé på biblioteket"),
+        "{entries:?}"
+    );
+    assert!(entries[0].contains("Tolv deltagare övade svenska."));
+    assert!(
+        entries[0].contains("Samordnat mottagande"),
+        "the strategy by its title"
+    );
+    assert_eq!(timeline.text("[role=status]"), "Insatsen är loggad.");
+}
+
+#[tokio::test]
+async fn forms_without_the_session_token_or_outside_the_area_are_refused() {
+    let app = TestApp::spawn().await;
+    let email = person(&app, "omradesteam", &["teleborg"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &email).await;
+    let before = app.store.count_events().await.unwrap();
+    let fields = [
+        ("date", "2026-11-20"),
+        ("title", "Fältbesök"),
+        ("strategies", "samordnat-mottagande"),
+    ];
+    let without_token = team.post("/omraden/teleborg/insatser", &fields).await;
+    assert_eq!(without_token.status, 403);
+    let elsewhere = team.submit("/omraden/araby/insatser", &fields).await;
+    assert_eq!(elsewhere.status, 403);
+    assert!(
+        elsewhere.text("main").contains("behörighet")
+            || elsewhere.text("main").contains("får inte"),
+        "{}",
+        elsewhere.text("main")
+    );
+    let form = team.get("/omraden/araby/insatser/ny").await;
+    assert_eq!(form.status, 403);
+    let admin = team.get("/admin").await;
+    assert_eq!(admin.status, 403);
+    assert_eq!(
+        app.store.count_events().await.unwrap(),
+        before,
+        "nothing was appended"
+    );
+    // Reading another area's timeline is allowed (the plan is public within the municipality).
+    assert_eq!(team.get("/omraden/araby").await.status, 200);
+}
+
+#[tokio::test]
+async fn the_timeline_filters_pages_by_key_and_exports_what_it_shows() {
+    let app = TestApp::spawn().await;
+    for day in 1..=60 {
+        let strategy = if day % 3 == 0 {
+            "matchningsmetodik"
+        } else {
+            "samordnat-mottagande"
+        };
+        let (status, body) = app
+            .post(
+                "/api/v1/areas/lammhult/activities",
+                json!({"date": format!("2026-{:02}-{:02}", 1 + (day - 1) / 28, 1 + (day - 1) % 28), "title": format!("Insats {day}"), "strategies": [strategy]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let email = person(&app, "integrationsrad", &[], &[]).await;
+    let (mut council, _) = Visitor::signed_in(&app, &email).await;
+    crate::helpers::caught_up(&app.db.pool).await;
+
+    let first = council.get("/omraden/lammhult").await;
+    let titles = first.texts("ol.timeline > li p.what");
+    assert_eq!(titles.len(), 50, "a page holds fifty entries");
+    assert!(
+        titles[0].contains("Insats 60"),
+        "newest first: {}",
+        titles[0]
+    );
+    let next = first
+        .attr("a[rel=next]", "href")
+        .expect("a link to older entries");
+    let second = council.get(&next).await;
+    let older = second.texts("ol.timeline > li p.what");
+    assert_eq!(older.len(), 10);
+    assert!(
+        older.iter().all(|t| !titles.contains(t)),
+        "no entry on both pages"
+    );
+    assert_eq!(second.count("a[rel=next]"), 0);
+
+    let filtered = council
+        .get("/omraden/lammhult?strategi=matchningsmetodik&fran=2026-02-01&till=2026-12-31")
+        .await;
+    let shown = filtered.texts("ol.timeline > li p.what");
+    // Days 30..=60 fall in February and March; every third is matchningsmetodik.
+    let expected: Vec<u32> = (29..=60).filter(|d| d % 3 == 0).collect();
+    assert_eq!(shown.len(), expected.len(), "{shown:?}");
+    let csv = council
+        .get("/omraden/lammhult/export.csv?strategi=matchningsmetodik&fran=2026-02-01&till=2026-12-31")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let mut lines = csv.body.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("datum") || header.contains("date"),
+        "{header}"
+    );
+    assert_eq!(
+        lines.count(),
+        expected.len(),
+        "the export holds the filtered view, all of it"
+    );
+    let export: serde_json::Value = serde_json::from_str(
+        &council
+            .get("/omraden/lammhult/export.json?strategi=matchningsmetodik&fran=2026-02-01&till=2026-12-31")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(export.as_array().unwrap().len(), expected.len());
+
+    let nonsense = council.get("/omraden/lammhult?fran=igår").await;
+    assert_eq!(nonsense.status, 200);
+    assert!(
+        nonsense.text(".field-error").contains("ÅÅÅÅ-MM-DD"),
+        "{}",
+        nonsense.text("main")
+    );
+}
+
+#[tokio::test]
+async fn an_escalated_case_reaches_the_council_and_the_answer_returns_to_the_area() {
+    let app = TestApp::spawn().await;
+    let team_email = person(&app, "omradesteam", &["braas"], &[]).await;
+    let council_email = person(&app, "integrationsrad", &[], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &team_email).await;
+    let opened = team
+        .submit(
+            "/omraden/braas/arenden",
+            &[
+                ("title", "Ingen lokal för läxhjälp"),
+                ("description", "Skolan är stängd på kvällarna."),
+                ("strategies", "samordnat-mottagande"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, 303);
+    let case_path = opened.location.unwrap();
+    let case_path = case_path.split('?').next().unwrap().to_owned();
+    let escalated = team
+        .submit(
+            &format!("{case_path}/eskalera"),
+            &[("escalation", "Kan rådet hjälpa oss med en lokal?")],
+        )
+        .await;
+    assert_eq!(escalated.status, 303);
+    let case_page = team.get(escalated.location.as_deref().unwrap()).await;
+    assert_eq!(case_page.text("h1"), "Ingen lokal för läxhjälp");
+    assert_eq!(
+        case_page.count("form[action$='/eskalera']"),
+        0,
+        "escalated once"
+    );
+
+    let (mut council, start) = Visitor::signed_in(&app, &council_email).await;
+    let flow = council.get(&start).await;
+    let rows = flow.texts("section[aria-labelledby=oppna] tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("Ingen lokal för läxhjälp") && rows[0].contains("Områdesteam Braås"),
+        "{rows:?}"
+    );
+    assert!(
+        flow.count("svg.flow-diagram line") >= 1,
+        "an arrow in the diagram"
+    );
+    assert!(flow.text("svg.flow-diagram").contains("Braås"));
+    let item_path = flow
+        .attr("section[aria-labelledby=oppna] tbody a", "href")
+        .unwrap();
+    let item = council.get(&item_path).await;
+    assert!(
+        item.text("main")
+            .contains("Kan rådet hjälpa oss med en lokal?")
+    );
+    let answered = council
+        .submit(
+            &format!("{item_path}/svara"),
+            &[("answer", "Ja, Braås bygdegård från mars.")],
+        )
+        .await;
+    assert_eq!(answered.status, 303);
+    // The answer's position, carried by its redirect, makes the next page wait for it.
+    let after = answered.after();
+    let flow = council
+        .get(&format!("/rad/informationsflode?efter={after}"))
+        .await;
+    assert_eq!(
+        flow.count("section[aria-labelledby=oppna] tbody tr"),
+        0,
+        "nothing open any more"
+    );
+
+    let timeline = team.get(&format!("/omraden/braas?efter={after}")).await;
+    let entries = timeline.texts("ol.timeline > li");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.contains("Ja, Braås bygdegård från mars.")),
+        "{entries:?}"
+    );
+    let case_page = team.get(&format!("{case_path}?efter={after}")).await;
+    assert!(
+        case_page
+            .text("main")
+            .contains("Ja, Braås bygdegård från mars.")
+    );
+}
+
+#[tokio::test]
+async fn the_plan_and_a_strategy_page_show_the_plan_and_its_follow_up() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post("/api/v1/areas/araby/activities", json!({"date": "2026-11-02", "title": "Mentorsträff", "strategies": ["mentorskap-och-yrkesnatverk"], "participants": 9}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let email = person(&app, "processagare", &[], &["arbetsmarknad-och-naringsliv"]).await;
+    let (mut owner, _) = Visitor::signed_in(&app, &email).await;
+    let plan = owner.get("/planen").await;
+    assert_eq!(
+        plan.count("section[aria-labelledby^='p-']"),
+        6,
+        "six processes"
+    );
+    assert_eq!(
+        plan.count("a[href^='/planen/strategier/']"),
+        32,
+        "every strategy links to its page"
+    );
+    crate::helpers::caught_up(&app.db.pool).await;
+    let strategy = owner
+        .get("/planen/strategier/mentorskap-och-yrkesnatverk")
+        .await;
+    assert_eq!(strategy.status, 200);
+    assert_eq!(strategy.text("h1"), "Mentorskap och yrkesnätverk");
+    let rows = strategy.texts("table tbody tr");
+    assert!(
+        rows.iter().any(|r| r.starts_with("Araby 1 9")),
+        "activity per area: {rows:?}"
+    );
+    assert_eq!(owner.get("/planen/strategier/finns-inte").await.status, 404);
+
+    let mine = owner.get("/processagare").await;
+    assert!(
+        mine.text("main").contains("Mentorskap och yrkesnätverk"),
+        "the owner's strategies are listed"
+    );
+}
+
+#[tokio::test]
+async fn the_accessibility_statement_takes_reports_from_anyone() {
+    let app = TestApp::spawn().await;
+    let mut visitor = Visitor::new(&app);
+    let statement = visitor.get("/tillganglighet").await;
+    assert_eq!(statement.status, 200);
+    assert_eq!(statement.text("h1"), "Tillgänglighetsredogörelse");
+    let empty = visitor
+        .post("/tillganglighet", &[("page", "/planen"), ("problem", "")])
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(!empty.text("#problem-fel").is_empty());
+    let sent = visitor
+        .post(
+            "/tillganglighet",
+            &[
+                ("page", "/planen"),
+                ("problem", "Fokus syns inte på länkarna."),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200);
+    assert!(sent.text("[role=status]").starts_with("Tack"));
+    let reports: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type = 'AccessibilityProblemReported'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(reports, 1);
+    let missing = visitor.get("/finns-inte").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.text("h1"), "Sidan finns inte");
+}
+
+#[tokio::test]
+async fn the_coordinator_adds_an_account_from_the_admin_page() {
+    let app = TestApp::spawn().await;
+    let email = person(&app, "samordnare", &[], &[]).await;
+    let (mut coordinator, start) = Visitor::signed_in(&app, &email).await;
+    assert_eq!(start, "/oversikt");
+    let admin = coordinator.get("/admin").await;
+    assert_eq!(admin.status, 200);
+    let refused = coordinator
+        .submit(
+            "/admin/anvandare",
+            &[
+                ("email", "inte-en-adress"),
+                ("name", "Ny"),
+                ("role", "omradesteam"),
+                ("password", "kort"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(!refused.text("#email-fel").is_empty());
+    assert_eq!(refused.attr("#name", "value").as_deref(), Some("Ny"));
+    let added = coordinator
+        .submit(
+            "/admin/anvandare",
+            &[
+                ("email", "ny@vaxjo.se"),
+                ("name", "Nyanställd i Araby"),
+                ("role", "omradesteam"),
+                ("areas", "araby"),
+                ("password", "ett tillräckligt långt lösenord"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    let admin = coordinator.get(added.location.as_deref().unwrap()).await;
+    let rows = admin.texts("table tbody tr");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("ny@vaxjo.se") && r.contains("Områdesteam")),
+        "{rows:?}"
+    );
+}
