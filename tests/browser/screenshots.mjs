@@ -15,7 +15,7 @@ mkdirSync(out, { recursive: true });
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=sv-SE"],
 });
 
 async function as(name, { phone = false } = {}) {
