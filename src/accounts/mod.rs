@@ -322,22 +322,36 @@ impl Accounts {
     /// The session behind a cookie value, if it exists, has not been idle too long and
     /// its user is enabled.
     pub async fn session(&self, cookie: &str) -> sqlx::Result<Option<Session>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            csrf_token: String,
+            last_seen_at: OffsetDateTime,
+            #[sqlx(flatten)]
+            user: User,
+        }
         let id_hash = digest(cookie);
-        let row: Option<(Uuid, String, OffsetDateTime)> = sqlx::query_as(
-            "SELECT user_id, csrf_token, last_seen_at FROM sessions WHERE id_hash = $1",
+        // One round trip per request: the session and its user together.
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.csrf_token, s.last_seen_at, u.user_id, u.email, u.name, u.role, u.areas,
+                    u.processes, u.disabled_at
+             FROM sessions s JOIN users u ON u.user_id = s.user_id
+             WHERE s.id_hash = $1",
         )
         .bind(&id_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((user_id, csrf_token, last_seen)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let idle = OffsetDateTime::now_utc() - last_seen;
+        let idle = OffsetDateTime::now_utc() - row.last_seen_at;
         if idle > SESSION_IDLE {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(&id_hash)
                 .execute(&self.pool)
                 .await?;
+            return Ok(None);
+        }
+        if row.user.disabled_at.is_some() {
             return Ok(None);
         }
         if idle > TOUCH_EVERY {
@@ -346,16 +360,9 @@ impl Accounts {
                 .execute(&self.pool)
                 .await?;
         }
-        let Some(user) = self
-            .user_by_id(user_id)
-            .await?
-            .filter(|user| user.disabled_at.is_none())
-        else {
-            return Ok(None);
-        };
         Ok(Some(Session {
-            user,
-            csrf_token,
+            user: row.user,
+            csrf_token: row.csrf_token,
             id_hash,
         }))
     }

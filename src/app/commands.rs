@@ -608,6 +608,7 @@ impl Insats {
                 Ok(areas.add(id.clone(), name, false)?)
             })
             .await?;
+        self.areas.forget();
         Ok((id, done))
     }
 

@@ -123,6 +123,7 @@ pub fn allow(ctx: &CommandContext, action: &crate::access::Action<'_>) -> Result
 pub struct Insats {
     store: EventStore,
     plan: PlanCache,
+    areas: plan::AreaCache,
     privacy: crate::privacy::Privacy,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
@@ -132,6 +133,7 @@ impl Insats {
     pub fn new(store: EventStore, keyring: crate::privacy::Keyring) -> Self {
         Self {
             plan: PlanCache::default(),
+            areas: plan::AreaCache::default(),
             privacy: crate::privacy::Privacy::new(store.pool().clone(), keyring),
             store,
             today: Arc::new(|| OffsetDateTime::now_utc().date()),

@@ -171,6 +171,7 @@ impl Insats {
         }
         transaction.commit().await?;
         self.plan.refresh(&self.store).await?;
+        self.areas.forget();
         Ok(outcome)
     }
 
@@ -189,8 +190,63 @@ impl Insats {
         Ok(Some(outcome))
     }
 
-    /// All areas, in the order they were added.
-    pub async fn areas(&self) -> Result<Areas, AppError> {
-        Ok(self.load::<Areas>(area::STREAM).await?.0)
+    /// All areas, in the order they were added (folded in memory, caught up with the log
+    /// unless checked a moment ago; a change made through this instance shows at once).
+    pub async fn areas(&self) -> Result<Arc<Areas>, AppError> {
+        self.areas.current(&self.store).await
+    }
+}
+
+/// The areas folded from their stream, shared by every request of this instance. Pages
+/// ask for them several times per request; reading the stream each time cost a query.
+#[derive(Clone, Default)]
+pub struct AreaCache {
+    inner: Arc<RwLock<CachedAreas>>,
+}
+
+#[derive(Default)]
+struct CachedAreas {
+    areas: Arc<Areas>,
+    version: i64,
+    checked: Option<Instant>,
+}
+
+impl AreaCache {
+    pub async fn current(&self, store: &EventStore) -> Result<Arc<Areas>, AppError> {
+        let known = {
+            let cached = self
+                .inner
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if cached.checked.is_some_and(|at| at.elapsed() < FRESH_FOR) {
+                return Ok(cached.areas.clone());
+            }
+            (cached.areas.clone(), cached.version)
+        };
+        let newer = store.read_stream_after(area::STREAM, known.1).await?;
+        let mut cached = self
+            .inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(last) = newer.last()
+            && last.stream_version > cached.version
+        {
+            let mut areas = (*known.0).clone();
+            for event in super::decode_all::<Areas>(&newer)? {
+                areas = crate::domain::event::Aggregate::apply(areas, &event);
+            }
+            cached.areas = Arc::new(areas);
+            cached.version = last.stream_version;
+        }
+        cached.checked = Some(Instant::now());
+        Ok(cached.areas.clone())
+    }
+
+    /// The next read asks the log: this instance has just changed the areas.
+    pub fn forget(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .checked = None;
     }
 }
