@@ -10,12 +10,13 @@
 //!
 //! The last line printed is one JSON object.
 
+mod support;
+
 use futures_util::StreamExt;
-use insats::app::{CommandContext, Insats};
-use insats::database::scratch::ScratchDatabase;
+use insats::app::CommandContext;
 use insats::domain::activity::ActivityInput;
 use insats::domain::actor::Actor;
-use insats::event_log::{Cursor, EventStore};
+use insats::event_log::Cursor;
 use insats::projections::{self, runtime::Runtime};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -29,55 +30,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let target: u64 = std::env::var("INSATS_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let lag_seconds: u64 = std::env::var("INSATS_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let db = ScratchDatabase::create(24).await?;
-    let store = EventStore::new(db.pool.clone());
-    let insats = Insats::new(
-        store.clone(),
-        insats::privacy::Keyring::from_bytes(insats::privacy::keys::random()),
-    );
-    insats.import_bundled_plan_if_empty().await?;
-    let plan = insats.plan().await?;
-    let areas: Vec<(String, String)> = insats
-        .areas()
-        .await?
-        .all()
-        .iter()
-        .map(|a| (a.id.to_string(), a.name.clone()))
-        .collect();
-    let users = insats::demo::users(&plan, &areas);
-    let started = Instant::now();
-    let today = time::OffsetDateTime::now_utc().date();
-    let demo = insats::demo::generate(
-        &insats,
-        insats::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events: target,
-            seed: 2018,
-            today,
-        },
-        |_| {},
-    )
-    .await?;
-    let events = store.count_events().await? as f64;
-    println!(
-        "projections benchmark: {} demo events written in {:.1} s ({:.0} events/s with append_bulk)",
-        demo.events,
-        started.elapsed().as_secs_f64(),
-        demo.events as f64 / started.elapsed().as_secs_f64()
-    );
-    sqlx::query("VACUUM ANALYZE events")
-        .execute(&db.pool)
-        .await?;
+    let target = support::env_number("INSATS_BENCH_EVENTS", 1_000_000);
+    let lag_seconds = support::env_number("INSATS_BENCH_SECONDS", 20);
+    let demo = support::demo(target, 24).await?;
+    let (db, store, insats) = (&demo.db, demo.store.clone(), demo.insats.clone());
+    let events = demo.events as f64;
 
     // Baseline: the raw read, twice (the first warms the cache), best counts.
     let mut copy_seconds = f64::MAX;

@@ -1,0 +1,229 @@
+//! `cargo bench --bench pages`: the area timeline and the council's information flow under
+//! 32 concurrent clients, against `GET /healthz` (the HTTP stack alone) in the same run.
+//!
+//! With `INSATS_BENCH_EVENTS` demo events (default 1 000 000) and every read model rebuilt,
+//! an Insats server runs in this process on a free port. 32 clients, each signed in through
+//! the login form with its own session, request one address as fast as answers come, for
+//! `INSATS_BENCH_SECONDS` (default 15) per address: `/healthz`, the Araby timeline
+//! `/omraden/araby` (as Araby's area team) and `/rad/informationsflode` (as the council).
+//! Prints requests/s and p50/p99 latency per address and the ratio of each page's
+//! throughput to the baseline. The last line printed is one JSON object.
+
+mod support;
+
+use insats::startup::Application;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::{env_number, one_decimal, percentile};
+
+const CLIENTS: usize = 32;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+/// What one address gave under load.
+struct Measured {
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+async fn run() -> anyhow::Result<()> {
+    let target = env_number("INSATS_BENCH_EVENTS", 1_000_000);
+    let seconds = env_number("INSATS_BENCH_SECONDS", 15);
+    let demo = support::demo(target, 24).await?;
+    let started = Instant::now();
+    demo.rebuild_all().await?;
+    println!(
+        "read models rebuilt in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let area_team = demo.account("araby@insats.local").await?;
+    let council = demo.account("rad@insats.local").await?;
+
+    let app = Application::build(
+        "127.0.0.1:0".parse()?,
+        demo.db.pool.clone(),
+        demo.keyring.clone(),
+    )
+    .await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(CLIENTS)
+        .build()?;
+    wait_until_ready(&client, &base).await?;
+
+    let mut area_sessions = Vec::new();
+    let mut council_sessions = Vec::new();
+    for _ in 0..CLIENTS {
+        area_sessions.push(sign_in(&client, &base, "araby@insats.local", &area_team).await?);
+        council_sessions.push(sign_in(&client, &base, "rad@insats.local", &council).await?);
+    }
+    let no_sessions = vec![String::new(); CLIENTS];
+
+    let duration = Duration::from_secs(seconds);
+    let mut results = Vec::new();
+    for (name, path, sessions) in [
+        ("healthz", "/healthz", &no_sessions),
+        ("timeline", "/omraden/araby", &area_sessions),
+        ("council", "/rad/informationsflode", &council_sessions),
+    ] {
+        // A short warm-up, then the measured run.
+        load(&client, &base, path, sessions, Duration::from_secs(2)).await?;
+        let measured = load(&client, &base, path, sessions, duration).await?;
+        println!(
+            "{name:<9} {path:<24} {:>7} requests, {:>3} errors, {:>7.0} requests/s, p50 {:>6.1} ms, p99 {:>6.1} ms",
+            measured.requests, measured.errors, measured.rps, measured.p50, measured.p99
+        );
+        results.push((name, measured));
+    }
+    let _ = stop.send(());
+    server.await??;
+
+    let baseline = results[0].1.rps;
+    let mut summary = serde_json::Map::new();
+    summary.insert("events".into(), json!(demo.events));
+    summary.insert("clients".into(), json!(CLIENTS));
+    for (name, measured) in &results {
+        if *name != "healthz" {
+            println!(
+                "{name}: {:.0} pages/s is {:.3} of the HTTP stack's {baseline:.0} requests/s",
+                measured.rps,
+                measured.rps / baseline
+            );
+            summary.insert(
+                format!("{name}_ratio_to_healthz"),
+                json!((measured.rps / baseline * 1000.0).round() / 1000.0),
+            );
+        }
+        summary.insert(format!("{name}_rps"), json!(measured.rps.round()));
+        summary.insert(format!("{name}_p50_ms"), json!(one_decimal(measured.p50)));
+        summary.insert(format!("{name}_p99_ms"), json!(one_decimal(measured.p99)));
+        summary.insert(format!("{name}_errors"), json!(measured.errors));
+    }
+    println!("{}", serde_json::Value::Object(summary));
+    Ok(())
+}
+
+async fn wait_until_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ok = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "Insats did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Signs in through the login form and returns the `Cookie` header of the new session.
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let form = client.get(format!("{base}/logga-in")).send().await?;
+    let first = set_cookies(&form);
+    let page = form.text().await?;
+    let marker = "name=\"csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("the login form has no token"))?
+        + marker.len();
+    let token = &page[start..start + page[start..].find('"').unwrap_or(0)];
+    let answer = client
+        .post(format!("{base}/logga-in"))
+        .header(COOKIE, first.join("; "))
+        .form(&[("email", email), ("password", password), ("csrf", token)])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        answer.status() == 303 && answer.headers().get(LOCATION).is_some(),
+        "signing in as {email}: {}",
+        answer.status()
+    );
+    Ok(set_cookies(&answer).join("; "))
+}
+
+/// The `name=value` pairs a response sets.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|line| !line.contains("Max-Age=0"))
+        .filter_map(|line| line.split(';').next().map(str::to_owned))
+        .collect()
+}
+
+/// One client per session requests `path` back to back until `duration` has passed.
+async fn load(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    sessions: &[String],
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for session in sessions {
+        let (client, url, session) = (client.clone(), format!("{base}{path}"), session.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let mut request = client.get(&url);
+                if !session.is_empty() {
+                    request = request.header(COOKIE, &session);
+                }
+                match request.send().await {
+                    Ok(response) if response.status() == 200 => {
+                        let body = response.bytes().await;
+                        if body.is_err() {
+                            errors += 1;
+                            continue;
+                        }
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    Ok(Measured {
+        requests: latencies.len(),
+        errors,
+        rps: latencies.len() as f64 / elapsed,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+    })
+}

@@ -1,0 +1,134 @@
+//! What the benchmarks share: a scratch database holding the Växjö plan and a deterministic
+//! demo history, figures from the environment, and percentiles.
+
+#![allow(dead_code)] // each benchmark uses its own part of this module
+
+use insats::app::Insats;
+use insats::database::scratch::ScratchDatabase;
+use insats::demo::DemoUser;
+use insats::domain::plan::Plan;
+use insats::event_log::EventStore;
+use std::time::Instant;
+
+/// A scratch database with the plan and a demo history, and what wrote it.
+pub struct Demo {
+    pub db: ScratchDatabase,
+    pub store: EventStore,
+    pub insats: Insats,
+    pub plan: std::sync::Arc<Plan>,
+    pub areas: Vec<(String, String)>,
+    pub users: Vec<DemoUser>,
+    pub keyring: insats::privacy::Keyring,
+    /// Events in the log.
+    pub events: u64,
+}
+
+/// A number from the environment, or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Writes about `target` demo events (seed 2018, ending today) into a fresh database with
+/// `pool_size` connections, then `VACUUM ANALYZE`s the log.
+pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
+    let db = ScratchDatabase::create(pool_size).await?;
+    let store = EventStore::new(db.pool.clone());
+    let keyring = insats::privacy::Keyring::from_bytes(insats::privacy::keys::random());
+    let insats = Insats::new(store.clone(), keyring.clone());
+    insats.import_bundled_plan_if_empty().await?;
+    let plan = insats.plan().await?;
+    let areas: Vec<(String, String)> = insats
+        .areas()
+        .await?
+        .all()
+        .iter()
+        .map(|a| (a.id.to_string(), a.name.clone()))
+        .collect();
+    let users = insats::demo::users(&plan, &areas);
+    let started = Instant::now();
+    let today = time::OffsetDateTime::now_utc().date();
+    let written = insats::demo::generate(
+        &insats,
+        insats::demo::DemoSpec {
+            plan: &plan,
+            users: &users,
+            areas: &areas,
+            events: target,
+            seed: 2018,
+            today,
+        },
+        |_| {},
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{} demo events written in {seconds:.1} s ({:.0} events/s with append_bulk)",
+        written.events,
+        written.events as f64 / seconds
+    );
+    sqlx::query("VACUUM ANALYZE events")
+        .execute(&db.pool)
+        .await?;
+    let events = store.count_events().await? as u64;
+    Ok(Demo {
+        db,
+        store,
+        insats,
+        plan,
+        areas,
+        users,
+        keyring,
+        events,
+    })
+}
+
+impl Demo {
+    /// Rebuilds every read model from the start of the log.
+    pub async fn rebuild_all(&self) -> anyhow::Result<()> {
+        for projection in insats::projections::ALL {
+            insats::projections::rebuild::rebuild(&self.db.pool, projection, |_, _| {}).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the demo user with this e-mail as an account and returns their password.
+    pub async fn account(&self, email: &str) -> anyhow::Result<String> {
+        let user = self
+            .users
+            .iter()
+            .find(|u| u.email == email)
+            .ok_or_else(|| anyhow::anyhow!("no demo user {email}"))?;
+        let password = insats::demo::password(user);
+        let accounts = insats::accounts::Accounts::new(self.db.pool.clone(), self.insats.clone());
+        accounts
+            .ensure_user(
+                user.id,
+                insats::accounts::NewUser {
+                    email: user.email.clone(),
+                    name: user.name.clone(),
+                    role: user.role.as_str().to_owned(),
+                    areas: user.areas.clone(),
+                    processes: user.processes.clone(),
+                    password: password.clone(),
+                },
+            )
+            .await?;
+        Ok(password)
+    }
+}
+
+/// The `p` quantile (0..=1) of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Rounds to one decimal.
+pub fn one_decimal(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
