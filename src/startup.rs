@@ -95,6 +95,7 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
                     Runtime::start(state.pool.clone(), state.events.notifier().subscribe());
                 *projections.lock().await = Some(runtime);
                 state.schema_ready.store(true, Ordering::Release);
+                tokio::spawn(seal_periodically(state.events.clone()));
                 return;
             }
             Err(error) => {
@@ -102,6 +103,30 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
+        }
+    }
+}
+
+/// How often this instance looks for events to seal, and how old the last seal may grow
+/// before a stretch shorter than [`crate::event_log::seal::EVERY`] events is sealed.
+const SEAL_CHECK_EVERY: Duration = Duration::from_secs(60);
+const SEAL_AT_LEAST_EVERY: Duration = Duration::from_secs(600);
+
+/// Appends the global seals while Insats runs. Every instance does this; the seals
+/// stream's expected version lets only one of them append each seal.
+async fn seal_periodically(events: crate::event_log::EventStore) {
+    use crate::event_log::seal::{EVERY, Sealed};
+    loop {
+        tokio::time::sleep(SEAL_CHECK_EVERY).await;
+        match events.seal(EVERY, SEAL_AT_LEAST_EVERY).await {
+            Ok(Sealed::Appended { seals, up_to }) => {
+                tracing::info!(seals, position = up_to.position, "sealed the log");
+            }
+            Ok(Sealed::NothingDue { .. }) => {}
+            Err(crate::event_log::AppendError::WrongExpectedVersion { .. }) => {
+                tracing::debug!("another instance sealed the log first");
+            }
+            Err(error) => tracing::warn!(error = %error, "sealing the log failed"),
         }
     }
 }

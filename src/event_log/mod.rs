@@ -14,6 +14,7 @@ pub mod chain;
 mod heads;
 mod notify;
 mod read;
+pub mod seal;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ use uuid::Uuid;
 
 pub use append::{AppendError, AppendResult, BulkHead, BulkStream};
 pub use notify::AppendNotifier;
-pub use read::read_all as read_all_on;
-pub use verify::{BrokenLink, LinkProblem, Verification};
+pub use read::{event_from_row, read_all as read_all_on};
+pub use verify::{BrokenLink, LinkProblem, LogVerification, Verification};
 
 /// The channel on which appends are announced. A wake-up only, never the source of truth.
 pub const NOTIFY_CHANNEL: &str = "insats_events";

@@ -158,7 +158,7 @@ pub async fn read_all<'e>(
         .await
 }
 
-pub(super) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+pub fn event_from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     Ok(RecordedEvent {
         position: row.try_get(0)?,
         transaction_id: row.try_get(1)?,

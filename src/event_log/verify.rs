@@ -115,21 +115,7 @@ impl ChainVerifier {
         self.events_checked += 1;
         self.up_to_position = self.up_to_position.max(event.position);
 
-        let problem = if event.stream_version != self.last_version + 1 {
-            Some(LinkProblem::MissingVersions {
-                expected: self.last_version + 1,
-                found: event.stream_version,
-            })
-        } else if event.prev_hash.as_slice() != self.last_hash {
-            Some(LinkProblem::PrevHashMismatch)
-        } else {
-            let recomputed = chain::link(
-                &self.last_hash,
-                event.stream_version,
-                &event.body().digest(),
-            );
-            (event.hash.as_slice() != recomputed).then_some(LinkProblem::ContentAltered)
-        };
+        let problem = link_problem(event, self.last_version, &self.last_hash);
 
         // Continue from what is stored, so one broken link is reported once, not for
         // every event after it.
@@ -167,6 +153,64 @@ impl ChainVerifier {
         }
     }
 }
+
+/// What is wrong with `event` as the link after (`last_version`, `last_hash`) of its
+/// stream, if anything.
+pub fn link_problem(
+    event: &RecordedEvent,
+    last_version: i64,
+    last_hash: &Hash,
+) -> Option<LinkProblem> {
+    if event.stream_version != last_version + 1 {
+        Some(LinkProblem::MissingVersions {
+            expected: last_version + 1,
+            found: event.stream_version,
+        })
+    } else if event.prev_hash.as_slice() != last_hash {
+        Some(LinkProblem::PrevHashMismatch)
+    } else {
+        content_problem(event)
+    }
+}
+
+/// Whether the stored hash is the hash of the row's content after its stored `prev_hash`:
+/// checks one event on its own, without its stream.
+pub fn content_problem(event: &RecordedEvent) -> Option<LinkProblem> {
+    let prev: Hash = event.prev_hash.as_slice().try_into().unwrap_or(GENESIS);
+    let recomputed = chain::link(&prev, event.stream_version, &event.body().digest());
+    (event.hash.as_slice() != recomputed).then_some(LinkProblem::ContentAltered)
+}
+
+/// The whole log checked in one pass in commit order: every stream's chain and every seal.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogVerification {
+    pub events_checked: u64,
+    pub streams_checked: u64,
+    /// The last event checked (position and time), if any.
+    pub up_to_position: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub up_to_time: Option<time::OffsetDateTime>,
+    pub seals_checked: u64,
+    /// The last seal found whole: the log is proven complete up to its cursor.
+    pub sealed_up_to_position: Option<i64>,
+    /// The first [`LISTED`] broken links, by position, and how many there are in all.
+    pub broken_links: Vec<BrokenLink>,
+    pub broken_link_count: u64,
+    pub seal_mismatches: Vec<super::seal::SealMismatch>,
+}
+
+impl LogVerification {
+    pub fn is_verified(&self) -> bool {
+        self.broken_links.is_empty() && self.seal_mismatches.is_empty()
+    }
+}
+
+const ALL_IN_COMMIT_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
+    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
+    FROM events ORDER BY transaction_id, position";
+
+/// How many broken links a verification lists (it counts them all).
+pub const LISTED: usize = 100;
 
 const STREAM_IN_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
     stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
@@ -216,6 +260,68 @@ impl EventStore {
         transaction.commit().await?;
         progress(verifier.events_checked);
         Ok(verifier.finish())
+    }
+
+    /// Verifies the whole log in one pass in commit order: every stream's chain and every
+    /// seal, calling `progress` with the number of events checked every few thousand.
+    pub async fn verify_log(
+        &self,
+        mut progress: impl FnMut(u64),
+    ) -> Result<LogVerification, sqlx::Error> {
+        let seals = super::seal::decode_all(&self.seals().await?);
+        let mut checker = super::seal::SealChecker::new(seals);
+        let mut chains = super::seal::InterleavedChains::default();
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *transaction)
+            .await?;
+        let mut outcome = LogVerification {
+            events_checked: 0,
+            streams_checked: 0,
+            up_to_position: 0,
+            up_to_time: None,
+            seals_checked: 0,
+            sealed_up_to_position: None,
+            broken_links: Vec::new(),
+            broken_link_count: 0,
+            seal_mismatches: Vec::new(),
+        };
+        let mut broken = 0u64;
+        {
+            let mut rows = sqlx::query(ALL_IN_COMMIT_ORDER)
+                .try_map(|row: PgRow| event_from_row(&row))
+                .fetch(&mut *transaction);
+            while let Some(event) = rows.try_next().await? {
+                if let Some(problem) = chains.feed(&event) {
+                    broken += 1;
+                    if outcome.broken_links.len() < LISTED {
+                        outcome.broken_links.push(BrokenLink {
+                            position: event.position,
+                            stream_id: event.stream_id.clone(),
+                            stream_version: event.stream_version,
+                            problem,
+                        });
+                    }
+                }
+                checker.feed(&event);
+                outcome.events_checked += 1;
+                outcome.up_to_position = event.position;
+                outcome.up_to_time = Some(event.recorded_at);
+                if outcome.events_checked.is_multiple_of(8192) {
+                    progress(outcome.events_checked);
+                }
+            }
+        }
+        transaction.commit().await?;
+        checker.finish();
+        progress(outcome.events_checked);
+        outcome.broken_links.sort_by_key(|link| link.position);
+        outcome.broken_link_count = broken;
+        outcome.streams_checked = chains.streams() as u64;
+        outcome.seals_checked = checker.seals_checked() as u64;
+        outcome.sealed_up_to_position = checker.proven_up_to();
+        outcome.seal_mismatches = std::mem::take(&mut checker.mismatches);
+        Ok(outcome)
     }
 
     /// The number of events in the log (for progress bars).
