@@ -73,6 +73,10 @@ pub enum Command {
     /// Personal data: erasure, retention, keys.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// The auditor's checks: verify the log or one strategy's history, seal the log,
+    /// check an export without a database.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Append a realistic, deterministic demo history (into a log without activities).
     Demo {
         /// About how many events to write.
@@ -168,6 +172,31 @@ pub enum ProjectionsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every stream's hash chain and every seal, with a progress bar; or, with
+    /// --strategy, that strategy's history. Exit code 0 when verified, 1 when not.
+    Verify {
+        /// A strategy id, e.g. matchningsmetodik.
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Seal the log now, as far as every transaction has ended (Insats also seals by
+    /// itself while it runs).
+    Seal,
+    /// Check an export of a strategy's history (JSON or CSV) without a database. Exit
+    /// code 0 when it verifies, 1 when not.
+    VerifyExport {
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Import a plan file (TOML, see docs/plan.md): appends only what differs from the
     /// plan in the log, so importing the same file twice appends nothing.
@@ -186,6 +215,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file.display()
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Audit(AuditCommand::VerifyExport { file, json }) = &command {
+        return verify_export(file, *json);
     }
     let database = Database::open(&cli.config).await?;
     let config = &cli.config;
@@ -208,6 +240,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rebuild(&database, name.as_deref()).await
             }
             Command::Demo { events, seed } => demo(&database, keys()?, events, seed).await,
+            Command::Audit(AuditCommand::Verify { strategy, json }) => {
+                audit_verify(&database, keys()?, strategy.as_deref(), json).await
+            }
+            Command::Audit(AuditCommand::Seal) => audit_seal(&database).await,
+            Command::Audit(AuditCommand::VerifyExport { .. }) => unreachable!("handled above"),
             Command::User(command) => user(&database, keys()?, command).await,
             Command::Token(command) => token(&database, keys()?, command).await,
             Command::Privacy(command) => privacy(&database, keys()?, config, command).await,
@@ -527,6 +564,99 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stdin().read_line(&mut line)?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
+}
+
+async fn audit_verify(
+    database: &Database,
+    keyring: Keyring,
+    strategy: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let store = EventStore::new(database.pool.clone());
+    let report = match strategy {
+        Some(strategy) => {
+            let insats = Insats::new(store.clone(), keyring);
+            insats.require_strategy(strategy).await.map_err(refused)?;
+            let bar = progress_bar("reading the history");
+            let history = crate::audit::history(&database.pool, strategy).await?;
+            bar.finish_and_clear();
+            crate::audit::verify::strategy(&store, strategy, &history).await?
+        }
+        None => {
+            let bar = progress_bar("verifying the log");
+            bar.set_length(store.count_events().await?.max(0) as u64);
+            let log = store.verify_log(|done| bar.set_position(done)).await?;
+            bar.finish_and_clear();
+            crate::audit::verify::Integrity::from_log(&log)
+        }
+    };
+    print_integrity(&report, json);
+    Ok(if report.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_integrity(report: &crate::audit::verify::Integrity, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("a report serializes")
+        );
+        return;
+    }
+    println!("{}", report.summary);
+    println!(
+        "{} events, {} streams, {} seals checked{}.",
+        report.events_checked,
+        report.streams_checked,
+        report.seals_checked,
+        report
+            .sealed_up_to_position
+            .map(|p| format!("; sealed up to position {p}"))
+            .unwrap_or_default()
+    );
+    for problem in &report.problems {
+        println!("  - {}", problem.message);
+    }
+}
+
+async fn audit_seal(database: &Database) -> anyhow::Result<ExitCode> {
+    database::migrate(&database.pool).await?;
+    let store = EventStore::new(database.pool.clone());
+    match store
+        .seal(crate::event_log::seal::EVERY, std::time::Duration::ZERO)
+        .await?
+    {
+        crate::event_log::seal::Sealed::Appended { seals, up_to } => println!(
+            "Appended {seals} seal(s); the log is sealed up to position {}.",
+            up_to.position
+        ),
+        crate::event_log::seal::Sealed::NothingDue { .. } => {
+            println!("Nothing to seal: every event is already under a seal.")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_export(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("Failed to read the export {}", file.display()))?;
+    let report = match crate::audit::export::parse(&bytes) {
+        Ok(export) => crate::audit::export::verify(&export),
+        Err(problem) => {
+            println!("Inte verifierad: {problem}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print_integrity(&report, json);
+    Ok(if report.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn progress_bar(message: &str) -> indicatif::ProgressBar {
