@@ -203,6 +203,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Reader {
     }
 }
 
+/// A signed-in caller who may audit (the auditor and the coordinator), for the API.
+pub struct Auditor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auditor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = caller(parts).user().cloned().ok_or_else(unauthenticated)?;
+        let actor = user.actor();
+        crate::access::authorize(&actor, &crate::access::Action::Audit)
+            .map_err(|refusal| ApiError::new(StatusCode::FORBIDDEN, refusal.0))?;
+        Ok(Auditor(actor))
+    }
+}
+
 /// The caller as it is, signed in or not (for pages that decide themselves).
 pub struct MaybeCaller(pub Caller);
 

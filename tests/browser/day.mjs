@@ -286,6 +286,23 @@ try {
   await accessible(coordinator.page, "the list of areas");
   await go(coordinator.page, "/forum/nytt");
   await accessible(coordinator.page, "the form for an item between forums");
+  step("the coordinator audits a strategy: its history, a moment, a comparison, the report");
+  await go(coordinator.page, "/granskning");
+  await accessible(coordinator.page, "the audit entry");
+  assert.equal(await submit(coordinator.page, "form[action='/granskning/strategi'] button[type=submit]"), 200);
+  assert.match(coordinator.page.url(), /\/granskning\/strategier\//);
+  assert.match(await text(coordinator.page, "#verifiering + div"), /Verifierad till position/);
+  await accessible(coordinator.page, "a strategy's audit page");
+  await coordinator.page.type("#jamfor", "i förrgår");
+  assert.equal(await submit(coordinator.page, "form:has(#jamfor) button[type=submit]"), 422);
+  assert.match(await text(coordinator.page, "#jamfor-error"), /Ange ett datum/);
+  await accessible(coordinator.page, "the audit page with a wrong moment");
+  const auditPath = new URL(coordinator.page.url()).pathname;
+  await go(coordinator.page, `${auditPath}/rapport`);
+  await accessible(coordinator.page, "the printable audit report");
+  await go(coordinator.page, "/granskning/verifiering");
+  assert.match(await text(coordinator.page, "main"), /Verifierad till position/);
+  await accessible(coordinator.page, "the verification of the whole log");
   assert.equal(await go(coordinator.page, "/finns-inte"), 404);
   await accessible(coordinator.page, "the page that does not exist");
 

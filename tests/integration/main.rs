@@ -5,6 +5,7 @@ mod access;
 mod api_activities;
 mod api_cases_and_items;
 mod api_plan;
+mod audit;
 mod browser;
 mod event_log;
 mod health;

@@ -26,6 +26,7 @@ async fn each_role_starts_on_its_own_page() {
         ("processagare", &[], &["aktiv-fritid"], "/processagare"),
         ("samordnare", &[], &[], "/oversikt"),
         ("integrationsberedning", &[], &[], "/rad/informationsflode"),
+        ("revisor", &[], &[], "/granskning"),
     ] {
         let email = person(&app, role, areas, processes).await;
         let (mut visitor, start) = Visitor::signed_in(&app, &email).await;

@@ -3,6 +3,7 @@
 
 mod activities;
 mod areas;
+pub mod audit;
 mod cases;
 pub mod error;
 mod items;
@@ -129,6 +130,11 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(reads::strategy_overview))
         .routes(routes!(reads::silent_strategies))
         .routes(routes!(reads::council_flow))
+        .routes(routes!(audit::replay))
+        .routes(routes!(audit::verify_strategy))
+        .routes(routes!(audit::verify_log))
+        .routes(routes!(audit::export_json))
+        .routes(routes!(audit::export_csv))
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router.route(

@@ -7,6 +7,7 @@
 mod accessibility;
 mod admin;
 mod area;
+mod audit;
 mod cases;
 pub(crate) mod components;
 mod council;
@@ -63,6 +64,11 @@ pub fn router() -> Router<AppState> {
         .route("/processagare", get(owner::show))
         .route("/processagare/strategier/{id}/status", post(owner::report))
         .route("/processagare/processer/{id}/beslut", post(owner::decide))
+        .route("/granskning", get(audit::start))
+        .route("/granskning/strategi", get(audit::chosen))
+        .route("/granskning/verifiering", get(audit::verify_log))
+        .route("/granskning/strategier/{id}", get(audit::strategy))
+        .route("/granskning/strategier/{id}/rapport", get(audit::report))
         .route("/admin", get(admin::show))
         .route("/admin/anvandare", post(admin::add_user))
         .route("/admin/anvandare/stang-av", post(admin::disable_user))

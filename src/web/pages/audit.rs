@@ -1,0 +1,406 @@
+//! The auditor's pages: choose a strategy (`/granskning`), see its history and its state
+//! at any moment with the verification of its record (`/granskning/strategier/{id}`),
+//! a printable report, exports, and the verification of the whole log. For the auditor
+//! and the coordinator only.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use super::components::{self, refused};
+use super::{PageUser, nothing, page};
+use crate::access::{Action, authorize};
+use crate::app::AppError;
+use crate::audit::verify::Integrity;
+use crate::audit::{self, AsOf, StrategyAudit, StrategyState};
+use crate::domain::plan::NodeKind;
+use crate::web::AppState;
+
+/// How many events of the history the page lists (the exports hold them all).
+const LISTED: usize = 300;
+
+fn unless_auditor(user: &PageUser) -> Option<Response> {
+    authorize(&user.actor(), &Action::Audit)
+        .err()
+        .map(|refusal| refused(AppError::Forbidden(refusal.0)))
+}
+
+/// `/granskning`: the strategies by process, and the whole log's verification.
+pub async fn start(State(state): State<AppState>, user: PageUser) -> Response {
+    if let Some(refusal) = unless_auditor(&user) {
+        return refusal;
+    }
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let strategies = plan.nodes(NodeKind::Strategy);
+    page(
+        "Granskning",
+        Some(&user.viewer()),
+        html! {
+            h1 { "Granskning" }
+            p { "Välj en strategi för att se dess historik: vad som hände, vem som gjorde det och hur bilden såg ut vid en viss tidpunkt. Varje sida kontrollerar också att historiken är fullständig och oförändrad." }
+            form.filters method="get" action="/granskning/strategi" {
+                div.field {
+                    label for="strategi" { "Strategi" }
+                    select id="strategi" name="strategi" {
+                        @for process in plan.nodes(NodeKind::Process) {
+                            optgroup label=(process.text("title")) {
+                                @for strategy in strategies.iter().filter(|s| s.text("process") == process.id) {
+                                    option value=(strategy.id) { (strategy.text("title")) }
+                                }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Visa historiken" }
+            }
+            h2 { "Hela loggen" }
+            p { "Kontrollera varje ströms hashkedja och varje sigill över hela loggen. Det läser alla händelser och kan ta en stund." }
+            p { a.button href="/granskning/verifiering" { "Verifiera hela loggen" } }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Chosen {
+    pub strategi: Option<String>,
+}
+
+/// The strategy chooser's form lands here and is sent on to the strategy's page.
+pub async fn chosen(user: PageUser, Query(query): Query<Chosen>) -> Response {
+    if let Some(refusal) = unless_auditor(&user) {
+        return refusal;
+    }
+    match query
+        .strategi
+        .filter(|s| crate::domain::values::Slug::parse("strategi", s).is_ok())
+    {
+        Some(id) => components::see_other(&format!("/granskning/strategier/{id}")),
+        None => components::see_other("/granskning"),
+    }
+}
+
+/// `/granskning/verifiering`: every chain and every seal of the whole log.
+pub async fn verify_log(State(state): State<AppState>, user: PageUser) -> Response {
+    if let Some(refusal) = unless_auditor(&user) {
+        return refusal;
+    }
+    let log = match state.events.verify_log(|_| {}).await {
+        Ok(log) => log,
+        Err(error) => return refused(AppError::from(error)),
+    };
+    let report = Integrity::from_log(&log);
+    page(
+        "Verifiering av hela loggen",
+        Some(&user.viewer()),
+        html! {
+            p { a href="/granskning" { "← Granskning" } }
+            h1 { "Verifiering av hela loggen" }
+            (integrity(&report))
+        },
+    )
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Moment {
+    pub per: Option<String>,
+    pub jamfor: Option<String>,
+}
+
+/// Parses the page's moments; a wrong one is a message next to its field.
+fn moments(query: &Moment) -> (Result<AsOf, String>, Result<Option<AsOf>, String>) {
+    let as_of = AsOf::parse(query.per.as_deref().unwrap_or(""));
+    let compare = match query
+        .jamfor
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(text) => AsOf::parse(text).map(Some),
+        None => Ok(None),
+    };
+    (as_of, compare)
+}
+
+async fn loaded(
+    state: &AppState,
+    id: &str,
+    query: &Moment,
+) -> Result<(StrategyAudit, Integrity, Vec<(&'static str, String)>), Response> {
+    if let Err(error) = state.insats.require_strategy(id).await {
+        return Err(refused(error));
+    }
+    let (as_of, compare) = moments(query);
+    let mut errors = Vec::new();
+    let as_of = as_of.unwrap_or_else(|message| {
+        errors.push(("per", message));
+        AsOf::Now
+    });
+    let compare = compare.unwrap_or_else(|message| {
+        errors.push(("jamfor", message));
+        None
+    });
+    let loaded = match audit::load(&state.events, state.insats.privacy(), id, as_of, compare).await
+    {
+        Ok(loaded) => loaded,
+        Err(AppError::Domain(crate::domain::DomainError::Invalid(problems))) => {
+            for problem in problems {
+                errors.push(("per", problem.message));
+            }
+            audit::load(&state.events, state.insats.privacy(), id, AsOf::Now, None)
+                .await
+                .map_err(refused)?
+        }
+        Err(error) => return Err(refused(error)),
+    };
+    let report = audit::verify::strategy(&state.events, id, &loaded.history)
+        .await
+        .map_err(|error| refused(AppError::from(error)))?;
+    Ok((loaded, report, errors))
+}
+
+/// `/granskning/strategier/{id}?per=…&jamfor=…`
+pub async fn strategy(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    Query(query): Query<Moment>,
+) -> Response {
+    if let Some(refusal) = unless_auditor(&user) {
+        return refusal;
+    }
+    let (loaded, report, errors) = match loaded(&state, &id, &query).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let title = loaded
+        .state
+        .title
+        .clone()
+        .or_else(|| audit::replay(&id, &loaded.opened).title)
+        .unwrap_or_else(|| id.clone());
+    let error = |field: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.clone())
+    };
+    let first = loaded.opened.first().map_or(1, |e| e.position);
+    let last = loaded.opened.last().map_or(1, |e| e.position);
+    let slider = match loaded.as_of {
+        AsOf::Position(position) => position,
+        _ => loaded.state.last_position.unwrap_or(last),
+    };
+    let per = query.per.clone().unwrap_or_default();
+    let jamfor = query.jamfor.clone().unwrap_or_default();
+    let shown = &loaded.opened[..loaded.upto];
+    let skipped = shown.len().saturating_sub(LISTED);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let markup = page(
+        &format!("Granskning: {title}"),
+        Some(&user.viewer()),
+        html! {
+            p { a href="/granskning" { "← Granskning" } " · " a href={ "/planen/strategier/" (id) } { "Strategins sida i planen" } }
+            h1 { "Granskning: " (title) }
+            section aria-labelledby="verifiering" {
+                h2 id="verifiering" { "Verifiering" }
+                (integrity(&report))
+            }
+            section aria-labelledby="tidpunkt" {
+                h2 id="tidpunkt" { "Tidpunkt" }
+                form.filters method="get" {
+                    div.field {
+                        label for="per" { "Per datum eller position" }
+                        span.hint id="per-hint" { "Ett datum (ÅÅÅÅ-MM-DD) eller en position i loggen. Tomt: nu." }
+                        @if let Some(message) = error("per") { span.error id="per-error" { (message) } }
+                        input id="per" name="per" type="text" inputmode="numeric" value=(per)
+                            aria-describedby=(if error("per").is_some() { "per-hint per-error" } else { "per-hint" })
+                            aria-invalid=[error("per").map(|_| "true")];
+                    }
+                    div.field {
+                        label for="jamfor" { "Jämför med" }
+                        span.hint id="jamfor-hint" { "Ett tidigare datum eller en position. Tomt: ingen jämförelse." }
+                        @if let Some(message) = error("jamfor") { span.error id="jamfor-error" { (message) } }
+                        input id="jamfor" name="jamfor" type="text" value=(jamfor)
+                            aria-describedby=(if error("jamfor").is_some() { "jamfor-hint jamfor-error" } else { "jamfor-hint" })
+                            aria-invalid=[error("jamfor").map(|_| "true")];
+                    }
+                    button type="submit" { "Visa" }
+                }
+                @if !loaded.opened.is_empty() {
+                    form.filters method="get" {
+                        div.field {
+                            label for="position" { "Eller dra till en position i historiken (" (first) "–" (last) ")" }
+                            input id="position" name="per" type="range" min=(first) max=(last) value=(slider);
+                        }
+                        @if !jamfor.is_empty() { input type="hidden" name="jamfor" value=(jamfor); }
+                        button type="submit" { "Visa positionen" }
+                    }
+                }
+            }
+            section aria-labelledby="lage" {
+                h2 id="lage" { "Läget " (loaded.as_of.label()) }
+                (state_view(&loaded.state))
+            }
+            @if let Some(compare) = &loaded.compare {
+                section aria-labelledby="andringar" {
+                    h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (loaded.as_of.label()) }
+                    @if compare.changes.is_empty() { (nothing("Ingenting ändrades.")) } @else {
+                        table {
+                            thead { tr { th scope="col" { "Vad" } th scope="col" { "Före" } th scope="col" { "Efter" } } }
+                            tbody { @for change in &compare.changes { tr { th scope="row" { (change.what) } td { (change.before) } td { (change.after) } } } }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="handelser" {
+                h2 id="handelser" { "Händelserna (" (shown.len()) ")" }
+                p {
+                    "Exportera hela historiken med hashar och sigill: "
+                    a href={ "/api/v1/audit/strategies/" (id) "/export.csv" } { "CSV" } " · "
+                    a href={ "/api/v1/audit/strategies/" (id) "/export.json" } { "JSON" } " · "
+                    a href={ "/granskning/strategier/" (id) "/rapport?per=" (per) } { "Utskrivbar rapport" }
+                    ". Kontrollera en export utan databas med " code { "insats audit verify-export FIL" } "."
+                }
+                @if skipped > 0 { p { "Visar de senaste " (LISTED) " av " (shown.len()) " händelser; exporterna har alla." } }
+                (events_table(&shown[skipped..]))
+            }
+        },
+    );
+    (status, markup).into_response()
+}
+
+/// `/granskning/strategier/{id}/rapport?per=…`: a printable report in Swedish.
+pub async fn report(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    Query(query): Query<Moment>,
+) -> Response {
+    if let Some(refusal) = unless_auditor(&user) {
+        return refusal;
+    }
+    let (loaded, report, _) = match loaded(&state, &id, &query).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let title = loaded.state.title.clone().unwrap_or_else(|| id.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let markup = html! {
+        (DOCTYPE)
+        html lang="sv" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Granskningsrapport: " (title) }
+                link rel="stylesheet" href="/static/insats.css";
+            }
+            body.report {
+                main {
+                    h1 { "Granskningsrapport: " (title) }
+                    p { "Strategi " code { (id) } ". Läget " (loaded.as_of.label()) ". Rapporten skapades " (components::datetime(now)) " av " (user.user.name) "." }
+                    h2 { "Verifiering" }
+                    (integrity(&report))
+                    h2 { "Läget " (loaded.as_of.label()) }
+                    (state_view(&loaded.state))
+                    h2 { "Händelserna" }
+                    (events_table(&loaded.opened[..loaded.upto]))
+                    p { "Hasharna är SHA-256 över varje händelse och föregående händelse i samma ström (se docs/event-log.md). Exporten i CSV eller JSON kan kontrolleras utan databas med " code { "insats audit verify-export" } "." }
+                }
+            }
+        }
+    };
+    markup.into_response()
+}
+
+fn integrity(report: &Integrity) -> Markup {
+    html! {
+        div class=(if report.verified { "notice" } else { "error-summary" }) role="status" {
+            p { strong { (report.summary) } }
+            p {
+                (report.events_checked) " händelser och " (report.streams_checked) " strömmar kontrollerade mot sina hashar, "
+                (report.seals_checked) " sigill. "
+                @match report.sealed_up_to_position {
+                    Some(position) => { "Sigillen visar att ingenting har tagits bort till och med position " (position) "." }
+                    None => { "Inget sigill täcker ännu historiken." }
+                }
+            }
+            @if !report.problems.is_empty() {
+                ul { @for problem in &report.problems { li { (problem.message) } } }
+            }
+        }
+    }
+}
+
+fn state_view(state: &StrategyState) -> Markup {
+    let or_dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "–".into());
+    html! {
+        @if state.title.is_none() { (nothing("Strategin fanns inte ännu i planen vid den tidpunkten.")) } @else {
+            dl {
+                dt { "Lydelse" } dd { (or_dash(&state.title)) @if !state.in_force { " " span.tag { "Borttagen ur planen" } } }
+                dt { "Process" } dd { (or_dash(&state.process)) }
+                dt { "Processägare" } dd { (state.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
+                dt { "Senaste lägesrapport" } dd {
+                    @match &state.latest_report {
+                        Some(report) => {
+                            (crate::projections::timeline::status_label(&report.status)) " för " (report.period_start) " – " (report.period_end)
+                            @if !report.comment.is_empty() { ": " (report.comment) }
+                        }
+                        None => { "Ingen" }
+                    }
+                }
+                dt { "Beslut" } dd { (state.decisions) }
+                dt { "Senaste händelse" } dd { (state.last_position.map(|p| p.to_string()).unwrap_or_default()) " " (state.last_recorded_at.map(components::datetime).unwrap_or_default()) }
+            }
+            h3 { "Insatser per område" }
+            @if state.activities.is_empty() { (nothing("Inga insatser.")) } @else {
+                table {
+                    thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
+                    tbody { @for (area, row) in &state.activities { tr { th scope="row" { (area) } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.clone().unwrap_or_default()) } } } }
+                }
+            }
+            h3 { "Öppna ärenden (" (state.open_cases.len()) ")" }
+            @if state.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
+                ul { @for (case_id, case) in state.open_cases.iter().take(50) { li { a href={ "/arenden/" (case_id) } { (case.title) } " (" (case.area.clone().unwrap_or_default()) ", position " (case.position) ")" } } }
+            }
+            h3 { "Öppna frågor mellan forum (" (state.open_items.len()) ")" }
+            @if state.open_items.is_empty() { (nothing("Inga öppna frågor.")) } @else {
+                ul { @for (item_id, item) in state.open_items.iter().take(50) { li { a href={ "/forum/" (item_id) } { (item.title) } " (" (item.route.clone().unwrap_or_default()) ", position " (item.position) ")" } } }
+            }
+        }
+    }
+}
+
+fn events_table(events: &[crate::event_log::RecordedEvent]) -> Markup {
+    html! {
+        @if events.is_empty() { (nothing("Inga händelser.")) } @else {
+            div.table-scroll {
+                table {
+                    thead { tr { th.number scope="col" { "Position" } th scope="col" { "Tid" } th scope="col" { "Vem" } th scope="col" { "Vad" } th scope="col" { "Ström, version" } th scope="col" { "Hash" } } }
+                    tbody {
+                        @for event in events.iter().rev() {
+                            tr {
+                                td.number { (event.position) }
+                                td { (components::datetime(event.recorded_at)) }
+                                td { (audit::actor(event)) }
+                                td { (audit::describe(event)) }
+                                td { code { (event.stream_id) } ", " (event.stream_version) }
+                                td { code title=(hex::encode(&event.hash)) { (hex::encode(&event.hash[..event.hash.len().min(6)])) "…" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
