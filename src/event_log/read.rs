@@ -29,7 +29,7 @@ macro_rules! select_events {
 const READ_ALL: &str = select_events!(
     "WHERE (transaction_id, position) > ($1::int8::text::xid8, $2)
        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY transaction_id, position
+     ORDER BY events.transaction_id, events.position
      LIMIT $3"
 );
 
@@ -37,7 +37,7 @@ const READ_BY_TAG: &str = select_events!(
     "WHERE tags @> ARRAY[$4::text]
        AND (transaction_id, position) > ($1::int8::text::xid8, $2)
        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY transaction_id, position
+     ORDER BY events.transaction_id, events.position
      LIMIT $3"
 );
 

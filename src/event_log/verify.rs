@@ -207,7 +207,7 @@ impl LogVerification {
 
 const ALL_IN_COMMIT_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
     stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events ORDER BY transaction_id, position";
+    FROM events ORDER BY events.transaction_id, events.position";
 
 /// How many broken links a verification lists (it counts them all).
 pub const LISTED: usize = 100;

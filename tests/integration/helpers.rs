@@ -245,7 +245,7 @@ pub fn activity(area: &str, title: &str) -> NewEvent {
 /// Waits until every projection has applied everything in the log now.
 pub async fn caught_up(pool: &sqlx::PgPool) {
     let last: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1",
+        "SELECT transaction_id::text::bigint, position FROM events ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await
