@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 mod health;
+pub mod metrics;
 pub mod pages;
 
 use axum::Router;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Set once the migrations have been applied and the plan is in place.
     pub schema_ready: Arc<AtomicBool>,
+    /// Request latencies and counts for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             pool,
             secure_cookies,
             schema_ready: Arc::new(AtomicBool::new(false)),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -97,9 +101,11 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .merge(api::router())
         .merge(pages::router())
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
