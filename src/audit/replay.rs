@@ -8,6 +8,26 @@ use uuid::Uuid;
 
 use crate::event_log::RecordedEvent;
 
+/// What the fold reads of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    pub position: i64,
+    pub recorded_at: OffsetDateTime,
+    pub event_type: &'a str,
+    pub data: &'a Value,
+}
+
+impl<'a> From<&'a RecordedEvent> for Step<'a> {
+    fn from(event: &'a RecordedEvent) -> Self {
+        Step {
+            position: event.position,
+            recorded_at: event.recorded_at,
+            event_type: &event.event_type,
+            data: &event.data,
+        }
+    }
+}
+
 /// A strategy as the log showed it at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StrategyState {
@@ -101,7 +121,7 @@ impl StrategyState {
     }
 
     /// The state after one more event of the history.
-    pub fn apply(&mut self, event: &RecordedEvent) {
+    pub fn apply(&mut self, event: Step<'_>) {
         self.fold(event);
         if event.event_type.starts_with("Activity") {
             self.recount();
@@ -109,13 +129,13 @@ impl StrategyState {
     }
 
     /// Like [`StrategyState::apply`], leaving the activities per area to be recounted.
-    fn fold(&mut self, event: &RecordedEvent) {
-        let data = &event.data;
+    fn fold(&mut self, event: Step<'_>) {
+        let data = event.data;
         let own = self.strategy.clone();
         self.events += 1;
         self.last_position = Some(event.position);
         self.last_recorded_at = Some(event.recorded_at);
-        match event.event_type.as_str() {
+        match event.event_type {
             "StrategyDefined" | "StrategyRevised" | "StrategyReworded"
                 if data.get("id").and_then(Value::as_str) == Some(own.as_str()) =>
             {
@@ -225,11 +245,20 @@ impl StrategyState {
     }
 }
 
-/// The state of `strategy` after `events` (a prefix of its history, opened for reading).
+/// The state of `strategy` after `events` (a prefix of its history). The fold reads no
+/// sealed field, so the events may be opened or not.
 pub fn replay(strategy: &str, events: &[RecordedEvent]) -> StrategyState {
+    replay_steps(strategy, events.iter().map(Step::from))
+}
+
+/// [`replay`] over what the fold reads of each event.
+pub fn replay_steps<'a>(
+    strategy: &str,
+    steps: impl IntoIterator<Item = Step<'a>>,
+) -> StrategyState {
     let mut state = StrategyState::new(strategy);
-    for event in events {
-        state.fold(event);
+    for step in steps {
+        state.fold(step);
     }
     // Counting per area once at the end, not after every activity, keeps a replay linear.
     state.recount();
@@ -237,8 +266,8 @@ pub fn replay(strategy: &str, events: &[RecordedEvent]) -> StrategyState {
 }
 
 impl StrategyState {
-    fn note_activity(&mut self, event: &RecordedEvent) {
-        let data = &event.data;
+    fn note_activity(&mut self, event: Step<'_>) {
+        let data = event.data;
         let Some(activity_id) = id(data, "activity_id") else {
             return;
         };
