@@ -92,6 +92,16 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store or compare (a NUL character) is the caller's input,
+        // not a failure of the database.
+        if let sqlx::Error::Database(database) = &error
+            && matches!(database.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return AppError::Domain(DomainError::Invalid(vec![crate::domain::FieldError::new(
+                "text",
+                "Texten innehåller ett tecken som inte kan sparas (till exempel ett nolltecken).",
+            )]));
+        }
         AppError::Internal(anyhow::Error::new(error).context("Failed to reach the event log"))
     }
 }

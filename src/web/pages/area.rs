@@ -70,11 +70,22 @@ impl TimelineQuery {
                 }
             }
         };
+        // Ids of the plan only: anything else is a hand-made address.
+        let slug = |field: &str, text: &Option<String>, problems: &mut Vec<String>| {
+            let text = text.as_deref().filter(|t| !t.is_empty())?;
+            match crate::domain::values::Slug::parse(field, text) {
+                Ok(_) => Some(text.to_owned()),
+                Err(_) => {
+                    problems.push(format!("{field}: välj ur listan."));
+                    None
+                }
+            }
+        };
         let filter = TimelineFilter {
             from: date("Från", &self.fran, &mut problems),
             to: date("Till", &self.till, &mut problems),
-            strategy: self.strategi.clone().filter(|s| !s.is_empty()),
-            process: self.process.clone().filter(|s| !s.is_empty()),
+            strategy: slug("Strategi", &self.strategi, &mut problems),
+            process: slug("Process", &self.process, &mut problems),
             kind: self
                 .typ
                 .clone()
