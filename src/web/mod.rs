@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_oversized))
         .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "same-origin"))
@@ -126,6 +127,37 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A body declared larger than [`BODY_LIMIT`] is refused with 413 before any handler runs,
+/// also where the handler would not have read it. (Bodies without a length are cut off at
+/// the limit by `DefaultBodyLimit` when they are read.)
+async fn refuse_oversized(
+    request: Request<axum::body::Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return if request.uri().path().starts_with("/api/") {
+            api::error::ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "Kroppen är för stor.",
+            )
+            .into_response()
+        } else {
+            pages::error_page(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "För mycket text",
+                "Formuläret innehöll mer än Insats tar emot på en gång. Korta texten och försök igen.",
+            )
+        };
+    }
+    next.run(request).await
 }
 
 /// Unknown addresses: the API's error shape under `/api/`, a page elsewhere.
