@@ -6,6 +6,7 @@ mod api_activities;
 mod api_cases_and_items;
 mod api_plan;
 mod audit;
+mod bad_input;
 mod browser;
 mod event_log;
 mod health;
