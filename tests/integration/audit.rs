@@ -199,6 +199,16 @@ async fn replay_at_several_moments_equals_the_states_worked_out_by_hand() {
     assert_eq!(status, 404);
 }
 
+/// Seals everything in the log now: first waits until every transaction before its last
+/// event has ended (other tests' open transactions hold the server's horizon back).
+async fn seal_all(app: &TestApp) {
+    crate::helpers::caught_up(&app.db.pool).await;
+    app.store
+        .seal(10_000, std::time::Duration::ZERO)
+        .await
+        .expect("the log is sealed");
+}
+
 /// Seals the log, then edits one row and deletes another behind the triggers' back, as a
 /// superuser could.
 async fn tamper(app: &TestApp) -> (i64, i64) {
@@ -223,10 +233,7 @@ async fn tamper(app: &TestApp) -> (i64, i64) {
     )
     .await;
     assert!(keep > 0 && !gone.is_empty());
-    app.store
-        .seal(10_000, std::time::Duration::ZERO)
-        .await
-        .expect("the log is sealed");
+    seal_all(app).await;
     let mut connection = app.db.pool.acquire().await.unwrap();
     for statement in [
         "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete".to_owned(),
@@ -262,10 +269,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
 async fn an_edited_and_a_deleted_row_are_named_by_the_page_the_api_and_the_cli() {
     let app = TestApp::spawn().await;
     activity(&app, "araby", 1).await;
-    app.store
-        .seal(10_000, std::time::Duration::ZERO)
-        .await
-        .unwrap();
+    seal_all(&app).await;
     // Whole before.
     let (code, out) = cli(&app, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}");
@@ -365,10 +369,7 @@ async fn an_export_verifies_offline_and_one_changed_byte_breaks_it() {
         json!({"text": "Ringde."}),
     )
     .await;
-    app.store
-        .seal(10_000, std::time::Duration::ZERO)
-        .await
-        .unwrap();
+    seal_all(&app).await;
     activity(&app, "teleborg", 2).await;
 
     let folder =
