@@ -147,7 +147,7 @@ pub async fn state_as_of(
         },
     };
     let rows: Vec<(i64, OffsetDateTime, String, Value)> = sqlx::query_as(
-        "SELECT position, recorded_at, event_type, data FROM events
+        "SELECT position, recorded_at, event_type, data - $5::text[] FROM events
          WHERE (tags @> ARRAY[$1::text]
                 OR (event_type = 'ProcessOwnerAssigned'
                     AND stream_id IN (SELECT DISTINCT 'process-' || (data->>'process') FROM events
@@ -161,6 +161,7 @@ pub async fn state_as_of(
     .bind(cursor.map(|c| c.transaction_id))
     .bind(cursor.map(|c| c.position))
     .bind(time)
+    .bind(UNREAD_FIELDS)
     .fetch_all(pool)
     .await?;
     Ok(replay::replay_steps(
@@ -174,6 +175,17 @@ pub async fn state_as_of(
             }),
     ))
 }
+
+/// The free-text fields the fold never reads (the sealed ones, which are also the largest):
+/// left in the database instead of sent and parsed.
+const UNREAD_FIELDS: &[&str] = &[
+    "description",
+    "text",
+    "answer",
+    "reason",
+    "resolution",
+    "feedback",
+];
 
 fn no_such_position() -> crate::app::AppError {
     crate::app::AppError::Domain(crate::domain::DomainError::Invalid(vec![
