@@ -12,7 +12,7 @@
 mod support;
 
 use insats::startup::Application;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::{env_number, one_decimal, percentile};
@@ -63,13 +63,15 @@ async fn run() -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(CLIENTS)
         .build()?;
-    wait_until_ready(&client, &base).await?;
+    support::wait_until_ready(&client, &base).await?;
 
     let mut area_sessions = Vec::new();
     let mut council_sessions = Vec::new();
     for _ in 0..CLIENTS {
-        area_sessions.push(sign_in(&client, &base, "araby@insats.local", &area_team).await?);
-        council_sessions.push(sign_in(&client, &base, "rad@insats.local", &council).await?);
+        area_sessions
+            .push(support::sign_in(&client, &base, "araby@insats.local", &area_team).await?);
+        council_sessions
+            .push(support::sign_in(&client, &base, "rad@insats.local", &council).await?);
     }
     let no_sessions = vec![String::new(); CLIENTS];
 
@@ -115,64 +117,6 @@ async fn run() -> anyhow::Result<()> {
     }
     println!("{}", serde_json::Value::Object(summary));
     Ok(())
-}
-
-async fn wait_until_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let ok = client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "Insats did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Signs in through the login form and returns the `Cookie` header of the new session.
-async fn sign_in(
-    client: &reqwest::Client,
-    base: &str,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let form = client.get(format!("{base}/logga-in")).send().await?;
-    let first = set_cookies(&form);
-    let page = form.text().await?;
-    let marker = "name=\"csrf\" value=\"";
-    let start = page
-        .find(marker)
-        .ok_or_else(|| anyhow::anyhow!("the login form has no token"))?
-        + marker.len();
-    let token = &page[start..start + page[start..].find('"').unwrap_or(0)];
-    let answer = client
-        .post(format!("{base}/logga-in"))
-        .header(COOKIE, first.join("; "))
-        .form(&[("email", email), ("password", password), ("csrf", token)])
-        .send()
-        .await?;
-    anyhow::ensure!(
-        answer.status() == 303 && answer.headers().get(LOCATION).is_some(),
-        "signing in as {email}: {}",
-        answer.status()
-    );
-    Ok(set_cookies(&answer).join("; "))
-}
-
-/// The `name=value` pairs a response sets.
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter(|line| !line.contains("Max-Age=0"))
-        .filter_map(|line| line.split(';').next().map(str::to_owned))
-        .collect()
 }
 
 /// One client per session requests `path` back to back until `duration` has passed.

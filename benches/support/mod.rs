@@ -19,6 +19,8 @@ pub struct Demo {
     pub areas: Vec<(String, String)>,
     pub users: Vec<DemoUser>,
     pub keyring: insats::privacy::Keyring,
+    /// The key-encryption key behind `keyring`, for an Insats process of its own.
+    pub kek: [u8; 32],
     /// Events in the log.
     pub events: u64,
 }
@@ -36,7 +38,8 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
     let db = ScratchDatabase::create(pool_size).await?;
     let store = EventStore::new(db.pool.clone());
-    let keyring = insats::privacy::Keyring::from_bytes(insats::privacy::keys::random());
+    let kek: [u8; 32] = insats::privacy::keys::random();
+    let keyring = insats::privacy::Keyring::from_bytes(kek);
     let insats = Insats::new(store.clone(), keyring.clone());
     insats.import_bundled_plan_if_empty().await?;
     let plan = insats.plan().await?;
@@ -81,6 +84,7 @@ pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
         areas,
         users,
         keyring,
+        kek,
         events,
     })
 }
@@ -131,4 +135,63 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Rounds to one decimal.
 pub fn one_decimal(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
+}
+
+/// Signs in through the login form and returns the `Cookie` header of the new session.
+pub async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let form = client.get(format!("{base}/logga-in")).send().await?;
+    let first = set_cookies(&form);
+    let page = form.text().await?;
+    let marker = "name=\"csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("the login form has no token"))?
+        + marker.len();
+    let token = &page[start..start + page[start..].find('"').unwrap_or(0)];
+    let answer = client
+        .post(format!("{base}/logga-in"))
+        .header(reqwest::header::COOKIE, first.join("; "))
+        .form(&[("email", email), ("password", password), ("csrf", token)])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        answer.status() == 303 && answer.headers().get(reqwest::header::LOCATION).is_some(),
+        "signing in as {email}: {}",
+        answer.status()
+    );
+    Ok(set_cookies(&answer).join("; "))
+}
+
+/// The `name=value` pairs a response sets.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|line| !line.contains("Max-Age=0"))
+        .filter_map(|line| line.split(';').next().map(str::to_owned))
+        .collect()
+}
+
+/// Waits (at most two minutes) until `GET /healthz` answers 200.
+pub async fn wait_until_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let ok = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "Insats did not become ready");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
