@@ -116,7 +116,7 @@ impl Insats {
         let details = ActivityDetails::parse(input, &plan, self.today())?;
         let id = Uuid::now_v7();
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
-            Ok(activity.log(id, area, details)?)
+            Ok(activity.log(id, area.clone(), details.clone())?)
         })
         .await
     }
@@ -146,7 +146,7 @@ impl Insats {
         };
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
             allow_activity(ctx, activity)?;
-            Ok(activity.correct(details, reason)?)
+            Ok(activity.correct(details.clone(), reason.clone())?)
         })
         .await
     }
@@ -160,7 +160,7 @@ impl Insats {
         let reason = FreeText::parse("reason", reason).map_err(invalid)?;
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
             allow_activity(ctx, activity)?;
-            Ok(activity.retract(reason)?)
+            Ok(activity.retract(reason.clone())?)
         })
         .await
     }
@@ -194,10 +194,10 @@ impl Insats {
         self.execute::<Case>(ctx, &case::stream(id), id, |case| {
             Ok(case.open(
                 id,
-                area,
-                title.expect("checked"),
-                description.expect("checked"),
-                strategies.expect("checked"),
+                area.clone(),
+                title.clone().expect("checked"),
+                description.clone().expect("checked"),
+                strategies.clone().expect("checked"),
             )?)
         })
         .await
@@ -214,7 +214,7 @@ impl Insats {
         let note_id = Uuid::now_v7();
         self.execute::<Case>(ctx, &case::stream(case_id), note_id, |case| {
             allow_case(ctx, case)?;
-            Ok(case.add_note(note_id, text)?)
+            Ok(case.add_note(note_id, text.clone())?)
         })
         .await
     }
@@ -244,7 +244,7 @@ impl Insats {
         };
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
             allow_case(ctx, case)?;
-            Ok(case.assign(assignee)?)
+            Ok(case.assign(assignee.clone())?)
         })
         .await
     }
@@ -271,7 +271,7 @@ impl Insats {
         let resolution = FreeText::parse("resolution", resolution).map_err(invalid)?;
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
             allow_case(ctx, case)?;
-            Ok(case.close(resolution)?)
+            Ok(case.close(resolution.clone())?)
         })
         .await
     }
@@ -285,7 +285,7 @@ impl Insats {
         let reason = FreeText::parse("reason", reason).map_err(invalid)?;
         self.execute::<Case>(ctx, &case::stream(case_id), case_id, |case| {
             allow_case(ctx, case)?;
-            Ok(case.reopen(reason)?)
+            Ok(case.reopen(reason.clone())?)
         })
         .await
     }
@@ -385,7 +385,7 @@ impl Insats {
         };
         let id = Uuid::now_v7();
         self.execute::<Item>(ctx, &item::stream(id), id, |item| {
-            Ok(item.raise(id, new_item)?)
+            Ok(item.raise(id, new_item.clone())?)
         })
         .await
     }
@@ -504,11 +504,11 @@ impl Insats {
         self.execute::<StrategyReports>(ctx, &stream, id, |reports| {
             Ok(reports.report(
                 id,
-                strategy,
-                process,
+                strategy.clone(),
+                process.clone(),
                 period.expect("checked"),
                 status.expect("checked"),
-                comment.expect("checked"),
+                comment.clone().expect("checked"),
             )?)
         })
         .await
@@ -527,7 +527,7 @@ impl Insats {
         let id = user_id.unwrap_or_else(Uuid::nil);
         let stream = process::stream(process.as_str());
         self.execute::<Process>(ctx, &stream, id, |state| {
-            Ok(state.assign_owner(process, name, user_id)?)
+            Ok(state.assign_owner(process.clone(), name.clone(), user_id)?)
         })
         .await
     }
@@ -570,10 +570,10 @@ impl Insats {
         self.execute::<Process>(ctx, &stream, id, |state| {
             Ok(state.record_decision(
                 id,
-                process,
-                strategy,
-                title.expect("checked"),
-                text.expect("checked"),
+                process.clone(),
+                strategy.clone(),
+                title.clone().expect("checked"),
+                text.clone().expect("checked"),
                 decided_on.expect("checked"),
             )?)
         })
@@ -605,7 +605,7 @@ impl Insats {
         let (id, name) = (id.expect("checked"), name.expect("checked"));
         let done = self
             .execute::<Areas>(ctx, area::STREAM, Uuid::nil(), |areas| {
-                Ok(areas.add(id.clone(), name, false)?)
+                Ok(areas.add(id.clone(), name.clone(), false)?)
             })
             .await?;
         self.areas.forget();
@@ -636,9 +636,9 @@ impl Insats {
         self.execute::<Review>(ctx, &review::stream(id), id, |review| {
             Ok(review.record(
                 id,
-                area,
+                area.clone(),
                 period.expect("checked"),
-                feedback.expect("checked"),
+                feedback.clone().expect("checked"),
             )?)
         })
         .await

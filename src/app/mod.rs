@@ -201,31 +201,45 @@ impl Insats {
         ctx: &CommandContext,
         stream: &str,
         id: Uuid,
-        decide: impl FnOnce(&A) -> Result<Vec<A::Event>, AppError>,
+        decide: impl Fn(&A) -> Result<Vec<A::Event>, AppError>,
     ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
-        let (state, version) = self.load::<A>(stream).await?;
-        let events = decide(&state)?;
-        let mut new_events = self.to_new_events(ctx, state, events, None, &plan);
-        self.seal(&mut new_events).await?;
-        let result = self
-            .store
-            .append(stream, expected(version), &new_events)
-            .await?;
-        Ok(done(id, result))
+        let mut attempt = 1;
+        loop {
+            let (state, version) = self.load::<A>(stream).await?;
+            let events = decide(&state)?;
+            let mut new_events = self.to_new_events(ctx, state, events, None, &plan);
+            self.seal(&mut new_events).await?;
+            match self
+                .store
+                .append(stream, expected(version), &new_events)
+                .await
+            {
+                Ok(result) => return Ok(done(id, result)),
+                // Someone else appended to the stream in between: decide again on the newer
+                // state (the domain may now refuse), a few times before giving up with 409.
+                Err(crate::event_log::AppendError::WrongExpectedVersion { .. })
+                    if attempt < CONFLICT_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// Seals the free text of events about to be appended.
     pub(crate) async fn seal(&self, events: &mut [NewEvent]) -> Result<(), AppError> {
-        self.privacy
-            .seal(events)
-            .await
-            .map_err(|error| match error.downcast::<sqlx::Error>() {
-                Ok(error) => AppError::from(error),
-                Err(error) => AppError::Domain(DomainError::conflict(format!(
+        self.privacy.seal(events).await.map_err(|error| {
+            // A database failure anywhere in the chain is the database's, not a refusal.
+            if error.chain().any(|cause| cause.is::<sqlx::Error>()) {
+                AppError::Internal(error)
+            } else {
+                AppError::Domain(DomainError::conflict(format!(
                     "Det går inte att skriva mer om det här: {error}."
-                ))),
-            })
+                )))
+            }
+        })
     }
 
     /// The plan as it stands now (catching up with any new plan events first).
@@ -233,6 +247,9 @@ impl Insats {
         self.plan.current(&self.store).await
     }
 }
+
+/// How many times a command decides and appends before a concurrent change is a 409.
+const CONFLICT_ATTEMPTS: u32 = 5;
 
 fn expected(version: i64) -> ExpectedVersion {
     if version == 0 {

@@ -205,7 +205,7 @@ impl Insats {
         let stream = domain::secrecy_stream(&name);
         let id = case_id.unwrap_or_else(Uuid::nil);
         self.execute::<Secrecy>(ctx, &stream, id, |state| {
-            Ok(state.set(name.clone(), area, case_id, secret)?)
+            Ok(state.set(name.clone(), area.clone(), case_id, secret)?)
         })
         .await
     }

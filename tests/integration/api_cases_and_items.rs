@@ -386,3 +386,36 @@ async fn concurrent_changes_to_one_case_are_each_stored_or_refused_with_409() {
         "every 201 is a stored note and every 409 wrote nothing"
     );
 }
+
+#[tokio::test]
+async fn concurrent_notes_on_one_case_are_all_kept_without_a_conflict() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let case = open_case(&app).await;
+    let mut writers = Vec::new();
+    for n in 0..8 {
+        let (app, case) = (app.clone(), case.clone());
+        writers.push(tokio::spawn(async move {
+            app.post(
+                &format!("/api/v1/cases/{case}/notes"),
+                json!({"text": format!("Anteckning {n}")}),
+            )
+            .await
+            .0
+        }));
+    }
+    for writer in writers {
+        assert_eq!(
+            writer.await.unwrap(),
+            201,
+            "a note is decided again on the newer case"
+        );
+    }
+    let stream = app.stream(&format!("case-{case}")).await;
+    let notes = stream
+        .iter()
+        .filter(|e| e.event_type == "CaseNoteAdded")
+        .count();
+    assert_eq!(notes, 8);
+    let versions: Vec<i64> = stream.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
+}
