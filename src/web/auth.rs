@@ -65,7 +65,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let caller = match resolve(&state, request.headers()).await {
         Ok(caller) => caller,
-        Err(error) => return ApiError::from(crate::app::AppError::from(error)).into_response(),
+        // The database did not answer: the API's error shape under /api/, a page elsewhere.
+        Err(error) if request.uri().path().starts_with("/api/") => {
+            return ApiError::from(crate::app::AppError::from(error)).into_response();
+        }
+        Err(error) => return super::pages::components::refused(crate::app::AppError::from(error)),
     };
     let mut request = request;
     if let Caller::Session(session) = &caller

@@ -102,13 +102,27 @@ impl From<AppError> for ApiError {
 }
 
 /// Whether the database could not be reached (as opposed to a bug): answered with 503.
+/// Whether the database was out of reach (down, restarting, recovering, refusing
+/// connections), as opposed to a fault in Insats.
 fn is_unavailable(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
-            Some(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
-        )
-    })
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            // A connection cut mid-message reads as a protocol error.
+            | sqlx::Error::Protocol(_),
+        ) => true,
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57
+            // (operator intervention: shutdown, crash, "the database system is starting up").
+            Some(sqlx::Error::Database(database)) => database.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
+            }),
+            _ => false,
+        })
 }
 
 impl IntoResponse for ApiError {
