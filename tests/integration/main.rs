@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod event_log;
+mod faults;
 mod health;
 mod helpers;
 mod managed_database;

@@ -80,8 +80,13 @@ impl Visitor {
 
     /// A visitor of another Insats server than the test's own.
     pub fn at(app: &TestApp, address: &str) -> Self {
+        Self::at_address(&app.client, address)
+    }
+
+    /// A visitor of any Insats server, through `client`.
+    pub fn at_address(client: &reqwest::Client, address: &str) -> Self {
         Self {
-            client: app.client.clone(),
+            client: client.clone(),
             address: address.to_owned(),
             cookies: Vec::new(),
             csrf: String::new(),
