@@ -355,7 +355,7 @@ pub fn diff(before: &StrategyState, after: &StrategyState) -> Vec<Change> {
         state.latest_report.as_ref().map_or("–".into(), |r| {
             format!(
                 "{} ({}–{})",
-                crate::projections::timeline::status_label(&r.status),
+                crate::domain::strategy::StrategyStatus::label_of(&r.status),
                 r.period_start,
                 r.period_end
             )

@@ -36,6 +36,12 @@ impl StrategyStatus {
             StrategyStatus::Avvikelse => "Avvikelse",
         }
     }
+
+    /// The label of a status as stored (`enligt_plan`, `risk`, `avvikelse`).
+    pub fn label_of(stored: &str) -> &'static str {
+        serde_json::from_value::<StrategyStatus>(serde_json::Value::String(stored.to_owned()))
+            .map_or("Okänd", StrategyStatus::label)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -179,6 +179,7 @@ pub async fn strategy(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let names = Names::of(&state).await;
     let title = loaded
         .state
         .title
@@ -250,7 +251,7 @@ pub async fn strategy(
             }
             section aria-labelledby="lage" {
                 h2 id="lage" { "Läget " (loaded.as_of.label()) }
-                (state_view(&loaded.state))
+                (state_view(&loaded.state, &names))
             }
             @if let Some(compare) = &loaded.compare {
                 section aria-labelledby="andringar" {
@@ -294,6 +295,7 @@ pub async fn report(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let names = Names::of(&state).await;
     let title = loaded.state.title.clone().unwrap_or_else(|| id.clone());
     let now = time::OffsetDateTime::now_utc();
     let markup = html! {
@@ -312,7 +314,7 @@ pub async fn report(
                     h2 { "Verifiering" }
                     (integrity(&report))
                     h2 { "Läget " (loaded.as_of.label()) }
-                    (state_view(&loaded.state))
+                    (state_view(&loaded.state, &names))
                     h2 { "Händelserna" }
                     (events_table(&loaded.opened[..loaded.upto]))
                     p { "Hasharna är SHA-256 över varje händelse och föregående händelse i samma ström (se docs/event-log.md). Exporten i CSV eller JSON kan kontrolleras utan databas med " code { "insats audit verify-export" } "." }
@@ -342,36 +344,71 @@ fn integrity(report: &Integrity) -> Markup {
     }
 }
 
-fn state_view(state: &StrategyState) -> Markup {
+/// Names for the ids a replayed state holds: processes by their plan title, areas by name.
+#[derive(Default)]
+struct Names {
+    processes: std::collections::HashMap<String, String>,
+    areas: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    async fn of(state: &AppState) -> Names {
+        let mut names = Names::default();
+        if let Ok(plan) = state.insats.plan().await {
+            for process in plan.nodes(NodeKind::Process) {
+                names
+                    .processes
+                    .insert(process.id.clone(), process.text("title").to_owned());
+            }
+        }
+        if let Ok(areas) = components::area_names(state).await {
+            names.areas.extend(areas);
+        }
+        names
+    }
+
+    fn process(&self, id: &str) -> String {
+        self.processes
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn area(&self, id: &str) -> String {
+        self.areas.get(id).cloned().unwrap_or_else(|| id.to_owned())
+    }
+}
+
+fn state_view(state: &StrategyState, names: &Names) -> Markup {
     let or_dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "–".into());
     html! {
         @if state.title.is_none() { (nothing("Strategin fanns inte ännu i planen vid den tidpunkten.")) } @else {
             dl {
                 dt { "Lydelse" } dd { (or_dash(&state.title)) @if !state.in_force { " " span.tag { "Borttagen ur planen" } } }
-                dt { "Process" } dd { (or_dash(&state.process)) }
+                dt { "Process" } dd { (state.process.as_deref().map(|p| names.process(p)).unwrap_or_else(|| "–".into())) }
                 dt { "Processägare" } dd { (state.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
                 dt { "Senaste lägesrapport" } dd {
                     @match &state.latest_report {
                         Some(report) => {
-                            (crate::projections::timeline::status_label(&report.status)) " för " (report.period_start) " – " (report.period_end)
+                            (crate::domain::strategy::StrategyStatus::label_of(&report.status)) " för " (report.period_start) " – " (report.period_end)
                             @if !report.comment.is_empty() { ": " (report.comment) }
                         }
                         None => { "Ingen" }
                     }
                 }
                 dt { "Beslut" } dd { (state.decisions) }
-                dt { "Senaste händelse" } dd { (state.last_position.map(|p| p.to_string()).unwrap_or_default()) " " (state.last_recorded_at.map(components::datetime).unwrap_or_default()) }
+                dt { "Senaste händelse" } dd { @if let (Some(position), Some(at)) = (state.last_position, state.last_recorded_at) { "Position " (position) ", " (components::datetime(at)) } @else { "–" } }
             }
             h3 { "Insatser per område" }
             @if state.activities.is_empty() { (nothing("Inga insatser.")) } @else {
                 table {
                     thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
-                    tbody { @for (area, row) in &state.activities { tr { th scope="row" { (area) } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.clone().unwrap_or_default()) } } } }
+                    tbody { @for (area, row) in &state.activities { tr { th scope="row" { (names.area(area)) } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.clone().unwrap_or_default()) } } } }
                 }
             }
             h3 { "Öppna ärenden (" (state.open_cases.len()) ")" }
             @if state.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-                ul { @for (case_id, case) in state.open_cases.iter().take(50) { li { a href={ "/arenden/" (case_id) } { (case.title) } " (" (case.area.clone().unwrap_or_default()) ", position " (case.position) ")" } } }
+                ul { @for (case_id, case) in state.open_cases.iter().take(50) { li { a href={ "/arenden/" (case_id) } { (case.title) } " (" (case.area.as_deref().map(|a| names.area(a)).unwrap_or_default()) ", position " (case.position) ")" } } }
             }
             h3 { "Öppna frågor mellan forum (" (state.open_items.len()) ")" }
             @if state.open_items.is_empty() { (nothing("Inga öppna frågor.")) } @else {

@@ -170,7 +170,7 @@ pub async fn strategy(
                     thead { tr { th scope="col" { "Period" } th scope="col" { "Status" } th scope="col" { "Kommentar" } th scope="col" { "Rapporterad" } } }
                     tbody {
                         @for report in &overview.status_reports {
-                            @let label = serde_json::from_value::<StrategyStatus>(serde_json::json!(report.status)).map(|s| s.label()).unwrap_or("");
+                            @let label = StrategyStatus::label_of(&report.status);
                             tr {
                                 td { (report.period_start) " – " (report.period_end) }
                                 td { span class={ "status-" (report.status) } { (label) } }
