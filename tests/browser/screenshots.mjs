@@ -62,6 +62,9 @@ try {
   const coordinator = await as("samordnare");
   await shot(coordinator, null, "overview.png");
   await shot(coordinator, "/admin", "admin.png");
+
+  const auditor = await as("revisor");
+  await shot(auditor, "/granskning/strategier/samordnat-mottagande?per=2025-06-30&jamfor=2024-12-31", "audit.png", { full: true });
 } finally {
   await browser.close();
 }
