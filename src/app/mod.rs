@@ -217,10 +217,16 @@ impl Insats {
             {
                 Ok(result) => return Ok(done(id, result)),
                 // Someone else appended to the stream in between: decide again on the newer
-                // state (the domain may now refuse), a few times before giving up with 409.
+                // state (the domain may now refuse), up to ten times before giving up with 409.
                 Err(crate::event_log::AppendError::WrongExpectedVersion { .. })
                     if attempt < CONFLICT_ATTEMPTS =>
                 {
+                    // A short, growing, jittered pause, so that writers racing on one
+                    // stream do not keep colliding.
+                    let mut jitter = [0u8; 1];
+                    rand::fill(&mut jitter);
+                    let pause = u64::from(attempt) * 2 + u64::from(jitter[0] % 8);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                     attempt += 1;
                 }
                 Err(error) => return Err(error.into()),
@@ -249,7 +255,7 @@ impl Insats {
 }
 
 /// How many times a command decides and appends before a concurrent change is a 409.
-const CONFLICT_ATTEMPTS: u32 = 5;
+const CONFLICT_ATTEMPTS: u32 = 10;
 
 fn expected(version: i64) -> ExpectedVersion {
     if version == 0 {
