@@ -96,8 +96,31 @@ impl AsOf {
     }
 }
 
-const COLUMNS: &str = "position, transaction_id::text::bigint, event_id, stream_id, stream_version, \
-    event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash";
+/// The events of a strategy's history: tagged with it, or assigning the owner of a process
+/// it has belonged to (in the plan's events about it). `$1` is the `strategy:` tag.
+macro_rules! in_history {
+    () => {
+        "(tags @> ARRAY[$1::text]
+          OR (event_type = 'ProcessOwnerAssigned'
+              AND stream_id IN (SELECT DISTINCT 'process-' || (data->>'process') FROM events
+                                WHERE stream_id = 'plan' AND tags @> ARRAY[$1::text]
+                                  AND data ? 'process')))"
+    };
+}
+
+const HISTORY: &str = crate::event_log::select_events!(
+    "WHERE ",
+    in_history!(),
+    " ORDER BY events.transaction_id, events.position"
+);
+
+const HISTORY_UP_TO: &str = concat!(
+    "SELECT position, recorded_at, event_type, data - $5::text[] FROM events WHERE ",
+    in_history!(),
+    " AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2::int8::text::xid8, $3))
+      AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+     ORDER BY events.transaction_id, events.position"
+);
 
 /// The history of a strategy: every event tagged with it (its definition and revisions,
 /// activities, cases, items, status reports, decisions), and the owner assignments of the
@@ -105,20 +128,11 @@ const COLUMNS: &str = "position, transaction_id::text::bigint, event_id, stream_
 /// sealed, so the hashes can be checked.
 pub async fn history(pool: &PgPool, strategy: &str) -> sqlx::Result<Vec<RecordedEvent>> {
     let tag = format!("strategy:{strategy}");
-    let sql = format!(
-        "SELECT {COLUMNS} FROM events
-         WHERE tags @> ARRAY[$1::text]
-            OR (event_type = 'ProcessOwnerAssigned'
-                AND stream_id IN (SELECT DISTINCT 'process-' || (data->>'process') FROM events
-                                  WHERE stream_id = 'plan' AND tags @> ARRAY[$1::text]
-                                    AND data ? 'process'))
-         ORDER BY events.transaction_id, events.position"
-    );
     let mut connection = pool.acquire().await?;
     sqlx::query("SET statement_timeout = 0")
         .execute(&mut *connection)
         .await?;
-    let events = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let events = sqlx::query(HISTORY)
         .bind(&tag)
         .try_map(|row: PgRow| crate::event_log::event_from_row(&row))
         .fetch_all(&mut *connection)
@@ -146,24 +160,14 @@ pub async fn state_as_of(
             None => return Err(no_such_position()),
         },
     };
-    let rows: Vec<(i64, OffsetDateTime, String, Value)> = sqlx::query_as(
-        "SELECT position, recorded_at, event_type, data - $5::text[] FROM events
-         WHERE (tags @> ARRAY[$1::text]
-                OR (event_type = 'ProcessOwnerAssigned'
-                    AND stream_id IN (SELECT DISTINCT 'process-' || (data->>'process') FROM events
-                                      WHERE stream_id = 'plan' AND tags @> ARRAY[$1::text]
-                                        AND data ? 'process')))
-           AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2::int8::text::xid8, $3))
-           AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-         ORDER BY events.transaction_id, events.position",
-    )
-    .bind(&tag)
-    .bind(cursor.map(|c| c.transaction_id))
-    .bind(cursor.map(|c| c.position))
-    .bind(time)
-    .bind(UNREAD_FIELDS)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<(i64, OffsetDateTime, String, Value)> = sqlx::query_as(HISTORY_UP_TO)
+        .bind(&tag)
+        .bind(cursor.map(|c| c.transaction_id))
+        .bind(cursor.map(|c| c.position))
+        .bind(time)
+        .bind(UNREAD_FIELDS)
+        .fetch_all(pool)
+        .await?;
     Ok(replay::replay_steps(
         strategy,
         rows.iter()

@@ -120,15 +120,7 @@ impl StrategyState {
         }
     }
 
-    /// The state after one more event of the history.
-    pub fn apply(&mut self, event: Step<'_>) {
-        self.fold(event);
-        if event.event_type.starts_with("Activity") {
-            self.recount();
-        }
-    }
-
-    /// Like [`StrategyState::apply`], leaving the activities per area to be recounted.
+    /// One more event of the history; the activities per area are recounted by the caller.
     fn fold(&mut self, event: Step<'_>) {
         let data = event.data;
         let own = self.strategy.clone();

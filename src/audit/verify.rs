@@ -189,9 +189,9 @@ impl Integrity {
     }
 }
 
-const STREAMS: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version";
+const STREAMS: &str = crate::event_log::select_events!(
+    "WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version"
+);
 
 /// Checks the history of `strategy` (as [`super::history`] read it).
 pub async fn strategy(

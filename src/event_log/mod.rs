@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 pub use append::{AppendError, AppendResult, BulkHead, BulkStream};
 pub use notify::AppendNotifier;
+pub(crate) use read::select_events;
 pub use read::{event_from_row, read_all as read_all_on};
 pub use verify::{BrokenLink, LinkProblem, LogVerification, Verification};
 

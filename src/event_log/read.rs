@@ -14,8 +14,9 @@ use tokio::time::Instant;
 
 use super::{Cursor, EventStore, RecordedEvent};
 
+/// `SELECT <every column of an event, as [`event_from_row`] reads them> FROM events …`.
 macro_rules! select_events {
-    ($($rest:literal),*) => {
+    ($($rest:expr),*) => {
         concat!(
             "SELECT position, transaction_id::text::bigint, event_id, stream_id, stream_version, \
              event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
@@ -24,6 +25,7 @@ macro_rules! select_events {
         )
     };
 }
+pub(crate) use select_events;
 
 /// Rows after the cursor whose transactions have all ended, in commit order.
 const READ_ALL: &str = select_events!(

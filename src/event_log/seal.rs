@@ -154,13 +154,10 @@ pub fn decode(event: &RecordedEvent) -> Option<StoredSeal> {
         })
 }
 
-const SEALS: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events WHERE stream_id = 'seals' ORDER BY stream_version";
+const SEALS: &str = super::select_events!("WHERE stream_id = 'seals' ORDER BY stream_version");
 
-const LAST_SEAL: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events WHERE stream_id = 'seals' ORDER BY stream_version DESC LIMIT 1";
+const LAST_SEAL: &str =
+    super::select_events!("WHERE stream_id = 'seals' ORDER BY stream_version DESC LIMIT 1");
 
 /// What a call to [`EventStore::seal`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -205,20 +205,15 @@ impl LogVerification {
     }
 }
 
-const ALL_IN_COMMIT_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events ORDER BY events.transaction_id, events.position";
+const ALL_IN_COMMIT_ORDER: &str =
+    super::select_events!("ORDER BY events.transaction_id, events.position");
 
 /// How many broken links a verification lists (it counts them all).
 pub const LISTED: usize = 100;
 
-const STREAM_IN_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events WHERE stream_id = $1 ORDER BY stream_version";
+const STREAM_IN_ORDER: &str = super::select_events!("WHERE stream_id = $1 ORDER BY stream_version");
 
-const ALL_IN_STREAM_ORDER: &str = "SELECT position, transaction_id::text::bigint, event_id, stream_id, \
-    stream_version, event_type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash \
-    FROM events ORDER BY stream_id, stream_version";
+const ALL_IN_STREAM_ORDER: &str = super::select_events!("ORDER BY stream_id, stream_version");
 
 impl EventStore {
     /// Verifies the chain of one stream.

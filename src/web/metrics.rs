@@ -73,10 +73,12 @@ impl Metrics {
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        out.push_str(
-            "# HELP insats_http_request_duration_seconds Time to answer a request, per route.\n",
+        family(
+            out,
+            "insats_http_request_duration_seconds",
+            "histogram",
+            "Time to answer a request, per route.",
         );
-        out.push_str("# TYPE insats_http_request_duration_seconds histogram\n");
         for ((method, route), histogram) in &recorded.latency {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             let mut cumulative = 0;
@@ -103,8 +105,12 @@ impl Metrics {
                 histogram.count
             );
         }
-        out.push_str("# HELP insats_http_responses_total Responses, per route and status.\n");
-        out.push_str("# TYPE insats_http_responses_total counter\n");
+        family(
+            out,
+            "insats_http_responses_total",
+            "counter",
+            "Responses, per route and status.",
+        );
         for ((method, route, status), count) in &recorded.responses {
             let _ = writeln!(
                 out,
@@ -113,6 +119,11 @@ impl Metrics {
             );
         }
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 fn escape(label: &str) -> String {
@@ -158,18 +169,24 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
     let pool = &state.pool;
     let (size, idle) = (pool.size(), pool.num_idle() as u32);
-    out.push_str(
-        "# HELP insats_db_pool_connections Connections of this instance's pool, by state.\n",
+    family(
+        &mut out,
+        "insats_db_pool_connections",
+        "gauge",
+        "Connections of this instance's pool, by state.",
     );
-    out.push_str("# TYPE insats_db_pool_connections gauge\n");
     let _ = writeln!(
         out,
         "insats_db_pool_connections{{state=\"in_use\"}} {}",
         size.saturating_sub(idle)
     );
     let _ = writeln!(out, "insats_db_pool_connections{{state=\"idle\"}} {idle}");
-    out.push_str("# HELP insats_db_pool_max_connections The pool's upper limit.\n");
-    out.push_str("# TYPE insats_db_pool_max_connections gauge\n");
+    family(
+        &mut out,
+        "insats_db_pool_max_connections",
+        "gauge",
+        "The pool's upper limit.",
+    );
     let _ = writeln!(
         out,
         "insats_db_pool_max_connections {}",
@@ -178,8 +195,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
     let database_up = match sqlx::query_scalar::<_, i64>(HEAD).fetch_one(pool).await {
         Ok(head) => {
-            out.push_str("# HELP insats_log_head_position The highest position in the event log; its rate is appends per second.\n");
-            out.push_str("# TYPE insats_log_head_position counter\n");
+            family(
+                &mut out,
+                "insats_log_head_position",
+                "counter",
+                "The highest position in the event log; its rate is appends per second.",
+            );
             let _ = writeln!(out, "insats_log_head_position {head}");
             true
         }
@@ -190,26 +211,36 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             .fetch_all(pool)
             .await
     {
-        out.push_str(
-            "# HELP insats_projection_position The last position a projection has applied.\n",
+        family(
+            &mut out,
+            "insats_projection_position",
+            "gauge",
+            "The last position a projection has applied.",
         );
-        out.push_str("# TYPE insats_projection_position gauge\n");
         for (name, position, _, _) in &rows {
             let _ = writeln!(
                 out,
                 "insats_projection_position{{projection=\"{name}\"}} {position}"
             );
         }
-        out.push_str("# HELP insats_projection_lag_events Events in the log after the projection's checkpoint (counted up to 100 000).\n");
-        out.push_str("# TYPE insats_projection_lag_events gauge\n");
+        family(
+            &mut out,
+            "insats_projection_lag_events",
+            "gauge",
+            "Events in the log after the projection's checkpoint (counted up to 100 000).",
+        );
         for (name, _, lag, _) in &rows {
             let _ = writeln!(
                 out,
                 "insats_projection_lag_events{{projection=\"{name}\"}} {lag}"
             );
         }
-        out.push_str("# HELP insats_projection_checkpoint_age_seconds Time since the projection last wrote its checkpoint.\n");
-        out.push_str("# TYPE insats_projection_checkpoint_age_seconds gauge\n");
+        family(
+            &mut out,
+            "insats_projection_checkpoint_age_seconds",
+            "gauge",
+            "Time since the projection last wrote its checkpoint.",
+        );
         for (name, _, _, age) in &rows {
             let _ = writeln!(
                 out,
@@ -217,8 +248,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             );
         }
     }
-    out.push_str("# HELP insats_database_up Whether the database answered this scrape.\n");
-    out.push_str("# TYPE insats_database_up gauge\n");
+    family(
+        &mut out,
+        "insats_database_up",
+        "gauge",
+        "Whether the database answered this scrape.",
+    );
     let _ = writeln!(out, "insats_database_up {}", u8::from(database_up));
     (
         [(

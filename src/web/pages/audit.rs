@@ -184,7 +184,7 @@ pub async fn strategy(
         .state
         .title
         .clone()
-        .or_else(|| audit::replay(&id, &loaded.opened).title)
+        .or_else(|| names.strategies.get(&id).cloned())
         .unwrap_or_else(|| id.clone());
     let error = |field: &str| {
         errors
@@ -349,6 +349,7 @@ fn integrity(report: &Integrity) -> Markup {
 struct Names {
     processes: std::collections::HashMap<String, String>,
     areas: std::collections::HashMap<String, String>,
+    strategies: std::collections::HashMap<String, String>,
 }
 
 impl Names {
@@ -359,6 +360,11 @@ impl Names {
                 names
                     .processes
                     .insert(process.id.clone(), process.text("title").to_owned());
+            }
+            for strategy in plan.nodes(NodeKind::Strategy) {
+                names
+                    .strategies
+                    .insert(strategy.id.clone(), strategy.text("title").to_owned());
             }
         }
         if let Ok(areas) = components::area_names(state).await {
