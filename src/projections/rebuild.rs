@@ -44,6 +44,20 @@ pub async fn rebuild(
     let statements = projection.apply_sql(NEXT);
 
     let mut connection = pool.acquire().await?;
+    // Fresh statistics of the log first: without them (a log just loaded in bulk, before
+    // autovacuum came by, or a server with autovacuum off) PostgreSQL plans the statements
+    // that read it as if it were tiny, and the strategy overview's rebuild of 300 000
+    // events took over five minutes instead of nine seconds. Sampling the log costs little
+    // next to reading all of it.
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("ANALYZE events")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *connection)
+        .await?;
     for table in projection.tables {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP TABLE IF EXISTS {}{NEXT}",
