@@ -41,6 +41,8 @@ pub struct AppState {
     pub schema_ready: Arc<AtomicBool>,
     /// Request latencies and counts for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Parts of pages kept rendered while their read models stand still.
+    pub rendered: pages::rendered::Rendered,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             secure_cookies,
             schema_ready: Arc::new(AtomicBool::new(false)),
             metrics: metrics::Metrics::default(),
+            rendered: pages::rendered::Rendered::default(),
         }
     }
 

@@ -506,3 +506,98 @@ async fn the_coordinator_adds_an_account_from_the_admin_page() {
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed_when_they_move() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::spawn().await;
+    crate::helpers::caught_up(&app.db.pool).await;
+    let rendered = insats::web::pages::rendered::Rendered::default();
+    let renderings = Arc::new(AtomicUsize::new(0));
+    let render = |rendered: insats::web::pages::rendered::Rendered| {
+        let (pool, renderings) = (app.db.pool.clone(), renderings.clone());
+        async move {
+            rendered
+                .get_or_render(&pool, &["timeline"], "del".into(), || async {
+                    let n = renderings.fetch_add(1, Ordering::SeqCst) + 1;
+                    // Long enough that the other requests arrive while this one renders.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    Ok::<_, sqlx::Error>(format!("<p>rendering {n}</p>"))
+                })
+                .await
+                .unwrap()
+                .0
+                .to_string()
+        }
+    };
+    // Sixteen at once, then one more: one rendering, the same part for all.
+    let parts = futures_util::future::join_all((0..16).map(|_| render(rendered.clone()))).await;
+    assert!(
+        parts.iter().all(|part| part == "<p>rendering 1</p>"),
+        "{parts:?}"
+    );
+    assert_eq!(render(rendered.clone()).await, "<p>rendering 1</p>");
+    assert_eq!(renderings.load(Ordering::SeqCst), 1);
+
+    // An event moves the timeline's checkpoint: the next request renders again.
+    let (status, _) = app
+        .post(
+            "/api/v1/areas/araby/activities",
+            json!({"date": "2026-05-04", "title": "Läxhjälp", "strategies": ["matchningsmetodik"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    crate::helpers::caught_up(&app.db.pool).await;
+    assert_eq!(render(rendered.clone()).await, "<p>rendering 2</p>");
+    assert_eq!(renderings.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn pages_seen_before_a_change_show_it_once_their_read_models_have_it() {
+    let app = TestApp::spawn().await;
+    let team = person(&app, "omradesteam", &["araby"], &[]).await;
+    let council = person(&app, "integrationsrad", &[], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &team).await;
+    let (mut council, _) = Visitor::signed_in(&app, &council).await;
+    crate::helpers::caught_up(&app.db.pool).await;
+    // Seen (and kept rendered) before anything happened.
+    let before = team.get("/omraden/araby").await;
+    assert_eq!(before.count("ol.timeline > li"), 0);
+    let flow = council.get("/rad/informationsflode").await;
+    assert_eq!(flow.status, 200);
+    assert!(!flow.body.contains("Lokaler för språkcafé"));
+    let strategy = team.get("/planen/strategier/matchningsmetodik").await;
+    assert_eq!(strategy.status, 200);
+    assert!(!strategy.body.contains("Läxhjälp i Araby"));
+
+    // Changes through the API, which carry no position for the pages to wait for.
+    let (status, _) = app
+        .post(
+            "/api/v1/areas/araby/activities",
+            json!({"date": "2026-05-04", "title": "Läxhjälp i Araby", "strategies": ["matchningsmetodik"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = app
+        .post(
+            "/api/v1/items",
+            json!({"kind": "fraga", "from": "omradesteam:araby", "to": "integrationsrad", "title": "Lokaler för språkcafé", "text": "Finns det lokaler?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    crate::helpers::caught_up(&app.db.pool).await;
+
+    let after = team.get("/omraden/araby").await;
+    let entries = after.texts("ol.timeline > li");
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry.contains("Läxhjälp i Araby")),
+        "{entries:?}"
+    );
+    let flow = council.get("/rad/informationsflode").await;
+    assert!(flow.body.contains("Lokaler för språkcafé"));
+    let strategy = team.get("/planen/strategier/matchningsmetodik").await;
+    assert!(strategy.body.contains("Araby"), "the activity per area");
+}

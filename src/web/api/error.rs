@@ -101,7 +101,12 @@ impl From<AppError> for ApiError {
     }
 }
 
-/// Whether the database could not be reached (as opposed to a bug): answered with 503.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::from(error).into()
+    }
+}
+
 /// Whether the database was out of reach (down, restarting, recovering, refusing
 /// connections), as opposed to a fault in Insats.
 fn is_unavailable(error: &anyhow::Error) -> bool {

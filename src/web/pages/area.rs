@@ -130,21 +130,34 @@ pub async fn timeline(
     settle(&state, query.efter, &TIMELINE_READS).await;
     let (filter, problems) = query.filter();
     let cursor = query.sida.as_deref().and_then(PageCursor::decode);
-    let (entries, next) =
-        match timeline::page(&state.pool, area.as_str(), &filter, cursor, PAGE_SIZE).await {
-            Ok(page) => page,
-            Err(error) => return refused(error.into()),
-        };
-    let items = match visible_items(&state, &user.actor(), entries).await {
-        Ok(items) => items,
-        Err(_) => {
-            return refused(crate::app::AppError::Internal(anyhow::anyhow!(
-                "the timeline could not be read"
-            )));
-        }
-    };
     let plan = match state.insats.plan().await {
         Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let filters = query.filters();
+    let actor = user.actor();
+    // The entries shown depend on the area, the filters, the page and whether the viewer
+    // may read the area's secret text; nothing else about the viewer.
+    let may_read_secret = crate::privacy::visibility::may_read_secret(&actor, Some(area.as_str()));
+    let key = format!(
+        "tidslinje {area} {may_read_secret} {} {filters}",
+        cursor.map(|c| c.encode()).unwrap_or_default()
+    );
+    let listing = state
+        .rendered
+        .get_or_render(&state.pool, &TIMELINE_READS, key, || async {
+            let (entries, next) =
+                timeline::page(&state.pool, area.as_str(), &filter, cursor, PAGE_SIZE).await?;
+            let items = visible_items(&state, &actor, entries).await.map_err(|_| {
+                crate::app::AppError::Internal(anyhow::anyhow!("the timeline could not be read"))
+            })?;
+            Ok::<_, crate::app::AppError>(
+                timeline_listing(area.as_str(), &items, next, &filters, &plan).into_string(),
+            )
+        })
+        .await;
+    let listing = match listing {
+        Ok(listing) => listing,
         Err(error) => return refused(error),
     };
     let areas = state.insats.areas().await.ok();
@@ -161,7 +174,6 @@ pub async fn timeline(
     )
     .is_ok();
     let may_review = authorize(&user.actor(), &Action::ReviewTimeline).is_ok();
-    let filters = query.filters();
     page(
         &format!("Tidslinje {name}"),
         Some(&user.viewer()),
@@ -184,22 +196,35 @@ pub async fn timeline(
                 " · "
                 a href={ "/omraden/" (area) "/export.json?" (filters) } { "JSON" }
             }
-            @if items.is_empty() {
-                (nothing("Inga händelser matchar filtret."))
-            } @else {
-                ol.timeline aria-label="Händelser, nyast först" {
-                    @for item in &items { (entry(item, &plan)) }
-                }
-            }
-            @if let Some(next) = next {
-                p { a href={ "/omraden/" (area) "?" (filters) "&sida=" (next.encode()) } rel="next" { "Äldre händelser" } }
-            }
+            (listing)
             @if may_review {
                 (review_form(area.as_str(), &user.csrf, &FormErrors::default(), &review_period(&query)))
             }
         },
     )
     .into_response()
+}
+
+/// The entries of one page of a timeline, newest first, and the link to the next page.
+fn timeline_listing(
+    area: &str,
+    items: &[TimelineItem],
+    next: Option<PageCursor>,
+    filters: &str,
+    plan: &Plan,
+) -> Markup {
+    html! {
+        @if items.is_empty() {
+            (nothing("Inga händelser matchar filtret."))
+        } @else {
+            ol.timeline aria-label="Händelser, nyast först" {
+                @for item in items { (entry(item, plan)) }
+            }
+        }
+        @if let Some(next) = next {
+            p { a href={ "/omraden/" (area) "?" (filters) "&sida=" (next.encode()) } rel="next" { "Äldre händelser" } }
+        }
+    }
 }
 
 fn filter_form(plan: &Plan, query: &TimelineQuery) -> Markup {

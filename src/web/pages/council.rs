@@ -25,6 +25,7 @@ use crate::projections::council::{Edge, OpenItem};
 use crate::projections::strategy::Cell;
 use crate::projections::timeline::{describe, item_kind_label};
 use crate::web::AppState;
+use crate::web::api::error::ApiError;
 use crate::web::api::reads::{COUNCIL_READS, PeriodQuery, council_flow_data};
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,90 +51,113 @@ pub async fn flow(
         after: query.efter,
     };
     settle(&state, query.efter, &COUNCIL_READS).await;
-    let (flow, _) = match council_flow_data(&state, &period).await {
-        Ok(flow) => flow,
-        Err(_) => {
-            return super::error_page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Ogiltig period",
-                "Skriv datumen som ÅÅÅÅ-MM-DD, och slutet efter början.",
-            );
+    // The view is the same for everyone who may see it: it depends on the period, on
+    // whether every open item is listed, and on the day (ages, silent strategies).
+    let key = format!(
+        "rad {} {} {} {}",
+        components::today(),
+        period.from.as_deref().unwrap_or(""),
+        period.to.as_deref().unwrap_or(""),
+        query.oppna.as_deref() == Some("alla"),
+    );
+    let view = state
+        .rendered
+        .get_or_render(&state.pool, &COUNCIL_READS, key, || {
+            flow_view(&state, &period, query.oppna.as_deref() == Some("alla"))
+        })
+        .await;
+    match view {
+        Ok(view) => {
+            page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
         }
-    };
-    let plan = match state.insats.plan().await {
-        Ok(plan) => plan,
-        Err(error) => return refused(error),
-    };
-    let areas = match components::area_names(&state).await {
-        Ok(areas) => areas,
-        Err(error) => return refused(error),
-    };
+        Err(error) if error.status == StatusCode::UNPROCESSABLE_ENTITY => super::error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Ogiltig period",
+            "Skriv datumen som ÅÅÅÅ-MM-DD, och slutet efter början.",
+        ),
+        Err(error) => super::error_page(
+            error.status,
+            "Det gick inte att visa informationsflödet",
+            &error
+                .errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// The information flow's content for a period, rendered.
+async fn flow_view(
+    state: &AppState,
+    period: &PeriodQuery,
+    all_open: bool,
+) -> Result<String, ApiError> {
+    let (flow, _) = council_flow_data(state, period).await?;
+    let plan = state.insats.plan().await?;
+    let areas = components::area_names(state).await?;
     let none = FormErrors::default();
-    page(
-        "Informationsflödet",
-        Some(&user.viewer()),
-        html! {
-            h1 { "Informationsflödet" }
-            form.filters method="get" aria-label="Välj period" {
-                (input("fran", "Från", "date", &flow.from, &none, None))
-                (input("till", "Till", "date", &flow.to, &none, None))
-                button type="submit" { "Visa" }
+    Ok(html! {
+        h1 { "Informationsflödet" }
+        form.filters method="get" aria-label="Välj period" {
+            (input("fran", "Från", "date", &flow.from, &none, None))
+            (input("till", "Till", "date", &flow.to, &none, None))
+            button type="submit" { "Visa" }
+        }
+        p { a href="/forum/nytt" { "Skicka ett ärende till ett annat forum" } }
+        section aria-labelledby="diagram" {
+            h2 id="diagram" { "Ärenden mellan forumen " (flow.from) " – " (flow.to) }
+            (diagram(&flow.edges, &areas, &plan))
+            (legend())
+            (edge_table(&flow.edges, &plan, &areas))
+        }
+        section aria-labelledby="oppna" {
+            h2 id="oppna" { "Öppna ärenden, äldst först" }
+            @let shown = if all_open { flow.open_items.len() } else { OPEN_ITEMS_SHOWN.min(flow.open_items.len()) };
+            (open_items(&flow.open_items[..shown], &plan, &areas))
+            @if shown < flow.open_items.len() {
+                p {
+                    "Visar de " (shown) " äldsta. "
+                    a href={ "?" (serde_urlencoded::to_string([("fran", period.from.as_deref().unwrap_or("")), ("till", period.to.as_deref().unwrap_or("")), ("oppna", "alla")]).unwrap_or_default()) "#oppna" } { "Visa alla öppna ärenden" }
+                }
             }
-            p { a href="/forum/nytt" { "Skicka ett ärende till ett annat forum" } }
-            section aria-labelledby="diagram" {
-                h2 id="diagram" { "Ärenden mellan forumen " (flow.from) " – " (flow.to) }
-                (diagram(&flow.edges, &areas, &plan))
-                (legend())
-                (edge_table(&flow.edges, &plan, &areas))
-            }
-            section aria-labelledby="oppna" {
-                h2 id="oppna" { "Öppna ärenden, äldst först" }
-                @let shown = if query.oppna.as_deref() == Some("alla") { flow.open_items.len() } else { OPEN_ITEMS_SHOWN.min(flow.open_items.len()) };
-                (open_items(&flow.open_items[..shown], &plan, &areas))
-                @if shown < flow.open_items.len() {
-                    p {
-                        "Visar de " (shown) " äldsta. "
-                        a href={ "?" (serde_urlencoded::to_string([("fran", query.fran.as_deref().unwrap_or("")), ("till", query.till.as_deref().unwrap_or("")), ("oppna", "alla")]).unwrap_or_default()) "#oppna" } { "Visa alla öppna ärenden" }
+        }
+        section aria-labelledby="matris" {
+            h2 id="matris" { "Insatser per strategi och område" }
+            (heat_map(&flow.matrix, &areas, &plan))
+        }
+        section aria-labelledby="tysta" {
+            h2 id="tysta" { "Tysta strategier" }
+            p.hint { "Strategier utan insatser de senaste 90 dagarna." }
+            @if flow.silent_strategies.is_empty() { (nothing("Inga tysta strategier.")) }
+            ul {
+                @for strategy in &flow.silent_strategies {
+                    li {
+                        a href={ "/planen/strategier/" (strategy.id) } { (strategy.title) }
+                        " – " (strategy.last_activity.as_deref().map(|d| format!("senaste insats {d}")).unwrap_or_else(|| "ingen insats ännu".into()))
                     }
                 }
             }
-            section aria-labelledby="matris" {
-                h2 id="matris" { "Insatser per strategi och område" }
-                (heat_map(&flow.matrix, &areas, &plan))
-            }
-            section aria-labelledby="tysta" {
-                h2 id="tysta" { "Tysta strategier" }
-                p.hint { "Strategier utan insatser de senaste 90 dagarna." }
-                @if flow.silent_strategies.is_empty() { (nothing("Inga tysta strategier.")) }
-                ul {
-                    @for strategy in &flow.silent_strategies {
-                        li {
-                            a href={ "/planen/strategier/" (strategy.id) } { (strategy.title) }
-                            " – " (strategy.last_activity.as_deref().map(|d| format!("senaste insats {d}")).unwrap_or_else(|| "ingen insats ännu".into()))
+        }
+        section aria-labelledby="granskningar" {
+            h2 id="granskningar" { "Rådets granskning av områdenas tidslinjer" }
+            table {
+                thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } } }
+                tbody {
+                    @for (id, name) in &areas {
+                        @let review = flow.last_reviews.iter().find(|r| &r.area == id);
+                        tr {
+                            th scope="row" { a href={ "/omraden/" (id) } { (name) } }
+                            td { (review.map(|r| components::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }
+                            td { (review.map(|r| format!("{} – {}", r.period_start, r.period_end)).unwrap_or_default()) }
+                            td { (review.map(|r| feedback_text(&r.feedback)).unwrap_or_default()) }
                         }
                     }
                 }
             }
-            section aria-labelledby="granskningar" {
-                h2 id="granskningar" { "Rådets granskning av områdenas tidslinjer" }
-                table {
-                    thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } } }
-                    tbody {
-                        @for (id, name) in &areas {
-                            @let review = flow.last_reviews.iter().find(|r| &r.area == id);
-                            tr {
-                                th scope="row" { a href={ "/omraden/" (id) } { (name) } }
-                                td { (review.map(|r| components::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }
-                                td { (review.map(|r| format!("{} – {}", r.period_start, r.period_end)).unwrap_or_default()) }
-                                td { (review.map(|r| feedback_text(&r.feedback)).unwrap_or_default()) }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
+        }
+    }
+    .into_string())
 }
 
 /// A review's feedback as read: the text (or the erasure marker in its place).

@@ -15,6 +15,7 @@ mod layout;
 mod login;
 mod owner;
 mod plan;
+pub mod rendered;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};

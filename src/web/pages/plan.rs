@@ -2,6 +2,7 @@
 //! with its overview and a link to its audit history.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
@@ -11,6 +12,7 @@ use crate::domain::plan::{NodeKind, Plan, PlanNode};
 use crate::domain::strategy::StrategyStatus;
 use crate::projections::timeline::{item_kind_label, status_label};
 use crate::web::AppState;
+use crate::web::api::error::ApiError;
 use crate::web::api::reads::{PeriodQuery, overview};
 
 pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
@@ -104,39 +106,58 @@ pub async fn strategy(
     Path(id): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
-    settle(
-        &state,
-        after.efter,
-        &["strategy_overview", "cases", "council_flow"],
-    )
-    .await;
+    settle(&state, after.efter, &STRATEGY_READS).await;
+    let may_audit = crate::access::may_audit(&user.actor());
+    // The same for everyone but for the link to the audit history.
+    let key = format!("strategi {id} {} {may_audit}", components::today());
+    let view = state
+        .rendered
+        .get_or_render(&state.pool, &STRATEGY_READS, key, || {
+            strategy_view(&state, &id, may_audit)
+        })
+        .await;
+    match view {
+        Ok(view) => {
+            let title = match state.insats.plan().await {
+                Ok(plan) => plan.strategy(&id).map(|s| s.title().to_owned()),
+                Err(error) => return refused(error),
+            };
+            page(
+                title.as_deref().unwrap_or("Strategi"),
+                Some(&user.viewer()),
+                html! { (view) },
+            )
+            .into_response()
+        }
+        Err(error) => super::error_page(
+            error.status,
+            if error.status == StatusCode::NOT_FOUND {
+                "Finns inte"
+            } else {
+                "Det gick inte att visa strategin"
+            },
+            &error
+                .errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// The read models a strategy's page shows.
+const STRATEGY_READS: [&str; 3] = ["strategy_overview", "cases", "council_flow"];
+
+/// A strategy's page content, rendered.
+async fn strategy_view(state: &AppState, id: &str, may_audit: bool) -> Result<String, ApiError> {
     let query = PeriodQuery {
         from: None,
         to: None,
         after: None,
     };
-    let (overview, _) = match overview(&state, &id, &query).await {
-        Ok(overview) => overview,
-        Err(error) => {
-            return super::error_page(
-                error.status,
-                "Finns inte",
-                &error
-                    .errors
-                    .first()
-                    .map(|e| e.message.clone())
-                    .unwrap_or_default(),
-            );
-        }
-    };
-    let plan = match state.insats.plan().await {
-        Ok(plan) => plan,
-        Err(error) => return refused(error),
-    };
-    let areas = match components::area_names(&state).await {
-        Ok(areas) => areas,
-        Err(error) => return refused(error),
-    };
+    let (overview, _) = overview(state, id, &query).await?;
+    let plan = state.insats.plan().await?;
+    let areas = components::area_names(state).await?;
     let area_name = |id: &str| {
         areas
             .iter()
@@ -144,52 +165,47 @@ pub async fn strategy(
             .map(|(_, name)| name.clone())
             .unwrap_or_else(|| id.to_owned())
     };
-    let may_audit = crate::access::may_audit(&user.actor());
-    page(
-        &overview.title,
-        Some(&user.viewer()),
-        html! {
-            p { a href="/planen" { "← Planen" } }
-            h1 { (overview.title) }
-            dl {
-                dt { "Process" } dd { (overview.process.title) }
-                dt { "Processägare" } dd { (overview.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
-                dt { "Senaste insats" } dd { (overview.last_activity.as_deref().unwrap_or("Ingen ännu")) @if overview.silent { " " span.tag { "Tyst strategi" } } }
+    Ok(html! {
+        p { a href="/planen" { "← Planen" } }
+        h1 { (overview.title) }
+        dl {
+            dt { "Process" } dd { (overview.process.title) }
+            dt { "Processägare" } dd { (overview.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
+            dt { "Senaste insats" } dd { (overview.last_activity.as_deref().unwrap_or("Ingen ännu")) @if overview.silent { " " span.tag { "Tyst strategi" } } }
+        }
+        @if may_audit { p { a href={ "/granskning/strategier/" (overview.id) } { "Strategins historik och granskning" } } }
+        h2 { "Insatser per område " (overview.from) " – " (overview.to) }
+        @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
+            table {
+                thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
+                tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(components::date).unwrap_or_default()) } } } }
             }
-            @if may_audit { p { a href={ "/granskning/strategier/" (overview.id) } { "Strategins historik och granskning" } } }
-            h2 { "Insatser per område " (overview.from) " – " (overview.to) }
-            @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
-                table {
-                    thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
-                    tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(components::date).unwrap_or_default()) } } } }
-                }
-            }
-            h2 { "Statusrapporter" }
-            @if overview.status_reports.is_empty() { (nothing("Ingen rapport ännu.")) } @else {
-                table {
-                    thead { tr { th scope="col" { "Period" } th scope="col" { "Status" } th scope="col" { "Kommentar" } th scope="col" { "Rapporterad" } } }
-                    tbody {
-                        @for report in &overview.status_reports {
-                            @let label = StrategyStatus::label_of(&report.status);
-                            tr {
-                                td { (report.period_start) " – " (report.period_end) }
-                                td { span class={ "status-" (report.status) } { (label) } }
-                                td { (report.comment) }
-                                td { (components::datetime(report.reported_at)) " " (report.reporter.as_deref().unwrap_or("")) }
-                            }
+        }
+        h2 { "Statusrapporter" }
+        @if overview.status_reports.is_empty() { (nothing("Ingen rapport ännu.")) } @else {
+            table {
+                thead { tr { th scope="col" { "Period" } th scope="col" { "Status" } th scope="col" { "Kommentar" } th scope="col" { "Rapporterad" } } }
+                tbody {
+                    @for report in &overview.status_reports {
+                        @let label = StrategyStatus::label_of(&report.status);
+                        tr {
+                            td { (report.period_start) " – " (report.period_end) }
+                            td { span class={ "status-" (report.status) } { (label) } }
+                            td { (report.comment) }
+                            td { (components::datetime(report.reported_at)) " " (report.reporter.as_deref().unwrap_or("")) }
                         }
                     }
                 }
             }
-            h2 { "Öppna ärenden" }
-            @if overview.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-                ul { @for case in &overview.open_cases { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
-            }
-            h2 { "Öppna ärenden mellan forumen" }
-            @if overview.open_items.is_empty() { (nothing("Inga öppna.")) } @else {
-                ul { @for item in &overview.open_items { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
-            }
-        },
-    )
-    .into_response()
+        }
+        h2 { "Öppna ärenden" }
+        @if overview.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
+            ul { @for case in &overview.open_cases { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
+        }
+        h2 { "Öppna ärenden mellan forumen" }
+        @if overview.open_items.is_empty() { (nothing("Inga öppna.")) } @else {
+            ul { @for item in &overview.open_items { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
+        }
+    }
+    .into_string())
 }
