@@ -89,6 +89,7 @@ async fn run() -> anyhow::Result<()> {
         "read models rebuilt in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    demo.seal().await?;
     let team_password = demo.account("araby@insats.local").await?;
     let council_password = demo.account("rad@insats.local").await?;
     let accounts = insats::accounts::Accounts::new(demo.db.pool.clone(), demo.insats.clone());

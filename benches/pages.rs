@@ -5,7 +5,9 @@
 //! an Insats server runs in this process on a free port. 32 clients, each signed in through
 //! the login form with its own session, request one address as fast as answers come, for
 //! `INSATS_BENCH_SECONDS` (default 15) per address: `/healthz`, the Araby timeline
-//! `/omraden/araby` (as Araby's area team) and `/rad/informationsflode` (as the council).
+//! `/omraden/araby` (as Araby's area team), `/rad/informationsflode` (as the council), and
+//! older pages of the Araby timeline, a different one each request (pages rendered afresh:
+//! an unchanged page is kept rendered while its read models stand still).
 //! Prints requests/s and p50/p99 latency per address and the ratio of each page's
 //! throughput to the baseline. The last line printed is one JSON object.
 
@@ -14,6 +16,7 @@ mod support;
 use insats::startup::Application;
 use reqwest::header::COOKIE;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{env_number, one_decimal, percentile};
 
@@ -45,6 +48,7 @@ async fn run() -> anyhow::Result<()> {
         "read models rebuilt in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    demo.seal().await?;
     let area_team = demo.account("araby@insats.local").await?;
     let council = demo.account("rad@insats.local").await?;
 
@@ -77,14 +81,51 @@ async fn run() -> anyhow::Result<()> {
 
     let duration = Duration::from_secs(seconds);
     let mut results = Vec::new();
-    for (name, path, sessions) in [
-        ("healthz", "/healthz", &no_sessions),
-        ("timeline", "/omraden/araby", &area_sessions),
-        ("council", "/rad/informationsflode", &council_sessions),
-    ] {
+    // Older pages of the timeline, each request a different day to start from (today minus
+    // 0…2 699 days): pages that are rarely asked for twice, rendered afresh each time.
+    let today = time::OffsetDateTime::now_utc().date();
+    let older = move |request: usize| {
+        let day = today - time::Duration::days((request % 2700) as i64);
+        format!("/omraden/araby?sida={day}_9000000000000")
+    };
+    let fixed = |path: &'static str| move |_: usize| path.to_owned();
+    let addresses: [(&str, &str, Paths, &Vec<String>); 4] = [
+        (
+            "healthz",
+            "/healthz",
+            Arc::new(fixed("/healthz")),
+            &no_sessions,
+        ),
+        (
+            "timeline",
+            "/omraden/araby",
+            Arc::new(fixed("/omraden/araby")),
+            &area_sessions,
+        ),
+        (
+            "council",
+            "/rad/informationsflode",
+            Arc::new(fixed("/rad/informationsflode")),
+            &council_sessions,
+        ),
+        (
+            "timeline_older",
+            "/omraden/araby?sida=…",
+            Arc::new(older),
+            &area_sessions,
+        ),
+    ];
+    for (name, path, paths, sessions) in addresses {
         // A short warm-up, then the measured run.
-        load(&client, &base, path, sessions, Duration::from_secs(2)).await?;
-        let measured = load(&client, &base, path, sessions, duration).await?;
+        load(
+            &client,
+            &base,
+            paths.clone(),
+            sessions,
+            Duration::from_secs(2),
+        )
+        .await?;
+        let measured = load(&client, &base, paths, sessions, duration).await?;
         println!(
             "{name:<9} {path:<24} {:>7} requests, {:>3} errors, {:>7.0} requests/s, p50 {:>6.1} ms, p99 {:>6.1} ms",
             measured.requests, measured.errors, measured.rps, measured.p50, measured.p99
@@ -119,23 +160,35 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One client per session requests `path` back to back until `duration` has passed.
+/// The address of a client's n-th request.
+type Paths = Arc<dyn Fn(usize) -> String + Send + Sync>;
+
+/// One client per session requests its addresses back to back until `duration` has passed.
 async fn load(
     client: &reqwest::Client,
     base: &str,
-    path: &str,
+    paths: Paths,
     sessions: &[String],
     duration: Duration,
 ) -> anyhow::Result<Measured> {
     let started = Instant::now();
     let deadline = started + duration;
+    let clients = sessions.len();
     let mut tasks = Vec::new();
-    for session in sessions {
-        let (client, url, session) = (client.clone(), format!("{base}{path}"), session.clone());
+    for (number, session) in sessions.iter().enumerate() {
+        let (client, base, session, paths) = (
+            client.clone(),
+            base.to_owned(),
+            session.clone(),
+            paths.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            let mut sent_so_far = 0;
             while Instant::now() < deadline {
                 let sent = Instant::now();
+                let url = format!("{base}{}", paths(sent_so_far * clients + number));
+                sent_so_far += 1;
                 let mut request = client.get(&url);
                 if !session.is_empty() {
                     request = request.header(COOKIE, &session);
