@@ -7,7 +7,7 @@ use insats::domain::actor::Actor;
 use insats::event_log::{EventStore, NewEvent, RecordedEvent};
 use insats::startup::Application;
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// An Insats server on a free port, with its own database.
 pub struct TestApp {
@@ -23,27 +23,19 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let db = ScratchDatabase::create(10).await.expect("a test database");
-        let app = Application::build("127.0.0.1:0".parse().unwrap(), db.pool.clone(), keyring())
+        let address = serve(db.pool.clone()).await;
+        let (store, accounts) = services(&db.pool);
+        let token = account(&accounts, &email_for("samordnare"), "samordnare", &[], &[])
             .await
-            .expect("the application builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until(std::future::pending()));
-        let store = EventStore::new(db.pool.clone());
-        let accounts = Accounts::new(db.pool.clone(), Insats::new(store.clone(), keyring()));
-        let mut test_app = TestApp {
+            .1;
+        TestApp {
             address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: client(),
             store,
             db,
             accounts,
-            token: String::new(),
-        };
-        test_app.wait_until_healthy().await;
-        test_app.token = test_app.user("samordnare", &[], &[]).await.1;
-        test_app
+            token,
+        }
     }
 
     /// A new account with `role` (and areas or processes), and an API token for it.
@@ -53,29 +45,7 @@ impl TestApp {
         areas: &[&str],
         processes: &[&str],
     ) -> (insats::accounts::User, String) {
-        let email = format!("{role}-{}@test.local", uuid::Uuid::new_v4().simple());
-        let operator = CommandContext::new(Actor::system());
-        let user = self
-            .accounts
-            .add_user(
-                &operator,
-                NewUser {
-                    email: email.clone(),
-                    name: format!("Test {role}"),
-                    role: role.to_owned(),
-                    areas: areas.iter().map(|a| a.to_string()).collect(),
-                    processes: processes.iter().map(|p| p.to_string()).collect(),
-                    password: PASSWORD.to_owned(),
-                },
-            )
-            .await
-            .expect("a test account");
-        let (_, token) = self
-            .accounts
-            .create_token(&operator, &email, "test")
-            .await
-            .expect("a token");
-        (user, token)
+        account(&self.accounts, &email_for(role), role, areas, processes).await
     }
 
     /// POSTs JSON with a token (or none) and returns the status and the JSON answer.
@@ -148,16 +118,91 @@ impl TestApp {
     pub async fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
         self.store.read_stream(stream, None).await.unwrap()
     }
+}
 
-    async fn wait_until_healthy(&self) {
-        for _ in 0..200 {
-            if self.get_healthz().await.status().is_success() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+/// A client that follows no redirects, as the tests want to see them.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts an Insats in this process on `pool`, at a free port, and returns its address
+/// once `/healthz` answers 200.
+pub async fn serve(pool: sqlx::PgPool) -> String {
+    let app = Application::build("127.0.0.1:0".parse().unwrap(), pool, keyring())
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    wait_until_healthy(&address, || None).await;
+    address
+}
+
+/// Waits, for at most 90 s, until `address/healthz` answers 200, and returns its answer.
+/// `gone` tells why the server will never answer (it exited), if so.
+pub async fn wait_until_healthy(address: &str, mut gone: impl FnMut() -> Option<String>) -> Value {
+    let client = client();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(response) = client.get(format!("{address}/healthz")).send().await
+            && response.status() == 200
+        {
+            return response.json().await.unwrap_or(Value::Null);
         }
-        panic!("the test server did not become healthy");
+        if let Some(why) = gone() {
+            panic!("Insats at {address} will not answer: {why}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Insats at {address} did not answer /healthz in time"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The event store and the accounts on `pool`, as an Insats instance has them.
+pub fn services(pool: &sqlx::PgPool) -> (EventStore, Accounts) {
+    let store = EventStore::new(pool.clone());
+    let accounts = Accounts::new(pool.clone(), Insats::new(store.clone(), keyring()));
+    (store, accounts)
+}
+
+/// A fresh e-mail address for a test account with `role`.
+fn email_for(role: &str) -> String {
+    format!("{role}-{}@test.local", uuid::Uuid::new_v4().simple())
+}
+
+/// A new account `email` with `role` (and areas or processes) and the test password, and
+/// an API token for it.
+pub async fn account(
+    accounts: &Accounts,
+    email: &str,
+    role: &str,
+    areas: &[&str],
+    processes: &[&str],
+) -> (insats::accounts::User, String) {
+    let operator = CommandContext::new(Actor::system());
+    let user = accounts
+        .add_user(
+            &operator,
+            NewUser {
+                email: email.to_owned(),
+                name: format!("Test {role}"),
+                role: role.to_owned(),
+                areas: areas.iter().map(|a| a.to_string()).collect(),
+                processes: processes.iter().map(|p| p.to_string()).collect(),
+                password: PASSWORD.to_owned(),
+            },
+        )
+        .await
+        .expect("a test account");
+    let (_, token) = accounts
+        .create_token(&operator, email, "test")
+        .await
+        .expect("a token");
+    (user, token)
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {
@@ -211,6 +256,14 @@ pub fn insats(app: &TestApp) -> Insats {
     Insats::new(app.store.clone(), keyring())
 }
 
+/// A number from the environment, or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Every test account's password.
 pub const PASSWORD: &str = "ett långt testlösenord";
 
@@ -240,6 +293,37 @@ pub fn activity(area: &str, title: &str) -> NewEvent {
         "strategy:matchningsmetodik".to_string(),
         "strategy:sprakutvecklande-insatser".to_string(),
     ])
+}
+
+/// Writes about `events` events of demo history (`insats::demo`) in `areas` (id, name),
+/// ending on `today`.
+pub async fn demo_history(
+    insats: &Insats,
+    areas: &[(&str, &str)],
+    events: u64,
+    seed: u64,
+    today: time::Date,
+) {
+    let plan = insats.plan().await.unwrap();
+    let areas: Vec<(String, String)> = areas
+        .iter()
+        .map(|(id, name)| (id.to_string(), name.to_string()))
+        .collect();
+    let users = insats::demo::users(&plan, &areas);
+    insats::demo::generate(
+        insats,
+        insats::demo::DemoSpec {
+            plan: &plan,
+            users: &users,
+            areas: &areas,
+            events,
+            seed,
+            today,
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
 }
 
 /// Waits until every projection has applied everything in the log now.
@@ -281,4 +365,126 @@ pub async fn snapshot(pool: &sqlx::PgPool) -> Vec<(String, String)> {
         }
     }
     tables
+}
+
+/// Every projection rebuilt from the log into fresh tables and swapped in: their snapshot.
+pub async fn rebuilt(pool: &sqlx::PgPool) -> Vec<(String, String)> {
+    for projection in insats::projections::ALL {
+        insats::projections::rebuild::rebuild(pool, projection, |_, _| {})
+            .await
+            .unwrap();
+    }
+    snapshot(pool).await
+}
+
+/// How many events each projection has applied, by name.
+pub async fn events_applied(pool: &sqlx::PgPool) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT name, events_applied FROM projection_checkpoints ORDER BY name")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// `insats` in a process of its own on a free port, its log in a file of its own; killed
+/// if it still runs when this value is dropped.
+pub struct InsatsProcess {
+    child: std::process::Child,
+    pub address: String,
+    log: std::path::PathBuf,
+}
+
+impl InsatsProcess {
+    /// Runs `insats <args> --addr 127.0.0.1:<free port>` with `env` added to the
+    /// environment, without the test's own `DATABASE_URL`.
+    pub fn start(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> InsatsProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!(
+            "insats-process-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_insats"))
+            .args(args)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("insats starts");
+        InsatsProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// `insats serve` on the database at `url` with the tests' key-encryption key, once it
+    /// answers `/healthz` with 200.
+    pub async fn serve(url: &str) -> InsatsProcess {
+        let key_file = key_file();
+        let mut process = Self::start(
+            &["serve"],
+            &[
+                ("DATABASE_URL", url.as_ref()),
+                ("INSATS_MASTER_KEY_FILE", key_file.as_os_str()),
+                ("INSATS_DB_POOL_SIZE", "8".as_ref()),
+            ],
+        );
+        process.wait_until_healthy().await;
+        process
+    }
+
+    /// Waits until `/healthz` answers 200, and returns its answer.
+    pub async fn wait_until_healthy(&mut self) -> Value {
+        let Self {
+            child,
+            address,
+            log,
+        } = self;
+        wait_until_healthy(address, || {
+            let status = child.try_wait().unwrap()?;
+            Some(format!("it exited ({status}); its log: {}", tail(log)))
+        })
+        .await
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and its exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: sending SIGTERM to our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap()
+    }
+
+    /// `kill -9`: the process ends at once, whatever it was doing.
+    pub fn kill_9(&mut self) -> std::process::ExitStatus {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for InsatsProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The last lines of a log file.
+fn tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{TestApp, caught_up, key_file};
+use crate::helpers::{TestApp, caught_up, demo_history, key_file};
 
 /// pg_dump beside the server programs, or on PATH.
 fn pg_dump() -> std::path::PathBuf {
@@ -359,27 +359,15 @@ async fn secret_text_is_shown_only_to_the_own_area_team_the_coordinator_and_the_
 async fn retention_dry_run_lists_exactly_what_apply_then_erases() {
     let app = TestApp::spawn().await;
     let insats = crate::helpers::insats(&app);
-    let plan = insats.plan().await.unwrap();
-    let areas: Vec<(String, String)> = vec![
-        ("araby".into(), "Araby".into()),
-        ("teleborg".into(), "Teleborg".into()),
-    ];
-    let users = insats::demo::users(&plan, &areas);
     let today = time::OffsetDateTime::now_utc().date();
-    insats::demo::generate(
+    demo_history(
         &insats,
-        insats::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events: 3_000,
-            seed: 11,
-            today,
-        },
-        |_| {},
+        &[("araby", "Araby"), ("teleborg", "Teleborg")],
+        3_000,
+        11,
+        today,
     )
-    .await
-    .unwrap();
+    .await;
     caught_up(&app.db.pool).await;
 
     let dry_run = insats.retention_candidates(4).await.unwrap();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::helpers::{TestApp, caught_up, snapshot};
+use crate::helpers::{TestApp, caught_up, demo_history, events_applied, rebuilt, snapshot};
 
 async fn log(
     app: &TestApp,
@@ -427,12 +427,7 @@ async fn a_rebuild_gives_the_same_tables_as_the_incremental_build() {
     caught_up(&app.db.pool).await;
     let incremental = snapshot(&app.db.pool).await;
     assert!(incremental.iter().any(|(_, rows)| !rows.is_empty()));
-    for projection in projections::ALL {
-        projections::rebuild::rebuild(&app.db.pool, projection, |_, _| {})
-            .await
-            .unwrap();
-    }
-    assert_eq!(snapshot(&app.db.pool).await, incremental);
+    assert_eq!(rebuilt(&app.db.pool).await, incremental);
     // The live runner goes on applying to the swapped-in tables.
     log(
         &app,
@@ -446,13 +441,6 @@ async fn a_rebuild_gives_the_same_tables_as_the_incremental_build() {
     caught_up(&app.db.pool).await;
     let (_, page) = app.get("/api/v1/areas/braas/timeline").await;
     assert_eq!(page["items"][0]["data"]["title"], "Efter ombyggnaden");
-}
-
-async fn events_applied(pool: &sqlx::PgPool) -> Vec<(String, i64)> {
-    sqlx::query_as("SELECT name, events_applied FROM projection_checkpoints ORDER BY name")
-        .fetch_all(pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -484,12 +472,7 @@ async fn two_runtimes_during_concurrent_appends_apply_every_event_exactly_once()
         assert_eq!(applied, total, "{name} applied each event once");
     }
     let incremental = snapshot(&app.db.pool).await;
-    for projection in projections::ALL {
-        projections::rebuild::rebuild(&app.db.pool, projection, |_, _| {})
-            .await
-            .unwrap();
-    }
-    assert_eq!(snapshot(&app.db.pool).await, incremental);
+    assert_eq!(rebuilt(&app.db.pool).await, incremental);
     second.stop().await;
 }
 
@@ -498,27 +481,14 @@ async fn a_runner_killed_mid_way_resumes_from_its_checkpoint() {
     let app = TestApp::spawn().await;
     // Plenty of events for the runner to be busy with.
     let insats = crate::helpers::insats(&app);
-    let plan = insats.plan().await.unwrap();
-    let areas: Vec<(String, String)> = vec![
-        ("araby".into(), "Araby".into()),
-        ("braas".into(), "Braås".into()),
-    ];
-    let users = insats::demo::users(&plan, &areas);
-    let today = time::macros::date!(2026 - 11 - 27);
-    insats::demo::generate(
+    demo_history(
         &insats,
-        insats::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events: 6_000,
-            seed: 7,
-            today,
-        },
-        |_| {},
+        &[("araby", "Araby"), ("braas", "Braås")],
+        6_000,
+        7,
+        time::macros::date!(2026 - 11 - 27),
     )
-    .await
-    .unwrap();
+    .await;
 
     let first = Runtime::start(app.db.pool.clone(), app.store.notifier().subscribe());
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -533,12 +503,7 @@ async fn a_runner_killed_mid_way_resumes_from_its_checkpoint() {
         );
     }
     let incremental = snapshot(&app.db.pool).await;
-    for projection in projections::ALL {
-        projections::rebuild::rebuild(&app.db.pool, projection, |_, _| {})
-            .await
-            .unwrap();
-    }
-    assert_eq!(snapshot(&app.db.pool).await, incremental);
+    assert_eq!(rebuilt(&app.db.pool).await, incremental);
     third.stop().await;
 }
 
