@@ -3,12 +3,12 @@
 //! Insats reaches its database through a TCP proxy in the test that can cut every
 //! connection and refuse new ones, and later let them through again: a database server
 //! that crashed and restarted, as the application sees it, without touching the test
-//! server that other tests share.
+//! server that other tests share. `instances` kills and runs Insats processes;
+//! `point_in_time` backs a database up and restores it to a point in time.
 
-use insats::accounts::NewUser;
-use insats::app::CommandContext;
-use insats::domain::actor::Actor;
-use insats::startup::Application;
+mod instances;
+mod point_in_time;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::helpers::{PASSWORD, keyring};
+use crate::helpers::{PASSWORD, account, client, env_number, serve, services};
 use crate::visitor::Visitor;
 
 /// A proxy in front of the database that can be cut off.
@@ -110,49 +110,18 @@ async fn with_the_database_gone_pages_and_api_answer_503_and_service_resumes_by_
         .port(proxy.port)
         .username(db.connect_options().get_username())
         .database(db.connect_options().get_database().unwrap());
-    let app = Application::build(
-        "127.0.0.1:0".parse().unwrap(),
-        insats::database::pool(through_proxy, 4),
-        keyring(),
-    )
-    .await
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while status(&client, &format!("{address}/healthz")).await != 200 {
-        assert!(Instant::now() < deadline, "Insats never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let address = serve(insats::database::pool(through_proxy, 4)).await;
+    let client = client();
     // An area team member with a session and a token.
-    let store = insats::event_log::EventStore::new(db.pool.clone());
-    let accounts = insats::accounts::Accounts::new(
-        db.pool.clone(),
-        insats::app::Insats::new(store.clone(), keyring()),
-    );
-    let operator = CommandContext::new(Actor::system());
-    accounts
-        .add_user(
-            &operator,
-            NewUser {
-                email: "anna@insats.local".into(),
-                name: "Anna".into(),
-                role: "omradesteam".into(),
-                areas: vec!["araby".into()],
-                processes: vec![],
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap();
-    let (_, token) = accounts
-        .create_token(&operator, "anna@insats.local", "fel")
-        .await
-        .unwrap();
+    let (store, accounts) = services(&db.pool);
+    let (_, token) = account(
+        &accounts,
+        "anna@insats.local",
+        "omradesteam",
+        &["araby"],
+        &[],
+    )
+    .await;
     let mut visitor = Visitor::at_address(&client, &address);
     assert_eq!(
         visitor.log_in("anna@insats.local", PASSWORD).await.status,
@@ -281,10 +250,7 @@ async fn restart(data_dir: &std::path::Path) -> insats::database::managed::Manag
 #[tokio::test]
 async fn kill_9_of_postgres_under_write_load_loses_no_acknowledged_write() {
     use sqlx::Connection;
-    let rounds: usize = std::env::var("INSATS_FAULT_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let rounds = env_number("INSATS_FAULT_ROUNDS", 3);
     let data_dir =
         std::env::temp_dir().join(format!("insats-crash-{}", uuid::Uuid::new_v4().simple()));
     let mut cluster = restart(&data_dir).await;
@@ -299,45 +265,17 @@ async fn kill_9_of_postgres_under_write_load_loses_no_acknowledged_write() {
     admin.close().await.unwrap();
     let options = cluster.connect_options().database("insats");
     let pool = insats::database::pool(options.clone(), 4);
-    let app = Application::build(
-        "127.0.0.1:0".parse().unwrap(),
-        insats::database::pool(options, 12),
-        keyring(),
+    let address = serve(insats::database::pool(options, 12)).await;
+    let client = client();
+    let (store, accounts) = services(&pool);
+    let (_, token) = account(
+        &accounts,
+        "team@insats.local",
+        "omradesteam",
+        &["araby", "braas"],
+        &[],
     )
-    .await
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while status(&client, &format!("{address}/healthz")).await != 200 {
-        assert!(Instant::now() < deadline, "Insats never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = insats::event_log::EventStore::new(pool.clone());
-    let accounts = insats::accounts::Accounts::new(
-        pool.clone(),
-        insats::app::Insats::new(store.clone(), keyring()),
-    );
-    let operator = CommandContext::new(Actor::system());
-    accounts
-        .add_user(
-            &operator,
-            NewUser {
-                email: "team@insats.local".into(),
-                name: "Team".into(),
-                role: "omradesteam".into(),
-                areas: vec!["araby".into(), "braas".into()],
-                processes: vec![],
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap();
-    let (_, token) = accounts
-        .create_token(&operator, "team@insats.local", "krasch")
-        .await
-        .unwrap();
+    .await;
 
     // Eight writers through the API, for as long as the rounds last.
     let stop = Arc::new(AtomicBool::new(false));
