@@ -452,10 +452,21 @@ impl Accounts {
     }
 
     /// The user behind a bearer token, if the token is valid and the user enabled.
+    ///
+    /// The token's `last_used_at` is written at most once a minute, like a session's: a
+    /// write on every request made each API call commit (and wait for the disk) twice, and
+    /// made concurrent calls with one token queue on that token's row.
     pub async fn token_user(&self, token: &str) -> sqlx::Result<Option<User>> {
         let user_id: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE api_tokens SET last_used_at = now()
-             WHERE token_hash = $1 AND revoked_at IS NULL RETURNING user_id",
+            "WITH token AS (
+                 SELECT token_id, user_id, last_used_at FROM api_tokens
+                 WHERE token_hash = $1 AND revoked_at IS NULL
+             ), touched AS (
+                 UPDATE api_tokens t SET last_used_at = now() FROM token
+                 WHERE t.token_id = token.token_id
+                   AND (token.last_used_at IS NULL OR token.last_used_at < now() - interval '1 minute')
+             )
+             SELECT user_id FROM token",
         )
         .bind(digest(token))
         .fetch_optional(&self.pool)
