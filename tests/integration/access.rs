@@ -500,3 +500,54 @@ async fn logs_of_logins_contain_neither_passwords_nor_session_ids() {
     assert!(!logs.contains(&session), "no session id in the logs");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test]
+async fn a_token_works_until_revoked_or_its_user_disabled_and_records_its_last_use() {
+    use insats::app::CommandContext;
+    use insats::domain::actor::Actor;
+    let app = TestApp::spawn().await;
+    let (team, token) = app.user("omradesteam", &["araby"], &[]).await;
+    let last_used = || async {
+        sqlx::query_scalar::<_, Option<time::OffsetDateTime>>(
+            "SELECT last_used_at FROM api_tokens WHERE user_id = $1",
+        )
+        .bind(team.user_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(last_used().await, None, "not used yet");
+    let (status, _) = app
+        .get_as(Some(&token), "/api/v1/areas/araby/timeline")
+        .await;
+    assert_eq!(status, 200);
+    let first = last_used().await.expect("the first use is recorded");
+    // Used again within the minute: the row is not written again.
+    let (status, _) = app
+        .get_as(Some(&token), "/api/v1/areas/araby/timeline")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(last_used().await, Some(first));
+
+    // Revoked: refused at once.
+    let operator = CommandContext::new(Actor::system());
+    let (second_id, second) = app
+        .accounts
+        .create_token(&operator, &team.email, "andra")
+        .await
+        .unwrap();
+    app.accounts
+        .revoke_token(&operator, second_id)
+        .await
+        .unwrap();
+    let (status, body) = app
+        .get_as(Some(&second), "/api/v1/areas/araby/timeline")
+        .await;
+    assert_eq!(status, 401, "{body}");
+    // The user disabled: their remaining token is refused too.
+    app.accounts.disable(&operator, &team.email).await.unwrap();
+    let (status, _) = app
+        .get_as(Some(&token), "/api/v1/areas/araby/timeline")
+        .await;
+    assert_eq!(status, 401);
+}
