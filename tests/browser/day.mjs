@@ -150,7 +150,8 @@ try {
   await team.page.waitForSelector("#title");
   await accessible(team.page, "the activity form");
   await reachableByKeyboard(team.page, "#title", "the activity form");
-  const today = new Date().toISOString().slice(0, 10);
+  // Today in Växjö, not in UTC: between midnight in Sweden and midnight UTC they differ.
+  const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Europe/Stockholm" });
   assert.equal(await team.page.$eval("#date", (input) => input.value), today);
   const strategyCount = await team.page.$$eval("#strategilista li", (items) => items.length);
   assert.ok(strategyCount >= 30, `the form offers the plan's strategies (${strategyCount})`);
