@@ -167,13 +167,13 @@ pub async fn timeline(
         .map(|a| a.name.clone())
         .unwrap_or_else(|| area.to_string());
     let may_write = authorize(
-        &user.actor(),
+        &actor,
         &Action::WriteActivity {
             area: area.as_str(),
         },
     )
     .is_ok();
-    let may_review = authorize(&user.actor(), &Action::ReviewTimeline).is_ok();
+    let may_review = authorize(&actor, &Action::ReviewTimeline).is_ok();
     page(
         &format!("Tidslinje {name}"),
         Some(&user.viewer()),
