@@ -386,32 +386,14 @@ async fn demo(
         existing == 0,
         "The log already holds {existing} activities: demo data goes into a log without any (use a fresh INSATS_DATA_DIR or database)."
     );
-    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
-    let areas: Vec<(String, String)> = insats
-        .areas()
-        .await
-        .map_err(anyhow::Error::new)?
-        .all()
-        .iter()
-        .map(|area| (area.id.to_string(), area.name.clone()))
-        .collect();
-    let users = crate::demo::users(&plan, &areas);
+    let areas = crate::demo::areas_of(&insats).await?;
     let bar = progress_bar("writing demo history");
     bar.set_length(events);
     let started = std::time::Instant::now();
     let today = time::OffsetDateTime::now_utc().date();
-    let outcome = crate::demo::generate(
-        &insats,
-        crate::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events,
-            seed,
-            today,
-        },
-        |done| bar.set_position(done),
-    )
+    let outcome = crate::demo::write(&insats, &areas, events, seed, today, |done| {
+        bar.set_position(done)
+    })
     .await?;
     bar.finish_and_clear();
     println!(
@@ -421,9 +403,10 @@ async fn demo(
         started.elapsed().as_secs_f64()
     );
     rebuild(database, None).await?;
+    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
     let accounts = Accounts::new(database.pool.clone(), insats);
     println!("\nDemo accounts (for local use only):");
-    for user in &users {
+    for user in &crate::demo::users(&plan, &areas) {
         let password = crate::demo::password(user);
         accounts
             .ensure_user(

@@ -604,6 +604,46 @@ pub struct DemoSpec<'a> {
     pub today: Date,
 }
 
+/// The areas Insats holds, as (id, name).
+pub async fn areas_of(insats: &Insats) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(insats
+        .areas()
+        .await
+        .map_err(anyhow::Error::new)?
+        .all()
+        .iter()
+        .map(|area| (area.id.to_string(), area.name.clone()))
+        .collect())
+}
+
+/// Writes about `events` events of demo history ending on `today`, for the plan Insats
+/// holds and `areas` (as (id, name)), by the demo [`users`] of those. Calls `progress` with
+/// the events written so far.
+pub async fn write(
+    insats: &Insats,
+    areas: &[(String, String)],
+    events: u64,
+    seed: u64,
+    today: Date,
+    progress: impl FnMut(u64),
+) -> anyhow::Result<DemoOutcome> {
+    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
+    let users = users(&plan, areas);
+    generate(
+        insats,
+        DemoSpec {
+            plan: &plan,
+            users: &users,
+            areas,
+            events,
+            seed,
+            today,
+        },
+        progress,
+    )
+    .await
+}
+
 /// Writes about `spec.events` events of demo history. Calls `progress` with the events
 /// written so far.
 pub async fn generate(

@@ -304,26 +304,13 @@ pub async fn demo_history(
     seed: u64,
     today: time::Date,
 ) {
-    let plan = insats.plan().await.unwrap();
     let areas: Vec<(String, String)> = areas
         .iter()
         .map(|(id, name)| (id.to_string(), name.to_string()))
         .collect();
-    let users = insats::demo::users(&plan, &areas);
-    insats::demo::generate(
-        insats,
-        insats::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events,
-            seed,
-            today,
-        },
-        |_| {},
-    )
-    .await
-    .unwrap();
+    insats::demo::write(insats, &areas, events, seed, today, |_| {})
+        .await
+        .unwrap();
 }
 
 /// Waits until every projection has applied everything in the log now.
