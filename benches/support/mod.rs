@@ -35,37 +35,47 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 
 /// Writes about `target` demo events (seed 2018, ending today) into a fresh database with
 /// `pool_size` connections, then `VACUUM ANALYZE`s the log.
+///
+/// With `INSATS_BENCH_KEEP_DEMO=1` the history written is kept as a database of its own
+/// (`insats_demo_<events>`, its key in the temporary folder) and the next run with the same
+/// setting starts from a copy of it, migrated to the current migrations, instead of writing
+/// it again: for measuring one change after another. Drop that database after changing the
+/// demo generator.
 pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
-    let db = ScratchDatabase::create(pool_size).await?;
-    let store = EventStore::new(db.pool.clone());
+    let kept = if std::env::var("INSATS_BENCH_KEEP_DEMO").is_ok_and(|v| v == "1") {
+        let name = format!("insats_demo_{target}");
+        let key = std::env::temp_dir().join(format!("{name}.key"));
+        Some((name, key))
+    } else {
+        None
+    };
+    if let Some((name, key)) = &kept
+        && key.exists()
+        && ScratchDatabase::exists(name).await?
+    {
+        let started = Instant::now();
+        let db = ScratchDatabase::copy_of(name, pool_size).await?;
+        insats::database::MIGRATOR.run(&db.pool).await?;
+        let kek: [u8; 32] = hex::decode(std::fs::read_to_string(key)?.trim())?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{} does not hold a key", key.display()))?;
+        let demo = open(db, kek).await?;
+        println!(
+            "{} demo events copied from {name} in {:.1} s",
+            demo.events,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(demo);
+    }
+    let mut db = ScratchDatabase::create(pool_size).await?;
     let kek: [u8; 32] = insats::privacy::keys::random();
-    let keyring = insats::privacy::Keyring::from_bytes(kek);
-    let insats = Insats::new(store.clone(), keyring.clone());
+    let store = EventStore::new(db.pool.clone());
+    let insats = Insats::new(store, insats::privacy::Keyring::from_bytes(kek));
     insats.import_bundled_plan_if_empty().await?;
-    let plan = insats.plan().await?;
-    let areas: Vec<(String, String)> = insats
-        .areas()
-        .await?
-        .all()
-        .iter()
-        .map(|a| (a.id.to_string(), a.name.clone()))
-        .collect();
-    let users = insats::demo::users(&plan, &areas);
+    let areas = insats::demo::areas_of(&insats).await?;
     let started = Instant::now();
     let today = time::OffsetDateTime::now_utc().date();
-    let written = insats::demo::generate(
-        &insats,
-        insats::demo::DemoSpec {
-            plan: &plan,
-            users: &users,
-            areas: &areas,
-            events: target,
-            seed: 2018,
-            today,
-        },
-        |_| {},
-    )
-    .await?;
+    let written = insats::demo::write(&insats, &areas, target, 2018, today, |_| {}).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} demo events written in {seconds:.1} s ({:.0} events/s with append_bulk)",
@@ -75,6 +85,22 @@ pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
     sqlx::query("VACUUM ANALYZE events")
         .execute(&db.pool)
         .await?;
+    if let Some((name, key)) = &kept {
+        db.keep_copy(name).await?;
+        std::fs::write(key, hex::encode(kek))?;
+        println!("demo history kept as {name} for the next run");
+    }
+    open(db, kek).await
+}
+
+/// The demo around a database holding the plan and a demo history.
+async fn open(db: ScratchDatabase, kek: [u8; 32]) -> anyhow::Result<Demo> {
+    let store = EventStore::new(db.pool.clone());
+    let keyring = insats::privacy::Keyring::from_bytes(kek);
+    let insats = Insats::new(store.clone(), keyring.clone());
+    let plan = insats.plan().await?;
+    let areas = insats::demo::areas_of(&insats).await?;
+    let users = insats::demo::users(&plan, &areas);
     let events = store.count_events().await? as u64;
     Ok(Demo {
         db,

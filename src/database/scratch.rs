@@ -56,6 +56,65 @@ impl ScratchDatabase {
         })
     }
 
+    /// A fresh copy of the database `source`, which this process made and kept with
+    /// [`ScratchDatabase::keep_copy`] (nobody may be connected to it).
+    pub async fn copy_of(source: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let server = server().await?;
+        let name = format!("insats_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(server).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {source} STRATEGY FILE_COPY"
+        )))
+        .execute(&mut admin)
+        .await
+        .with_context(|| format!("Failed to copy the database {source}"))?;
+        admin.close().await?;
+        let options = server.clone().database(&name);
+        let pool = super::pool(options.clone(), pool_size);
+        Ok(Self {
+            pool,
+            name,
+            options,
+        })
+    }
+
+    /// Whether the database `name` exists on the scratch server.
+    pub async fn exists(name: &str) -> anyhow::Result<bool> {
+        let mut admin = PgConnection::connect_with(server().await?).await?;
+        let exists =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut admin)
+                .await?;
+        admin.close().await?;
+        Ok(exists)
+    }
+
+    /// Keeps a copy of this database as `name` (replacing one of that name) that outlives
+    /// this value, for [`ScratchDatabase::copy_of`]. The pool's connections are closed for
+    /// the copy and the pool opened again.
+    pub async fn keep_copy(&mut self, name: &str) -> anyhow::Result<()> {
+        let server = server().await?;
+        self.pool.close().await;
+        let mut admin = PgConnection::connect_with(server).await?;
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!(
+                "CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY",
+                self.name
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut admin)
+                .await
+                .with_context(|| format!("Failed to keep a copy as {name}"))?;
+        }
+        admin.close().await?;
+        let size = self.pool.options().get_max_connections();
+        self.pool = super::pool(self.options.clone(), size);
+        Ok(())
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
