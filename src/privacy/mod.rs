@@ -232,7 +232,14 @@ impl Privacy {
         .bind(decision)
         .execute(&mut *connection)
         .await?;
-        Ok(destroyed.rows_affected() == 1)
+        if destroyed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        // Pages renew what they kept rendered when this count moves (web/pages/rendered.rs).
+        sqlx::query("UPDATE key_destructions SET destroyed = destroyed + 1")
+            .execute(&mut *connection)
+            .await?;
+        Ok(true)
     }
 }
 

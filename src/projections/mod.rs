@@ -68,6 +68,14 @@ pub fn by_name(name: &str) -> Option<&'static Projection> {
 }
 
 impl Projection {
+    /// The names of the live tables.
+    pub fn table_names(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|table| table.name.to_owned())
+            .collect()
+    }
+
     /// The statements with table names resolved (`suffix` is "" for the live tables).
     pub fn apply_sql(&self, suffix: &str) -> Vec<String> {
         self.apply

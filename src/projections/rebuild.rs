@@ -146,11 +146,7 @@ async fn swap(
     sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *transaction)
         .await?;
-    let live: Vec<String> = projection
-        .tables
-        .iter()
-        .map(|table| table.name.to_owned())
-        .collect();
+    let live = projection.table_names();
     let existing: Vec<String> = sqlx::query_scalar(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1)",
     )
@@ -200,7 +196,8 @@ async fn swap(
         "INSERT INTO projection_checkpoints (name, transaction_id, position, version, events_applied, updated_at)
          VALUES ($1, $2, $3, $4, $5, now())
          ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position,
-             version = excluded.version, events_applied = excluded.events_applied, updated_at = now()",
+             version = excluded.version, events_applied = excluded.events_applied, updated_at = now(),
+             generation = projection_checkpoints.generation + 1",
     )
     .bind(projection.name)
     .bind(cursor.transaction_id)

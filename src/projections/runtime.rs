@@ -261,6 +261,21 @@ const NEXT_BATCH: &str = "
 pub const BATCH_SETTINGS: &str =
     "SET LOCAL synchronous_commit = off; SET LOCAL plan_cache_mode = force_custom_plan";
 
+/// Moves the checkpoint from `($5, $6)` to `($2, $3)` past `$4` events, and the generation
+/// on by one if the batch's statements inserted, updated or deleted rows of the tables `$7`
+/// (PostgreSQL counts them per transaction; where it is told not to count, every batch
+/// counts as a change). Moves nothing if the checkpoint is no longer where the batch began.
+const MOVE_CHECKPOINT: &str = "
+    UPDATE projection_checkpoints
+    SET transaction_id = $2, position = $3, events_applied = events_applied + $4, updated_at = now(),
+        generation = generation + (
+            SELECT CASE WHEN NOT current_setting('track_counts')::bool
+                          OR coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) > 0
+                        THEN 1 ELSE 0 END
+            FROM pg_stat_xact_user_tables
+            WHERE schemaname = current_schema() AND relname = ANY($7))
+    WHERE name = $1 AND transaction_id = $5 AND position = $6";
+
 /// Applies the next batch of up to `limit` events and moves the checkpoint.
 pub async fn apply_batch(
     pool: &PgPool,
@@ -306,19 +321,16 @@ pub async fn apply_batch(
     projection
         .apply_range(&mut transaction, statements, from, to)
         .await?;
-    let moved = sqlx::query(
-        "UPDATE projection_checkpoints
-         SET transaction_id = $2, position = $3, events_applied = events_applied + $4, updated_at = now()
-         WHERE name = $1 AND transaction_id = $5 AND position = $6",
-    )
-    .bind(projection.name)
-    .bind(to.transaction_id)
-    .bind(to.position)
-    .bind(count)
-    .bind(from.transaction_id)
-    .bind(from.position)
-    .execute(&mut *transaction)
-    .await?;
+    let moved = sqlx::query(MOVE_CHECKPOINT)
+        .bind(projection.name)
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(count)
+        .bind(from.transaction_id)
+        .bind(from.position)
+        .bind(projection.table_names())
+        .execute(&mut *transaction)
+        .await?;
     if moved.rows_affected() != 1 {
         transaction.rollback().await?;
         return Ok(Batch::Moved);
@@ -380,11 +392,7 @@ pub async fn ensure_ready(pool: &PgPool, projection: &Projection) -> anyhow::Res
 }
 
 async fn tables_exist(pool: &PgPool, projection: &Projection) -> sqlx::Result<bool> {
-    let names: Vec<String> = projection
-        .tables
-        .iter()
-        .map(|table| table.name.to_owned())
-        .collect();
+    let names = projection.table_names();
     let found: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1)")
         .bind(&names)
         .fetch_one(pool)

@@ -597,3 +597,78 @@ async fn reads_wait_for_their_projections_when_asked() {
     assert_eq!(app.get("/api/v1/areas/braas/timeline?after=x").await.0, 422);
     let _ = BUNDLED;
 }
+
+#[tokio::test]
+async fn a_generation_moves_only_with_the_batches_and_rebuilds_that_change_the_tables() {
+    let app = TestApp::spawn().await;
+    caught_up(&app.db.pool).await;
+    let generations = || async {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, generation FROM projection_checkpoints")
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        rows.into_iter().collect::<HashMap<String, i64>>()
+    };
+    let start = generations().await;
+
+    // An activity: the timeline and the strategies' overview change; every projection
+    // applies the event, but the cases' and the council's tables stay as they were.
+    log(
+        &app,
+        "araby",
+        "2026-05-04",
+        "Läxhjälp",
+        &["matchningsmetodik"],
+        12,
+    )
+    .await;
+    caught_up(&app.db.pool).await;
+    let after_activity = generations().await;
+    for changed in ["timeline", "strategy_overview"] {
+        assert!(
+            after_activity[changed] > start[changed],
+            "{changed}: {start:?} → {after_activity:?}"
+        );
+    }
+    for unchanged in ["cases", "council_flow", "secrecy"] {
+        assert_eq!(
+            after_activity[unchanged], start[unchanged],
+            "{unchanged}: {start:?} → {after_activity:?}"
+        );
+    }
+    let council = projections::checkpoint(&app.db.pool, "council_flow")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        council.position > 0,
+        "the council's projection went past the activity all the same"
+    );
+
+    // A case changes the cases' table.
+    let (status, body) = app
+        .post(
+            "/api/v1/areas/araby/cases",
+            json!({"title": "Bostadsfråga", "description": "", "strategies": ["matchningsmetodik"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    caught_up(&app.db.pool).await;
+    let after_case = generations().await;
+    assert!(after_case["cases"] > after_activity["cases"]);
+    assert_eq!(after_case["council_flow"], after_activity["council_flow"]);
+
+    // A rebuild swaps in new tables: a new generation.
+    projections::rebuild::rebuild(
+        &app.db.pool,
+        projections::by_name("council_flow").unwrap(),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        generations().await["council_flow"],
+        after_case["council_flow"] + 1
+    );
+}
