@@ -10,7 +10,7 @@ use super::{Projection, Table};
 
 pub const PROJECTION: Projection = Projection {
     name: "cases",
-    version: 1,
+    version: 2,
     tables: &[Table {
         name: "cases",
         columns: "
@@ -25,7 +25,11 @@ pub const PROJECTION: Projection = Projection {
             opened_at        timestamptz,
             closed_at        timestamptz,
             updated_at       timestamptz NOT NULL",
-        indexes: &["(area, opened_at DESC)", "USING gin (strategies)"],
+        // A strategy's open cases are a few of its cases: the index holds only open ones.
+        indexes: &[
+            "(area, opened_at DESC)",
+            "USING gin (strategies) WHERE status <> 'avslutad'",
+        ],
         indexes_serve_apply: false,
     }],
     // A batch folds each case's events in log order: the last status-changing event

@@ -12,7 +12,7 @@ use super::{Projection, Table};
 
 pub const PROJECTION: Projection = Projection {
     name: "strategy_overview",
-    version: 2,
+    version: 3,
     tables: &[
         Table {
             name: "activity_state",
@@ -36,7 +36,8 @@ pub const PROJECTION: Projection = Projection {
                 participants  bigint  NOT NULL,
                 last_date     date    NOT NULL,
                 PRIMARY KEY (strategy, area, month)",
-            indexes: &["(month)"],
+            // By month for the matrix; a strategy's last activity is one step into the second.
+            indexes: &["(month)", "(strategy, last_date)"],
             indexes_serve_apply: false,
         },
         Table {
@@ -227,11 +228,23 @@ pub async fn matrix(pool: &PgPool, from: Date, to: Date) -> sqlx::Result<Vec<Cel
     .await
 }
 
-/// The last activity date of every strategy that has had any activity.
-pub async fn last_activity(pool: &PgPool) -> sqlx::Result<Vec<(String, Date)>> {
-    sqlx::query_as("SELECT strategy, max(last_date) FROM strategy_activity_month GROUP BY strategy")
-        .fetch_all(pool)
-        .await
+/// The last activity date of each of `strategies` that has had any activity.
+pub async fn last_activity(
+    pool: &PgPool,
+    strategies: &[&str],
+) -> sqlx::Result<Vec<(String, Date)>> {
+    // One index probe per strategy; grouping the whole table instead read every cell
+    // (7 ms at a million events, on every strategy page and council view).
+    sqlx::query_as(
+        "SELECT s.strategy, last.date
+         FROM unnest($1::text[]) AS s(strategy)
+         CROSS JOIN LATERAL (SELECT max(last_date) AS date FROM strategy_activity_month m
+                             WHERE m.strategy = s.strategy) AS last
+         WHERE last.date IS NOT NULL",
+    )
+    .bind(strategies)
+    .fetch_all(pool)
+    .await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use crate::domain::plan::NodeKind;
+use crate::domain::plan::{NodeKind, Plan, StrategyRef};
 use crate::projections::{self, cases, council, strategy, timeline};
 use crate::web::AppState;
 use crate::web::auth::Reader;
@@ -396,7 +396,8 @@ pub struct PeriodQuery {
     pub after: Option<i64>,
 }
 
-fn period(query: &PeriodQuery) -> Result<(Date, Date), ApiError> {
+/// The period asked for: a year up to today unless given; 422 when it is not a period.
+pub fn period(query: &PeriodQuery) -> Result<(Date, Date), ApiError> {
     let to = parse_date("to", query.to.as_deref())?.unwrap_or_else(today);
     let from = parse_date("from", query.from.as_deref())?.unwrap_or(to - time::Duration::days(365));
     if to < from {
@@ -455,62 +456,85 @@ pub async fn strategy_overview(
     Ok(answer(overview.0, overview.1))
 }
 
-/// The strategy overview and whether it is fresh (shared with the pages).
+/// The strategy overview and whether it is fresh.
 pub async fn overview(
     state: &AppState,
     id: &str,
     query: &PeriodQuery,
 ) -> Result<(StrategyOverview, bool), ApiError> {
     let plan = state.insats.plan().await?;
-    let found = plan
-        .strategy(id)
-        .ok_or_else(|| ApiError::not_found("Strategin finns inte i planen."))?;
+    known_strategy(&plan, id)?;
     let (from, to) = period(query)?;
     let fresh = catch_up(state, query.after, &OVERVIEW_READS).await?;
+    let mut overview = activity_overview(state, id, from, to).await?;
+    overview.open_cases = open_cases(state, id).await?;
+    overview.open_items = council::open_items_for_strategy(&state.pool, id)
+        .await
+        .map_err(internal)?;
+    Ok((overview, fresh))
+}
+
+/// A strategy's overview from the strategies' read model alone: its process and owner,
+/// activity per area in the period, last activity and status reports; no open cases or
+/// items (the pages show those apart, as they change with other events).
+pub async fn activity_overview(
+    state: &AppState,
+    id: &str,
+    from: Date,
+    to: Date,
+) -> Result<StrategyOverview, ApiError> {
+    let plan = state.insats.plan().await?;
+    let found = known_strategy(&plan, id)?;
     let pool = &state.pool;
     let activities_by_area = strategy::activity_by_area(pool, id, from, to)
         .await
         .map_err(internal)?;
-    let last_activity = strategy::last_activity(pool)
+    let last_activity = strategy::last_activity(pool, &[id])
         .await
         .map_err(internal)?
         .into_iter()
-        .find(|(strategy, _)| strategy == id)
+        .next()
         .map(|(_, date)| date);
-    let now = OffsetDateTime::now_utc();
     let process_title = plan
         .node(NodeKind::Process, found.process())
         .map(|node| node.text("title").to_owned())
         .unwrap_or_default();
-    Ok((
-        StrategyOverview {
-            id: found.id().to_owned(),
-            title: found.title().to_owned(),
-            process: ProcessRef {
-                id: found.process().to_owned(),
-                title: process_title,
-            },
-            process_owner: strategy::process_owner(pool, found.process())
-                .await
-                .map_err(internal)?,
-            from: from.to_string(),
-            to: to.to_string(),
-            activities_by_area,
-            silent: last_activity.is_none_or(|date| (today() - date).whole_days() > SILENT_DAYS),
-            last_activity: last_activity.map(|date| date.to_string()),
-            status_reports: strategy::reports(pool, id, 10).await.map_err(internal)?,
-            open_cases: cases::open_for_strategy(pool, id)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .map(|row| CaseSummary::from_row(row, now))
-                .collect(),
-            open_items: council::open_items_for_strategy(pool, id)
-                .await
-                .map_err(internal)?,
+    Ok(StrategyOverview {
+        id: found.id().to_owned(),
+        title: found.title().to_owned(),
+        process: ProcessRef {
+            id: found.process().to_owned(),
+            title: process_title,
         },
-        fresh,
-    ))
+        process_owner: strategy::process_owner(pool, found.process())
+            .await
+            .map_err(internal)?,
+        from: from.to_string(),
+        to: to.to_string(),
+        activities_by_area,
+        silent: last_activity.is_none_or(|date| (today() - date).whole_days() > SILENT_DAYS),
+        last_activity: last_activity.map(|date| date.to_string()),
+        status_reports: strategy::reports(pool, id, 10).await.map_err(internal)?,
+        open_cases: Vec::new(),
+        open_items: Vec::new(),
+    })
+}
+
+/// The strategy `id` of the plan, or 404.
+pub fn known_strategy<'a>(plan: &'a Plan, id: &str) -> Result<StrategyRef<'a>, ApiError> {
+    plan.strategy(id)
+        .ok_or_else(|| ApiError::not_found("Strategin finns inte i planen."))
+}
+
+/// A strategy's open cases, oldest first (at most 200).
+pub async fn open_cases(state: &AppState, id: &str) -> Result<Vec<CaseSummary>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    Ok(cases::open_for_strategy(&state.pool, id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|row| CaseSummary::from_row(row, now))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -533,14 +557,15 @@ pub struct SilentStrategy {
 /// "Tysta strategier": strategies without activity for `days` days.
 pub async fn silent(state: &AppState, days: i64) -> Result<Vec<SilentStrategy>, ApiError> {
     let plan = state.insats.plan().await?;
-    let last: std::collections::HashMap<String, Date> = strategy::last_activity(&state.pool)
+    let strategies = plan.nodes(NodeKind::Strategy);
+    let ids: Vec<&str> = strategies.iter().map(|node| node.id.as_str()).collect();
+    let last: std::collections::HashMap<String, Date> = strategy::last_activity(&state.pool, &ids)
         .await
         .map_err(internal)?
         .into_iter()
         .collect();
     let today = today();
-    Ok(plan
-        .nodes(NodeKind::Strategy)
+    Ok(strategies
         .into_iter()
         .filter_map(|node| {
             let last = last.get(&node.id).copied();
@@ -615,27 +640,30 @@ pub async fn council_flow_data(
             edges: council::edges(pool, from, to).await.map_err(internal)?,
             open_items: council::open_items(pool, 200).await.map_err(internal)?,
             matrix: strategy::matrix(pool, from, to).await.map_err(internal)?,
-            last_reviews: {
-                let mut reviews = council::last_reviews(pool).await.map_err(internal)?;
-                let mut holders: Vec<Value> = reviews
-                    .iter()
-                    .map(|review| serde_json::json!({"feedback": review.feedback}))
-                    .collect();
-                state
-                    .insats
-                    .privacy()
-                    .open_all(holders.iter_mut())
-                    .await
-                    .map_err(internal)?;
-                for (review, holder) in reviews.iter_mut().zip(holders) {
-                    review.feedback = holder["feedback"].clone();
-                }
-                reviews
-            },
+            last_reviews: last_reviews(state).await?,
             silent_strategies: silent(state, SILENT_DAYS).await?,
         },
         fresh,
     ))
+}
+
+/// The latest review of each area's timeline, its feedback opened.
+pub async fn last_reviews(state: &AppState) -> Result<Vec<council::LastReview>, ApiError> {
+    let mut reviews = council::last_reviews(&state.pool).await.map_err(internal)?;
+    let mut holders: Vec<Value> = reviews
+        .iter()
+        .map(|review| serde_json::json!({"feedback": review.feedback}))
+        .collect();
+    state
+        .insats
+        .privacy()
+        .open_all(holders.iter_mut())
+        .await
+        .map_err(internal)?;
+    for (review, holder) in reviews.iter_mut().zip(holders) {
+        review.feedback = holder["feedback"].clone();
+    }
+    Ok(reviews)
 }
 
 /// Per edge between forums: items raised, answered, still open, median and longest time
