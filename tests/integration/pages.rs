@@ -508,18 +508,24 @@ async fn the_coordinator_adds_an_account_from_the_admin_page() {
 }
 
 #[tokio::test]
-async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed_when_they_move() {
+async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed_when_they_change()
+{
+    use insats::web::pages::rendered::{Rendered, Standing};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let app = TestApp::spawn().await;
     crate::helpers::caught_up(&app.db.pool).await;
-    let rendered = insats::web::pages::rendered::Rendered::default();
+    let state = insats::web::AppState::new(app.db.pool.clone(), false, crate::helpers::keyring());
+    let rendered = Rendered::default();
     let renderings = Arc::new(AtomicUsize::new(0));
-    let render = |rendered: insats::web::pages::rendered::Rendered| {
-        let (pool, renderings) = (app.db.pool.clone(), renderings.clone());
+    // A part of the council's flow of items, as a page asks for it: where the read models
+    // stand, then the part.
+    let render = |rendered: Rendered| {
+        let (state, renderings) = (state.clone(), renderings.clone());
         async move {
+            let standing = Standing::now(&state).await.unwrap();
             rendered
-                .get_or_render(&pool, &["timeline"], "del".into(), || async {
+                .get_or_render(&standing, &["council_flow"], "del".into(), || async {
                     let n = renderings.fetch_add(1, Ordering::SeqCst) + 1;
                     // Long enough that the other requests arrive while this one renders.
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -540,7 +546,11 @@ async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed
     assert_eq!(render(rendered.clone()).await, "<p>rendering 1</p>");
     assert_eq!(renderings.load(Ordering::SeqCst), 1);
 
-    // An event moves the timeline's checkpoint: the next request renders again.
+    // An activity: the council's projection applies it (its checkpoint moves past it) but
+    // its tables do not change, so the part stands.
+    let before = insats::projections::checkpoint(&app.db.pool, "council_flow")
+        .await
+        .unwrap();
     let (status, _) = app
         .post(
             "/api/v1/areas/araby/activities",
@@ -549,6 +559,23 @@ async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed
         .await;
     assert_eq!(status, 201);
     crate::helpers::caught_up(&app.db.pool).await;
+    let after = insats::projections::checkpoint(&app.db.pool, "council_flow")
+        .await
+        .unwrap();
+    assert_ne!(before, after, "the projection went past the activity");
+    assert_eq!(render(rendered.clone()).await, "<p>rendering 1</p>");
+
+    // An item between the forums changes the council's tables: the next request renders
+    // again, once.
+    let (status, body) = app
+        .post(
+            "/api/v1/items",
+            json!({"kind": "fraga", "from": "omradesteam:araby", "to": "integrationsrad", "title": "Lokaler", "text": "Finns det lokaler?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    crate::helpers::caught_up(&app.db.pool).await;
+    assert_eq!(render(rendered.clone()).await, "<p>rendering 2</p>");
     assert_eq!(render(rendered.clone()).await, "<p>rendering 2</p>");
     assert_eq!(renderings.load(Ordering::SeqCst), 2);
 }
@@ -600,4 +627,45 @@ async fn pages_seen_before_a_change_show_it_once_their_read_models_have_it() {
     assert!(flow.body.contains("Lokaler för språkcafé"));
     let strategy = team.get("/planen/strategier/matchningsmetodik").await;
     assert!(strategy.body.contains("Araby"), "the activity per area");
+}
+
+#[tokio::test]
+async fn a_timeline_seen_before_an_erasure_never_shows_the_erased_text_again() {
+    let app = TestApp::spawn().await;
+    let team = person(&app, "omradesteam", &["araby"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &team).await;
+    let (status, case) = app
+        .post(
+            "/api/v1/areas/araby/cases",
+            json!({"title": "Bostadsfråga", "description": "Familjen Kanariesson behöver stöd", "strategies": ["oka-tillgangen-till-bostader"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    crate::helpers::caught_up(&app.db.pool).await;
+    // Seen, and kept rendered, with the text.
+    let before = team.get("/omraden/araby").await;
+    assert!(before.body.contains("Kanariesson"), "{}", before.body);
+
+    let (status, erased) = app
+        .post(
+            &format!("/api/v1/cases/{}/erasure", case["id"].as_str().unwrap()),
+            json!({"decision": "Dnr KS 2026/123", "reason": "Gallringsbeslut"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{erased}");
+    // At once, before the projections have applied the erasure, and after.
+    let right_after = team.get("/omraden/araby").await;
+    assert!(
+        !right_after.body.contains("Kanariesson"),
+        "{}",
+        right_after.body
+    );
+    crate::helpers::caught_up(&app.db.pool).await;
+    let after = team.get("/omraden/araby").await;
+    assert!(!after.body.contains("Kanariesson"), "{}", after.body);
+    assert!(
+        after
+            .body
+            .contains("[raderat enligt beslut Dnr KS 2026/123]")
+    );
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use super::components::{
     self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
 };
+use super::rendered::Standing;
 use super::{PageUser, nothing, page, settle};
 use crate::access::{Action, authorize};
 use crate::domain::activity::ActivityInput;
@@ -143,9 +144,13 @@ pub async fn timeline(
         "tidslinje {area} {may_read_secret} {} {filters}",
         cursor.map(|c| c.encode()).unwrap_or_default()
     );
+    let standing = match Standing::now(&state).await {
+        Ok(standing) => standing,
+        Err(error) => return refused(error),
+    };
     let listing = state
         .rendered
-        .get_or_render(&state.pool, &TIMELINE_READS, key, || async {
+        .get_or_render(&standing, &TIMELINE_READS, key, || async {
             let (entries, next) =
                 timeline::page(&state.pool, area.as_str(), &filter, cursor, PAGE_SIZE).await?;
             let items = visible_items(&state, &actor, entries).await.map_err(|_| {

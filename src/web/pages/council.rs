@@ -16,17 +16,21 @@ use super::components::{
     self, FormErrors, csrf, first, form_fields, forum_name, input, refused, see_other, select,
     textarea,
 };
+use super::rendered::Standing;
 use super::{After, PageUser, nothing, page, settle};
 use crate::access::{Action, authorize};
 use crate::app::ItemInput;
 use crate::domain::item::{Forum, Item, ItemKind};
 use crate::domain::plan::{NodeKind, Plan};
-use crate::projections::council::{Edge, OpenItem};
-use crate::projections::strategy::Cell;
+use crate::projections::council::{self, Edge, OpenItem};
+use crate::projections::strategy::{self, Cell};
 use crate::projections::timeline::{describe, item_kind_label};
 use crate::web::AppState;
 use crate::web::api::error::ApiError;
-use crate::web::api::reads::{COUNCIL_READS, PeriodQuery, council_flow_data};
+use crate::web::api::reads::{
+    COUNCIL_READS, PeriodQuery, SILENT_DAYS, last_reviews, period, silent,
+};
+use time::Date;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FlowQuery {
@@ -45,93 +49,128 @@ pub async fn flow(
     user: PageUser,
     Query(query): Query<FlowQuery>,
 ) -> Response {
-    let period = PeriodQuery {
+    let asked = PeriodQuery {
         from: query.fran.clone().filter(|s| !s.is_empty()),
         to: query.till.clone().filter(|s| !s.is_empty()),
         after: query.efter,
     };
-    settle(&state, query.efter, &COUNCIL_READS).await;
-    // The view is the same for everyone who may see it: it depends on the period, on
-    // whether every open item is listed, and on the day (ages, silent strategies).
-    let key = format!(
-        "rad {} {} {} {}",
-        components::today(),
-        period.from.as_deref().unwrap_or(""),
-        period.to.as_deref().unwrap_or(""),
-        query.oppna.as_deref() == Some("alla"),
-    );
-    let view = state
-        .rendered
-        .get_or_render(&state.pool, &COUNCIL_READS, key, || {
-            flow_view(&state, &period, query.oppna.as_deref() == Some("alla"))
-        })
-        .await;
-    match view {
-        Ok(view) => {
-            page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
-        }
-        Err(error) if error.status == StatusCode::UNPROCESSABLE_ENTITY => super::error_page(
+    let Ok((from, to)) = period(&asked) else {
+        return super::error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Ogiltig period",
             "Skriv datumen som ÅÅÅÅ-MM-DD, och slutet efter början.",
-        ),
-        Err(error) => super::error_page(
-            error.status,
-            "Det gick inte att visa informationsflödet",
-            &error
-                .errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default(),
-        ),
+        );
+    };
+    settle(&state, query.efter, &COUNCIL_READS).await;
+    let all_open = query.oppna.as_deref() == Some("alla");
+    // The view is the same for everyone who may see it. Its parts depend on the period, on
+    // whether every open item is listed, and on the day (ages, silent strategies); the flow
+    // of items and the reviews come from the council's read model, the matrix and the
+    // silent strategies from the strategies' (which every activity changes).
+    let today = components::today();
+    let parts = async {
+        let standing = Standing::now(&state).await?;
+        let rendered = &state.rendered;
+        let flow = rendered
+            .get_or_render(
+                &standing,
+                &["council_flow"],
+                format!(
+                    "rad flöde {today} {} {} {all_open}",
+                    asked.from.as_deref().unwrap_or(""),
+                    asked.to.as_deref().unwrap_or("")
+                ),
+                || flow_part(&state, &asked, from, to, all_open),
+            )
+            .await?;
+        let activity = rendered
+            .get_or_render(
+                &standing,
+                &["strategy_overview"],
+                format!("rad insatser {today} {from} {to}"),
+                || activity_part(&state, from, to),
+            )
+            .await?;
+        let reviews = rendered
+            .get_or_render(
+                &standing,
+                &["council_flow"],
+                format!("rad granskningar {today}"),
+                || reviews_part(&state),
+            )
+            .await?;
+        Ok::<_, ApiError>(html! { (flow) (activity) (reviews) })
+    };
+    match parts.await {
+        Ok(view) => {
+            page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
+        }
+        Err(error) => super::api_error_page(&error, "Det gick inte att visa informationsflödet"),
     }
 }
 
-/// The information flow's content for a period, rendered.
-async fn flow_view(
+/// The heading, the period's form, the diagram and table of the flow between the forums,
+/// and the open items.
+async fn flow_part(
     state: &AppState,
-    period: &PeriodQuery,
+    asked: &PeriodQuery,
+    from: Date,
+    to: Date,
     all_open: bool,
 ) -> Result<String, ApiError> {
-    let (flow, _) = council_flow_data(state, period).await?;
+    let pool = &state.pool;
+    let edges = council::edges(pool, from, to).await?;
+    let open = council::open_items(pool, 200).await?;
     let plan = state.insats.plan().await?;
     let areas = components::area_names(state).await?;
     let none = FormErrors::default();
+    let (from, to) = (from.to_string(), to.to_string());
     Ok(html! {
         h1 { "Informationsflödet" }
         form.filters method="get" aria-label="Välj period" {
-            (input("fran", "Från", "date", &flow.from, &none, None))
-            (input("till", "Till", "date", &flow.to, &none, None))
+            (input("fran", "Från", "date", &from, &none, None))
+            (input("till", "Till", "date", &to, &none, None))
             button type="submit" { "Visa" }
         }
         p { a href="/forum/nytt" { "Skicka ett ärende till ett annat forum" } }
         section aria-labelledby="diagram" {
-            h2 id="diagram" { "Ärenden mellan forumen " (flow.from) " – " (flow.to) }
-            (diagram(&flow.edges, &areas, &plan))
+            h2 id="diagram" { "Ärenden mellan forumen " (from) " – " (to) }
+            (diagram(&edges, &areas, &plan))
             (legend())
-            (edge_table(&flow.edges, &plan, &areas))
+            (edge_table(&edges, &plan, &areas))
         }
         section aria-labelledby="oppna" {
             h2 id="oppna" { "Öppna ärenden, äldst först" }
-            @let shown = if all_open { flow.open_items.len() } else { OPEN_ITEMS_SHOWN.min(flow.open_items.len()) };
-            (open_items(&flow.open_items[..shown], &plan, &areas))
-            @if shown < flow.open_items.len() {
+            @let shown = if all_open { open.len() } else { OPEN_ITEMS_SHOWN.min(open.len()) };
+            (open_items(&open[..shown], &plan, &areas))
+            @if shown < open.len() {
                 p {
                     "Visar de " (shown) " äldsta. "
-                    a href={ "?" (serde_urlencoded::to_string([("fran", period.from.as_deref().unwrap_or("")), ("till", period.to.as_deref().unwrap_or("")), ("oppna", "alla")]).unwrap_or_default()) "#oppna" } { "Visa alla öppna ärenden" }
+                    a href={ "?" (serde_urlencoded::to_string([("fran", asked.from.as_deref().unwrap_or("")), ("till", asked.to.as_deref().unwrap_or("")), ("oppna", "alla")]).unwrap_or_default()) "#oppna" } { "Visa alla öppna ärenden" }
                 }
             }
         }
+    }
+    .into_string())
+}
+
+/// The area × strategy heat map of the period and the silent strategies.
+async fn activity_part(state: &AppState, from: Date, to: Date) -> Result<String, ApiError> {
+    let matrix = strategy::matrix(&state.pool, from, to).await?;
+    let silent = silent(state, SILENT_DAYS).await?;
+    let plan = state.insats.plan().await?;
+    let areas = components::area_names(state).await?;
+    Ok(html! {
         section aria-labelledby="matris" {
             h2 id="matris" { "Insatser per strategi och område" }
-            (heat_map(&flow.matrix, &areas, &plan))
+            (heat_map(&matrix, &areas, &plan))
         }
         section aria-labelledby="tysta" {
             h2 id="tysta" { "Tysta strategier" }
             p.hint { "Strategier utan insatser de senaste 90 dagarna." }
-            @if flow.silent_strategies.is_empty() { (nothing("Inga tysta strategier.")) }
+            @if silent.is_empty() { (nothing("Inga tysta strategier.")) }
             ul {
-                @for strategy in &flow.silent_strategies {
+                @for strategy in &silent {
                     li {
                         a href={ "/planen/strategier/" (strategy.id) } { (strategy.title) }
                         " – " (strategy.last_activity.as_deref().map(|d| format!("senaste insats {d}")).unwrap_or_else(|| "ingen insats ännu".into()))
@@ -139,13 +178,22 @@ async fn flow_view(
                 }
             }
         }
+    }
+    .into_string())
+}
+
+/// When the council last reviewed each area's timeline, and its feedback.
+async fn reviews_part(state: &AppState) -> Result<String, ApiError> {
+    let reviews = last_reviews(state).await?;
+    let areas = components::area_names(state).await?;
+    Ok(html! {
         section aria-labelledby="granskningar" {
             h2 id="granskningar" { "Rådets granskning av områdenas tidslinjer" }
             table {
                 thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } } }
                 tbody {
                     @for (id, name) in &areas {
-                        @let review = flow.last_reviews.iter().find(|r| &r.area == id);
+                        @let review = reviews.iter().find(|r| &r.area == id);
                         tr {
                             th scope="row" { a href={ "/omraden/" (id) } { (name) } }
                             td { (review.map(|r| components::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }

@@ -159,6 +159,16 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     (status, body).into_response()
 }
 
+/// A failed read of the API's as a page: its status, `title`, and the API's first message.
+pub fn api_error_page(error: &super::api::error::ApiError, title: &str) -> Response {
+    let message = error
+        .errors
+        .first()
+        .map(|e| e.message.as_str())
+        .unwrap_or_default();
+    error_page(error.status, title, message)
+}
+
 /// Each role lands where its work is.
 async fn start(user: PageUser) -> Response {
     let target = match user.role() {

@@ -7,13 +7,15 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::components::{self, refused};
+use super::rendered::Standing;
 use super::{After, PageUser, nothing, page, settle};
 use crate::domain::plan::{NodeKind, Plan, PlanNode};
 use crate::domain::strategy::StrategyStatus;
+use crate::projections::council;
 use crate::projections::timeline::{item_kind_label, status_label};
 use crate::web::AppState;
 use crate::web::api::error::ApiError;
-use crate::web::api::reads::{PeriodQuery, overview};
+use crate::web::api::reads::{PeriodQuery, activity_overview, open_cases, period};
 
 pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
     let plan = match state.insats.plan().await {
@@ -106,57 +108,71 @@ pub async fn strategy(
     Path(id): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
+    let plan = match state.insats.plan().await {
+        Ok(plan) => plan,
+        Err(error) => return refused(error),
+    };
+    let Some(title) = plan.strategy(&id).map(|s| s.title().to_owned()) else {
+        return super::error_page(
+            StatusCode::NOT_FOUND,
+            "Finns inte",
+            "Strategin finns inte i planen.",
+        );
+    };
     settle(&state, after.efter, &STRATEGY_READS).await;
     let may_audit = crate::access::may_audit(&user.actor());
-    // The same for everyone but for the link to the audit history.
-    let key = format!("strategi {id} {} {may_audit}", components::today());
-    let view = state
-        .rendered
-        .get_or_render(&state.pool, &STRATEGY_READS, key, || {
-            strategy_view(&state, &id, may_audit)
-        })
-        .await;
-    match view {
-        Ok(view) => {
-            let title = match state.insats.plan().await {
-                Ok(plan) => plan.strategy(&id).map(|s| s.title().to_owned()),
-                Err(error) => return refused(error),
-            };
-            page(
-                title.as_deref().unwrap_or("Strategi"),
-                Some(&user.viewer()),
-                html! { (view) },
+    // The same for everyone but for the link to the audit history. The activity, the open
+    // cases and the open items each come from a read model of their own, and are kept
+    // apart: a note on a case changes only the open cases, a new activity only the first.
+    let today = components::today();
+    let parts = async {
+        let standing = Standing::now(&state).await?;
+        let rendered = &state.rendered;
+        let activity = rendered
+            .get_or_render(
+                &standing,
+                &["strategy_overview"],
+                format!("strategi {id} {today} {may_audit}"),
+                || activity_part(&state, &id, may_audit),
             )
-            .into_response()
-        }
-        Err(error) => super::error_page(
-            error.status,
-            if error.status == StatusCode::NOT_FOUND {
-                "Finns inte"
-            } else {
-                "Det gick inte att visa strategin"
-            },
-            &error
-                .errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default(),
-        ),
+            .await?;
+        let cases = rendered
+            .get_or_render(
+                &standing,
+                &["cases"],
+                format!("strategi ärenden {id} {today}"),
+                || cases_part(&state, &id),
+            )
+            .await?;
+        let items = rendered
+            .get_or_render(
+                &standing,
+                &["council_flow"],
+                format!("strategi forum {id} {today}"),
+                || items_part(&state, &id),
+            )
+            .await?;
+        Ok::<_, ApiError>(html! { (activity) (cases) (items) })
+    };
+    match parts.await {
+        Ok(view) => page(&title, Some(&user.viewer()), view).into_response(),
+        Err(error) => super::api_error_page(&error, "Det gick inte att visa strategin"),
     }
 }
 
 /// The read models a strategy's page shows.
 const STRATEGY_READS: [&str; 3] = ["strategy_overview", "cases", "council_flow"];
 
-/// A strategy's page content, rendered.
-async fn strategy_view(state: &AppState, id: &str, may_audit: bool) -> Result<String, ApiError> {
-    let query = PeriodQuery {
+/// A strategy's heading, process and owner, last activity, activity per area over the
+/// last year and status reports.
+async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<String, ApiError> {
+    let last_year = PeriodQuery {
         from: None,
         to: None,
         after: None,
     };
-    let (overview, _) = overview(state, id, &query).await?;
-    let plan = state.insats.plan().await?;
+    let (from, to) = period(&last_year)?;
+    let overview = activity_overview(state, id, from, to).await?;
     let areas = components::area_names(state).await?;
     let area_name = |id: &str| {
         areas
@@ -198,13 +214,31 @@ async fn strategy_view(state: &AppState, id: &str, may_audit: bool) -> Result<St
                 }
             }
         }
+    }
+    .into_string())
+}
+
+/// A strategy's open cases.
+async fn cases_part(state: &AppState, id: &str) -> Result<String, ApiError> {
+    let open = open_cases(state, id).await?;
+    Ok(html! {
         h2 { "Öppna ärenden" }
-        @if overview.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-            ul { @for case in &overview.open_cases { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
+        @if open.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
+            ul { @for case in &open { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
         }
+    }
+    .into_string())
+}
+
+/// The items about a strategy waiting for an answer between the forums.
+async fn items_part(state: &AppState, id: &str) -> Result<String, ApiError> {
+    let open = council::open_items_for_strategy(&state.pool, id).await?;
+    let plan = state.insats.plan().await?;
+    let areas = components::area_names(state).await?;
+    Ok(html! {
         h2 { "Öppna ärenden mellan forumen" }
-        @if overview.open_items.is_empty() { (nothing("Inga öppna.")) } @else {
-            ul { @for item in &overview.open_items { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
+        @if open.is_empty() { (nothing("Inga öppna.")) } @else {
+            ul { @for item in &open { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
         }
     }
     .into_string())

@@ -1,27 +1,37 @@
 //! Parts of pages kept rendered while the read models under them stand still.
 //!
-//! A read model changes only when its projection moves its checkpoint, so a part rendered
-//! from a set of projections is the same for as long as their checkpoints are: a request
-//! reads those checkpoints (one small query) and reuses the part only when they are where
-//! they were when it was rendered. While one request renders a part, the others asking for
-//! it wait for that rendering instead of repeating it (the council's view aggregates over
-//! the whole log; 32 people opening it at once should cost one aggregation, not 32).
+//! A read model changes only when its projection applies a batch that changes its tables,
+//! and each such batch moves the projection's *generation* on, in the batch's own
+//! transaction (`projection_checkpoints.generation`; batches over events the projection
+//! ignores leave it where it was). So a part rendered from a set of projections is the same
+//! for as long as their generations are: a page reads where every projection stands (one
+//! small query, [`Standing`]) and reuses a part only when the projections it was rendered
+//! from stand where they stood then. While one request renders a part, the others asking
+//! for it wait for that rendering instead of repeating it (the council's view aggregates
+//! over the whole log; 32 people opening it at once should cost one aggregation, not 32).
+//!
+//! A page is cut into parts by what they read (the council's flow of items apart from the
+//! activity matrix; a strategy's activity apart from its open cases), so that a new
+//! activity renders again only what shows activities.
+//!
+//! What a part shows besides the read models: the plan's titles and the areas' names, whose
+//! versions [`Standing`] holds too; and text opened with a subject's key. Erasure destroys
+//! keys outside the projections, so [`Standing`] also counts the keys destroyed: after an
+//! erasure no part rendered before it is shown again.
 //!
 //! The key of a part names everything else it depends on: the page, its filters and
 //! paging, the calendar day (for ages and "silent for 90 days") and what the viewer may
 //! read (secret text). The space is bounded by a byte budget; the oldest parts go first.
-//!
-//! What a part can show late: an erasure destroys a key when its event is appended, and a
-//! part rendered before stays until the projections apply that event (milliseconds; the
-//! erasing user's own next page waits for it, as every page after a change does).
 
 use maud::PreEscaped;
-use sqlx::PgPool;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
+
+use crate::app::AppError;
+use crate::web::AppState;
 
 /// Bytes of rendered HTML (with keys) kept at most.
 const BUDGET: usize = 16 * 1024 * 1024;
@@ -41,30 +51,73 @@ struct Parts {
 }
 
 struct Slot {
-    /// The checkpoints (positions) of the projections read, when the slot was made.
+    /// Where the projections read (and the erasures) stood when the slot was made.
     version: Vec<i64>,
     html: OnceCell<Arc<str>>,
     /// Bytes counted against the budget for this slot (0 until filled and counted).
     counted: AtomicUsize,
 }
 
+/// Where the read models stand: each projection's generation, how many subjects' keys have
+/// been destroyed, and the versions of the plan and the areas (whose titles and names every
+/// part shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    generations: Vec<(String, i64)>,
+    erased: i64,
+    plan: i64,
+    areas: i64,
+}
+
+impl Standing {
+    /// Reads where the read models stand now.
+    pub async fn now(state: &AppState) -> Result<Self, AppError> {
+        let (generations, erased): (sqlx::types::Json<Vec<(String, i64)>>, i64) = sqlx::query_as(
+            "SELECT (SELECT coalesce(json_agg(json_build_array(name, generation)), '[]')
+                         FROM projection_checkpoints),
+                        coalesce((SELECT destroyed FROM key_destructions), 0)",
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        Ok(Self {
+            generations: generations.0,
+            erased,
+            plan: state.insats.plan().await?.version,
+            areas: state.insats.areas().await?.version,
+        })
+    }
+
+    /// The generations of `reads` (-1 for a projection not started yet), then the
+    /// erasures and the plan's and the areas' versions.
+    fn version(&self, reads: &[&str]) -> Vec<i64> {
+        reads
+            .iter()
+            .map(|name| {
+                self.generations
+                    .iter()
+                    .find(|(found, _)| found == name)
+                    .map_or(-1, |(_, generation)| *generation)
+            })
+            .chain([self.erased, self.plan, self.areas])
+            .collect()
+    }
+}
+
 impl Rendered {
     /// The part under `key`, rendered by `render` unless it was rendered while the
-    /// projections named in `reads` stood where they stand now.
+    /// projections named in `reads` stood where they stand in `standing`.
     pub async fn get_or_render<E, F, Fut>(
         &self,
-        pool: &PgPool,
+        standing: &Standing,
         reads: &[&str],
         key: String,
         render: F,
     ) -> Result<PreEscaped<Arc<str>>, E>
     where
-        E: From<sqlx::Error>,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<String, E>>,
     {
-        let version = checkpoints(pool, reads).await?;
-        let slot = self.slot(&key, version);
+        let slot = self.slot(&key, standing.version(reads));
         let html = slot
             .html
             .get_or_try_init(|| async { render().await.map(Arc::<str>::from) })
@@ -120,21 +173,4 @@ impl Rendered {
             }
         }
     }
-}
-
-/// The checkpoint positions of `names`, in the order given (missing ones as -1).
-async fn checkpoints(pool: &PgPool, names: &[&str]) -> sqlx::Result<Vec<i64>> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT name, position FROM projection_checkpoints WHERE name = ANY($1)")
-            .bind(names)
-            .fetch_all(pool)
-            .await?;
-    Ok(names
-        .iter()
-        .map(|name| {
-            rows.iter()
-                .find(|(found, _)| found == name)
-                .map_or(-1, |(_, position)| *position)
-        })
-        .collect())
 }
