@@ -273,9 +273,13 @@ fn done(id: Uuid, result: AppendResult) -> Done {
     }
 }
 
-/// Turns domain events into log events: type, data, the tags of the state after each
-/// event (with `process:` added for every `strategy:`), and metadata from `metadata`
+/// Turns domain events into log events: type, data, the tags of the state before and after
+/// each event (with `process:` added for every `strategy:`), and metadata from `metadata`
 /// (given the area the event concerns). Returns the state after the events too.
+///
+/// Before and after: an event belongs to the history of everything it touched, so that a
+/// correction moving an activity from one strategy to another is in both strategies'
+/// histories (the auditor's replay of the first must see the activity leave it).
 pub fn to_log_events<A: Aggregate>(
     mut state: A,
     events: Vec<A::Event>,
@@ -284,8 +288,15 @@ pub fn to_log_events<A: Aggregate>(
 ) -> (A, Vec<NewEvent>) {
     let mut new_events = Vec::with_capacity(events.len());
     for event in events {
+        let before = state.tags(&event);
         state = state.apply(&event);
-        let tags = with_process_tags(state.tags(&event), plan);
+        let mut tags = state.tags(&event);
+        for tag in before {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        let tags = with_process_tags(tags, plan);
         let area = tags
             .iter()
             .find_map(|tag| tag.strip_prefix("area:"))

@@ -115,7 +115,9 @@ const HISTORY: &str = crate::event_log::select_events!(
 );
 
 const HISTORY_UP_TO: &str = concat!(
-    "SELECT position, recorded_at, event_type, data - $5::text[] FROM events WHERE ",
+    "SELECT position, recorded_at, event_type, data - $5::text[],
+            (SELECT substr(tag, 6) FROM unnest(tags) AS tag WHERE tag LIKE 'area:%' LIMIT 1)
+     FROM events WHERE ",
     in_history!(),
     " AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2::int8::text::xid8, $3))
       AND ($4::timestamptz IS NULL OR recorded_at <= $4)
@@ -160,23 +162,26 @@ pub async fn state_as_of(
             None => return Err(no_such_position()),
         },
     };
-    let rows: Vec<(i64, OffsetDateTime, String, Value)> = sqlx::query_as(HISTORY_UP_TO)
-        .bind(&tag)
-        .bind(cursor.map(|c| c.transaction_id))
-        .bind(cursor.map(|c| c.position))
-        .bind(time)
-        .bind(UNREAD_FIELDS)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(i64, OffsetDateTime, String, Value, Option<String>)> =
+        sqlx::query_as(HISTORY_UP_TO)
+            .bind(&tag)
+            .bind(cursor.map(|c| c.transaction_id))
+            .bind(cursor.map(|c| c.position))
+            .bind(time)
+            .bind(UNREAD_FIELDS)
+            .fetch_all(pool)
+            .await?;
     Ok(replay::replay_steps(
         strategy,
-        rows.iter()
-            .map(|(position, recorded_at, event_type, data)| replay::Step {
+        rows.iter().map(
+            |(position, recorded_at, event_type, data, area)| replay::Step {
                 position: *position,
                 recorded_at: *recorded_at,
                 event_type,
                 data,
-            }),
+                area: area.as_deref(),
+            },
+        ),
     ))
 }
 

@@ -15,6 +15,10 @@ pub struct Step<'a> {
     pub recorded_at: OffsetDateTime,
     pub event_type: &'a str,
     pub data: &'a Value,
+    /// The area the event is tagged with, if any: an activity corrected into the strategy
+    /// is in its history from the correction on, without the event that logged it (and
+    /// named its area).
+    pub area: Option<&'a str>,
 }
 
 impl<'a> From<&'a RecordedEvent> for Step<'a> {
@@ -24,6 +28,7 @@ impl<'a> From<&'a RecordedEvent> for Step<'a> {
             recorded_at: event.recorded_at,
             event_type: &event.event_type,
             data: &event.data,
+            area: event.tags.iter().find_map(|tag| tag.strip_prefix("area:")),
         }
     }
 }
@@ -278,6 +283,7 @@ impl StrategyState {
                     .get(&activity_id)
                     .map(|a| a.area.clone())
             })
+            .or_else(|| event.area.map(str::to_owned))
             .unwrap_or_default();
         let counted = strategies(data).contains(&self.strategy.as_str());
         self.activity_index.insert(

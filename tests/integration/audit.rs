@@ -463,3 +463,44 @@ async fn only_the_auditor_and_the_coordinator_may_audit() {
         403
     );
 }
+
+#[tokio::test]
+async fn an_activity_corrected_away_from_a_strategy_no_longer_counts_in_its_replay() {
+    let app = TestApp::spawn().await;
+    let (id, _) = activity(&app, "araby", 12).await;
+    let (_, kept) = activity(&app, "araby", 3).await;
+    let (_, corrected) = act(
+        &app,
+        &format!("/api/v1/activities/{id}/corrections"),
+        json!({"reason": "Fel strategi", "activity": {"date": "2026-05-04", "title": "Matchningsträff i araby",
+               "strategies": ["samordnat-mottagande"], "participants": 12}}),
+    )
+    .await;
+    assert!(kept < corrected);
+
+    // The correction is part of the strategy's history: it concerns the strategy it left.
+    let s = &replay(&app, &format!("per={corrected}")).await["state"];
+    assert_eq!(
+        activities(s, "araby"),
+        1,
+        "only the activity still about it"
+    );
+    assert_eq!(s["activities"]["araby"]["participants"], 3);
+    let (status, other) = app
+        .get(&format!(
+            "/api/v1/audit/strategies/samordnat-mottagande?per={corrected}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(activities(&other["state"], "araby"), 1);
+    assert_eq!(other["state"]["activities"]["araby"]["participants"], 12);
+    // Folding straight from the log gives the same.
+    let direct = insats::audit::state_as_of(
+        &app.db.pool,
+        "samordnat-mottagande",
+        insats::audit::AsOf::Position(corrected),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(&direct).unwrap(), other["state"]);
+}
