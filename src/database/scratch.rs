@@ -38,36 +38,26 @@ impl ScratchDatabase {
     pub async fn create(pool_size: u32) -> anyhow::Result<Self> {
         let server = server().await?;
         let template = TEMPLATE.get_or_try_init(|| make_template(server)).await?;
-        let name = format!("insats_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect_with(server).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} TEMPLATE {template}"
-        )))
-        .execute(&mut admin)
-        .await
-        .context("Failed to create a test database")?;
-        admin.close().await?;
-        let options = server.clone().database(&name);
-        let pool = super::pool(options.clone(), pool_size);
-        Ok(Self {
-            pool,
-            name,
-            options,
-        })
+        Self::copy(template, "", pool_size).await
     }
 
     /// A fresh copy of the database `source`, which this process made and kept with
     /// [`ScratchDatabase::keep_copy`] (nobody may be connected to it).
     pub async fn copy_of(source: &str, pool_size: u32) -> anyhow::Result<Self> {
+        // Copied file by file: the kept databases are large, the migrated template is not.
+        Self::copy(source, "STRATEGY FILE_COPY", pool_size).await
+    }
+
+    async fn copy(source: &str, strategy: &str, pool_size: u32) -> anyhow::Result<Self> {
         let server = server().await?;
         let name = format!("insats_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect_with(server).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} TEMPLATE {source} STRATEGY FILE_COPY"
+            "CREATE DATABASE {name} TEMPLATE {source} {strategy}"
         )))
         .execute(&mut admin)
         .await
-        .with_context(|| format!("Failed to copy the database {source}"))?;
+        .with_context(|| format!("Failed to create a database from {source}"))?;
         admin.close().await?;
         let options = server.clone().database(&name);
         let pool = super::pool(options.clone(), pool_size);
