@@ -2,7 +2,6 @@
 //! with its overview and a link to its audit history.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
@@ -15,7 +14,7 @@ use crate::projections::council;
 use crate::projections::timeline::{item_kind_label, status_label};
 use crate::web::AppState;
 use crate::web::api::error::ApiError;
-use crate::web::api::reads::{PeriodQuery, activity_overview, open_cases, period};
+use crate::web::api::reads::{PeriodQuery, activity_overview, known_strategy, open_cases, period};
 
 pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
     let plan = match state.insats.plan().await {
@@ -112,12 +111,9 @@ pub async fn strategy(
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
-    let Some(title) = plan.strategy(&id).map(|s| s.title().to_owned()) else {
-        return super::error_page(
-            StatusCode::NOT_FOUND,
-            "Finns inte",
-            "Strategin finns inte i planen.",
-        );
+    let title = match known_strategy(&plan, &id) {
+        Ok(strategy) => strategy.title().to_owned(),
+        Err(error) => return super::api_error_page(&error, "Finns inte"),
     };
     settle(&state, after.efter, &STRATEGY_READS).await;
     let may_audit = crate::access::may_audit(&user.actor());
