@@ -23,6 +23,8 @@ Environment:
   INSATS_DATA_DIR     folder for Insats's own files (default ./data)
   INSATS_LOG_FORMAT   text (default) or json
   INSATS_DB_POOL_SIZE database connections of this instance (default 16)
+  INSATS_PUBLIC_URL   where people reach Insats (https://… turns on HSTS)
+  INSATS_TRUSTED_PROXIES  load balancers whose X-Forwarded-For is believed
   RUST_LOG            log filter, e.g. info or insats=debug,sqlx=warn";
 
 #[derive(Debug, Parser)]
@@ -90,15 +92,18 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {
-    /// Erase the personal data of a case, an activity or an item: its key is destroyed
+    /// Erase the personal data of a case, an activity, an item or an accessibility report: its key is destroyed
     /// and an erasure event records who, when, under which decision and why.
     Erase {
-        #[arg(long, conflicts_with_all = ["activity", "item"])]
+        #[arg(long, conflicts_with_all = ["activity", "item", "feedback"])]
         case: Option<uuid::Uuid>,
-        #[arg(long, conflicts_with = "item")]
+        #[arg(long, conflicts_with_all = ["item", "feedback"])]
         activity: Option<uuid::Uuid>,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "feedback")]
         item: Option<uuid::Uuid>,
+        /// An accessibility report from the accessibility statement's form.
+        #[arg(long)]
+        feedback: Option<uuid::Uuid>,
         /// The decision that allows it (gallringsbeslut), e.g. "KS 2026-03-01 § 12".
         #[arg(long)]
         decision: String,
@@ -225,9 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let outcome = async {
         let keys = || keyring(config, &database);
         match command {
-            Command::Serve(args) => {
-                serve(args.addr, &database, keys()?, !config.insecure_cookies).await
-            }
+            Command::Serve(args) => serve(args.addr, &database, keys()?, config).await,
             Command::Migrate => database::migrate(&database.pool).await.map(|()| {
                 tracing::info!("the database schema is up to date");
                 ExitCode::SUCCESS
@@ -666,14 +669,18 @@ async fn privacy(
             case,
             activity,
             item,
+            feedback,
             decision,
             reason,
         } => {
-            let target = match (case, activity, item) {
-                (Some(id), _, _) => ErasureTarget::Case(id),
-                (_, Some(id), _) => ErasureTarget::Activity(id),
-                (_, _, Some(id)) => ErasureTarget::Item(id),
-                _ => anyhow::bail!("Name what to erase: --case ID, --activity ID or --item ID."),
+            let target = match (case, activity, item, feedback) {
+                (Some(id), ..) => ErasureTarget::Case(id),
+                (_, Some(id), ..) => ErasureTarget::Activity(id),
+                (_, _, Some(id), _) => ErasureTarget::Item(id),
+                (.., Some(id)) => ErasureTarget::Feedback(id),
+                _ => anyhow::bail!(
+                    "Name what to erase: --case ID, --activity ID, --item ID or --feedback ID."
+                ),
             };
             let done = insats
                 .erase_personal_data(&operator(), target, &decision, &reason, None)
@@ -740,8 +747,9 @@ async fn serve(
     addr: SocketAddr,
     database: &Database,
     keyring: Keyring,
-    secure_cookies: bool,
+    config: &Config,
 ) -> anyhow::Result<ExitCode> {
+    let settings = crate::web::Settings::from_config(config)?;
     // Refuse to start with a wrong key; a database that does not answer yet is retried
     // in the background instead.
     match tokio::time::timeout(
@@ -762,7 +770,7 @@ async fn serve(
         }
         _ => {}
     }
-    let app = Application::build_with(addr, database.pool.clone(), keyring, secure_cookies).await?;
+    let app = Application::build_with(addr, database.pool.clone(), keyring, settings).await?;
     app.run_until(startup::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

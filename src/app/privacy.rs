@@ -8,9 +8,10 @@ use crate::access::Action;
 use crate::domain::DomainError;
 use crate::domain::activity::{self, Activity};
 use crate::domain::case::{self, Case};
+use crate::domain::feedback::{self, Feedback};
 use crate::domain::item::{self, Item};
 use crate::domain::privacy::{self as domain, Erasure, ErasureEvent, Secrecy};
-use crate::domain::values::{FreeText, Slug};
+use crate::domain::values::{Citation, FreeText, Slug};
 use crate::event_log::ExpectedVersion;
 
 /// Whose personal data to erase.
@@ -19,6 +20,8 @@ pub enum ErasureTarget {
     Case(Uuid),
     Activity(Uuid),
     Item(Uuid),
+    /// An accessibility report from the accessibility statement's form.
+    Feedback(Uuid),
 }
 
 impl ErasureTarget {
@@ -27,6 +30,7 @@ impl ErasureTarget {
             ErasureTarget::Case(id) => format!("case:{id}"),
             ErasureTarget::Activity(id) => format!("activity:{id}"),
             ErasureTarget::Item(id) => format!("item:{id}"),
+            ErasureTarget::Feedback(id) => format!("feedback:{id}"),
         }
     }
 }
@@ -54,7 +58,7 @@ impl Insats {
         rule: Option<String>,
     ) -> Result<Done, AppError> {
         allow(ctx, &Action::Administer)?;
-        let decision = FreeText::required(
+        let decision = Citation::parse(
             "decision",
             decision,
             "Ange vilket beslut som medger gallringen.",
@@ -74,7 +78,9 @@ impl Insats {
             rule,
             area,
         }];
-        let rows = self.to_new_events(ctx, Erasure::default(), events, None, &plan);
+        let mut rows = self.to_new_events(ctx, Erasure::default(), events, None, &plan);
+        // The reason is sealed under the erasure's own key, never the one destroyed here.
+        self.seal(&mut rows).await?;
         let mut transaction = self.store.pool().begin().await?;
         if !self
             .privacy
@@ -109,6 +115,13 @@ impl Insats {
                     Some(raised) => return Ok(raised.area),
                     None => None,
                 }
+            }
+            ErasureTarget::Feedback(id) => {
+                let (report, _) = self.load::<Feedback>(&feedback::stream(id)).await?;
+                return match report.id {
+                    Some(_) => Ok(None),
+                    None => Err(DomainError::not_found("Det finns ingen sådan rapport.").into()),
+                };
             }
         };
         match area {

@@ -146,8 +146,9 @@ pub async fn history(pool: &PgPool, strategy: &str) -> sqlx::Result<Vec<Recorded
 }
 
 /// The state of `strategy` as of `as_of`, folded straight from the log: only the events up
-/// to the moment, and only the columns the fold reads (it reads no sealed field, so
-/// nothing is decrypted). The same fold as [`load`]'s, without reading the whole history.
+/// to the moment, and only the columns the fold reads. It reads no sealed field, so nothing
+/// is decrypted: a status report's comment is left empty here (the auditor's pages fold
+/// opened events, and show it). The same fold as [`load`]'s, without reading the whole history.
 pub async fn state_as_of(
     pool: &PgPool,
     strategy: &str,
@@ -188,6 +189,7 @@ pub async fn state_as_of(
 /// The free-text fields the fold never reads (the sealed ones, which are also the largest):
 /// left in the database instead of sent and parsed.
 const UNREAD_FIELDS: &[&str] = &[
+    "comment",
     "description",
     "text",
     "answer",

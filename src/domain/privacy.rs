@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::error::DomainError;
 use super::event::Aggregate;
-use super::values::{FreeText, Slug};
+use super::values::{Citation, FreeText, Slug};
 
 /// What a secrecy mark applies to: `description:<case id>`, `note:<note id>`,
 /// `item:<item id>` or `activity:<activity id>`.
@@ -105,7 +105,8 @@ pub enum ErasureEvent {
         /// `case:<id>`, `activity:<id>`, `item:<id>` …
         subject: String,
         /// The decision that allows it (gallringsbeslut), as the municipality cites it.
-        decision: FreeText,
+        decision: Citation,
+        /// Why, in the words of whoever erased; sealed under the erasure's own key.
         reason: FreeText,
         /// The retention rule that triggered it, when a rule did.
         #[serde(default, skip_serializing_if = "Option::is_none")]

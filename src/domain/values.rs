@@ -91,6 +91,29 @@ impl FreeText {
     }
 }
 
+/// A reference to a decision as the municipality cites it ("KS 2026-03-01 § 12"): one line,
+/// 1–200 characters. Not free text: it names a decision, never a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Citation(String);
+
+impl Citation {
+    pub fn parse(field: &str, text: &str, missing: &str) -> Result<Self, FieldError> {
+        let text = checked(field, text, "Hänvisningen", TITLE_MAX)?;
+        if text.is_empty() {
+            return Err(FieldError::new(field, missing));
+        }
+        if text.contains(['\n', '\r']) {
+            return Err(FieldError::new(field, "Hänvisningen ska stå på en rad."));
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A person's or an organisation's name: 1–200 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

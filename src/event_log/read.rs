@@ -43,6 +43,9 @@ const READ_BY_TAG: &str = select_events!(
      LIMIT $3"
 );
 
+const READ_LATEST_BY_TAG: &str =
+    select_events!("WHERE tags @> ARRAY[$1::text] ORDER BY position DESC LIMIT $2");
+
 const READ_STREAM: &str = select_events!(
     "WHERE stream_id = $1 AND stream_version > $2 AND stream_version <= $3 ORDER BY stream_version"
 );
@@ -73,6 +76,21 @@ impl EventStore {
             .bind(after.position)
             .bind(limit)
             .bind(tag)
+            .try_map(|row: PgRow| event_from_row(&row))
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// The newest `limit` events carrying `tag`, newest first (for short lists, not for
+    /// reading in commit order).
+    pub async fn read_latest_by_tag(
+        &self,
+        tag: &str,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        sqlx::query(READ_LATEST_BY_TAG)
+            .bind(tag)
+            .bind(limit)
             .try_map(|row: PgRow| event_from_row(&row))
             .fetch_all(&self.pool)
             .await

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 pub use keys::Keyring;
 
+use crate::domain::catalogue;
 use crate::event_log::NewEvent;
 
 /// What a reader sees where erased text was.
@@ -27,32 +28,9 @@ pub fn erased_marker(decision: &str) -> String {
     format!("[raderat enligt beslut {decision}]")
 }
 
-/// The fields each event type seals.
+/// The fields each event type seals: its free text, as the catalogue names it.
 pub fn sealed_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "ActivityLogged" => &["description"],
-        "ActivityCorrected" => &["description", "reason"],
-        "ActivityRetracted" => &["reason"],
-        "CaseOpened" => &["description"],
-        "CaseNoteAdded" | "CaseEscalated" => &["text"],
-        "CaseEscalationAnswered" => &["answer"],
-        "CaseClosed" => &["resolution"],
-        "CaseReopened" => &["reason"],
-        "ItemRaised" => &["text"],
-        "ItemAnswered" => &["answer"],
-        "TimelineReviewed" => &["feedback"],
-        "DecisionRecorded" => &["text"],
-        _ => &[],
-    }
-}
-
-/// The subject whose key seals an event's text, from the event's tags: its case when it
-/// has one (an escalation item and its answer belong to the case), else the activity,
-/// item, review or decision it is about.
-pub fn subject(tags: &[String]) -> Option<String> {
-    ["case:", "activity:", "item:", "review:", "decision:"]
-        .iter()
-        .find_map(|prefix| tags.iter().find(|tag| tag.starts_with(prefix)).cloned())
+    catalogue::free_text(event_type)
 }
 
 fn aad(subject: &str, field: &str) -> Vec<u8> {
@@ -156,7 +134,7 @@ impl Privacy {
         let subjects: Vec<String> = events
             .iter()
             .filter(|event| !sealed_fields(&event.event_type).is_empty())
-            .filter_map(|event| subject(&event.tags))
+            .filter_map(|event| catalogue::subject(&event.event_type, &event.tags))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -165,26 +143,13 @@ impl Privacy {
         }
         let keys = self.keys(&subjects, true).await?;
         for event in events.iter_mut() {
-            let fields = sealed_fields(&event.event_type);
-            if fields.is_empty() {
-                continue;
-            }
-            let Some(subject) = subject(&event.tags) else {
-                continue;
-            };
-            let key = match keys.get(&subject) {
-                Some(KeyState::Live(key)) => *key,
+            seal_event(event, |subject| match keys.get(subject) {
+                Some(KeyState::Live(key)) => Ok(*key),
                 Some(KeyState::Erased { .. }) => anyhow::bail!(
                     "the personal data of {subject} has been erased: nothing more can be written about it"
                 ),
                 None => anyhow::bail!("no key for {subject}"),
-            };
-            for field in fields {
-                if let Some(Value::String(text)) = event.data.get(*field) {
-                    let sealed = keys::seal_bytes(&key, text.as_bytes(), &aad(&subject, field));
-                    event.data[*field] = json!({"sealed": "v1", "subject": subject, "data": STANDARD.encode(sealed)});
-                }
-            }
+            })?;
         }
         Ok(())
     }
@@ -243,6 +208,34 @@ impl Privacy {
     }
 }
 
+/// Seals one event's free text in place with the key `key_of` gives for its subject. An
+/// event type with free text but no subject among its tags is refused: its text would
+/// otherwise reach the log readable and unerasable.
+pub fn seal_event(
+    event: &mut NewEvent,
+    key_of: impl Fn(&str) -> anyhow::Result<[u8; 32]>,
+) -> anyhow::Result<()> {
+    let fields = sealed_fields(&event.event_type);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let Some(subject) = catalogue::subject(&event.event_type, &event.tags) else {
+        anyhow::bail!(
+            "{} carries free text but no tag to seal it under",
+            event.event_type
+        );
+    };
+    let key = key_of(&subject)?;
+    for field in fields {
+        if let Some(Value::String(text)) = event.data.get(*field) {
+            let sealed = keys::seal_bytes(&key, text.as_bytes(), &aad(&subject, field));
+            event.data[*field] =
+                json!({"sealed": "v1", "subject": subject, "data": STANDARD.encode(sealed)});
+        }
+    }
+    Ok(())
+}
+
 fn sealed_subjects(data: &Value) -> Vec<String> {
     match data {
         Value::Object(map) => map
@@ -291,22 +284,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subjects_follow_the_thing_the_text_is_about() {
-        let tags = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            subject(&tags(&["item:i1", "area:araby", "case:c1"])),
-            Some("case:c1".into()),
-            "an escalation belongs to its case"
+    fn sealing_leaves_no_free_text_readable_and_opening_gives_it_back() {
+        let key = keys::random::<32>();
+        let id = uuid::Uuid::now_v7();
+        let mut event = NewEvent::new(
+            "CaseNoteAdded",
+            json!({"case_id": id, "note_id": id, "text": "Familjen Ali behöver tolk"}),
+        )
+        .with_tags([format!("case:{id}"), "area:araby".to_owned()]);
+        seal_event(&mut event, |_| Ok(key)).unwrap();
+        assert!(is_sealed(&event.data["text"]));
+        assert!(!event.data.to_string().contains("Familjen Ali"));
+        let mut data = event.data.clone();
+        open_in_place(
+            &mut data,
+            &HashMap::from([(format!("case:{id}"), KeyState::Live(key))]),
         );
-        assert_eq!(
-            subject(&tags(&["item:i2", "area:araby"])),
-            Some("item:i2".into())
+        assert_eq!(data["text"], "Familjen Ali behöver tolk");
+
+        let mut untagged = NewEvent::new("CaseNoteAdded", json!({"text": "Namn"}));
+        assert!(
+            seal_event(&mut untagged, |_| Ok(key)).is_err(),
+            "free text without a subject is refused, not stored readable"
         );
-        assert_eq!(
-            subject(&tags(&["activity:a", "area:araby", "strategy:s"])),
-            Some("activity:a".into())
-        );
-        assert_eq!(subject(&tags(&["plan", "strategy:s"])), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{Projection, Table};
 
 pub const PROJECTION: Projection = Projection {
     name: "strategy_overview",
-    version: 3,
+    version: 4,
     tables: &[
         Table {
             name: "activity_state",
@@ -49,7 +49,7 @@ pub const PROJECTION: Projection = Projection {
                 period_start  date        NOT NULL,
                 period_end    date        NOT NULL,
                 status        text        NOT NULL,
-                comment       text        NOT NULL,
+                comment       jsonb       NOT NULL,
                 reported_at   timestamptz NOT NULL,
                 reporter      text",
             indexes: &["(strategy, reported_at DESC)"],
@@ -167,7 +167,7 @@ pub const PROJECTION: Projection = Projection {
         INSERT INTO {strategy_reports} (report_id, strategy, process, period_start, period_end, status, comment, reported_at, reporter)
         SELECT (e.data->>'report_id')::uuid, e.data->>'strategy', e.data->>'process',
                (e.data->'period'->>'start')::date, (e.data->'period'->>'end')::date, e.data->>'status',
-               e.data->>'comment', e.recorded_at, e.metadata->>'actor_name'
+               e.data->'comment', e.recorded_at, e.metadata->>'actor_name'
         FROM events e WHERE {range} AND e.event_type = 'StrategyStatusReported'",
         "
         INSERT INTO {process_owners} AS o (process, owner_name, owner_user_id, assigned_at)
@@ -256,39 +256,90 @@ pub async fn last_activity(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub report_id: Uuid,
     pub strategy: String,
     pub period_start: Date,
     pub period_end: Date,
     pub status: String,
+    /// The comment as the reader sees it (sealed text opened, or the erasure marker).
     pub comment: String,
     #[serde(with = "time::serde::rfc3339")]
     pub reported_at: OffsetDateTime,
     pub reporter: Option<String>,
 }
 
+/// A report as stored: its comment sealed.
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    report_id: Uuid,
+    strategy: String,
+    period_start: Date,
+    period_end: Date,
+    status: String,
+    comment: serde_json::Value,
+    reported_at: OffsetDateTime,
+    reporter: Option<String>,
+}
+
+/// Reports with their comments opened. (A sealed field opens under its field's name, so
+/// each comment is opened as the field `comment` of an object of its own.)
+async fn opened(
+    privacy: &crate::privacy::Privacy,
+    rows: Vec<ReportRow>,
+) -> sqlx::Result<Vec<Report>> {
+    let mut holders: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| serde_json::json!({ "comment": row.comment }))
+        .collect();
+    privacy.open_all(holders.iter_mut()).await?;
+    Ok(rows
+        .into_iter()
+        .zip(holders)
+        .map(|(row, holder)| Report {
+            report_id: row.report_id,
+            strategy: row.strategy,
+            period_start: row.period_start,
+            period_end: row.period_end,
+            status: row.status,
+            comment: holder["comment"].as_str().unwrap_or_default().to_owned(),
+            reported_at: row.reported_at,
+            reporter: row.reporter,
+        })
+        .collect())
+}
+
 /// A strategy's status reports, latest first.
-pub async fn reports(pool: &PgPool, strategy: &str, limit: i64) -> sqlx::Result<Vec<Report>> {
-    sqlx::query_as(
+pub async fn reports(
+    pool: &PgPool,
+    privacy: &crate::privacy::Privacy,
+    strategy: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Report>> {
+    let rows = sqlx::query_as(
         "SELECT report_id, strategy, period_start, period_end, status, comment, reported_at, reporter
          FROM strategy_reports WHERE strategy = $1 ORDER BY reported_at DESC LIMIT $2",
     )
     .bind(strategy)
     .bind(limit)
     .fetch_all(pool)
-    .await
+    .await?;
+    opened(privacy, rows).await
 }
 
 /// The latest report of every strategy that has one.
-pub async fn latest_reports(pool: &PgPool) -> sqlx::Result<Vec<Report>> {
-    sqlx::query_as(
+pub async fn latest_reports(
+    pool: &PgPool,
+    privacy: &crate::privacy::Privacy,
+) -> sqlx::Result<Vec<Report>> {
+    let rows = sqlx::query_as(
         "SELECT DISTINCT ON (strategy) report_id, strategy, period_start, period_end, status, comment, reported_at, reporter
          FROM strategy_reports ORDER BY strategy, reported_at DESC",
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    opened(privacy, rows).await
 }
 
 pub async fn process_owner(pool: &PgPool, process: &str) -> sqlx::Result<Option<String>> {

@@ -122,17 +122,18 @@ async fn replay_at_several_moments_equals_the_states_worked_out_by_hand() {
     let s = &replay(&app, &at(p8)).await["state"];
     assert_eq!(s["open_items"].as_object().unwrap().len(), 0);
     assert_eq!(s["open_cases"].as_object().unwrap().len(), 0);
-    // Folding straight from the log (only the events up to the moment) gives the same.
+    // Folding straight from the log (only the events up to the moment) gives the same,
+    // but for the sealed comment, which that fold does not open.
     for p in [p0, p2, p5, p6, p8] {
         let direct =
             insats::audit::state_as_of(&app.db.pool, STRATEGY, insats::audit::AsOf::Position(p))
                 .await
                 .unwrap();
-        assert_eq!(
-            serde_json::to_value(&direct).unwrap(),
-            replay(&app, &at(p)).await["state"],
-            "at {p}"
-        );
+        let mut opened = replay(&app, &at(p)).await["state"].clone();
+        if let Some(report) = opened.get_mut("latest_report").filter(|r| r.is_object()) {
+            report["comment"] = json!("");
+        }
+        assert_eq!(serde_json::to_value(&direct).unwrap(), opened, "at {p}");
     }
     // Now is the same as the last moment.
     assert_eq!(replay(&app, "").await["state"], *s);

@@ -1,8 +1,9 @@
 //! The coordinator's pages: an overview to land on, and administration of users, areas,
 //! erasures of personal data, and the accessibility reports.
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use crate::web::extract::FormBody;
+use crate::web::extract::Query;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -116,12 +117,10 @@ async fn render(
         .into_iter()
         .map(|p| (p.id.clone(), p.text("title").to_owned()))
         .collect();
-    let reports: Vec<(String, String, time::OffsetDateTime)> = sqlx::query_as(
-        "SELECT data->>'page', data->>'problem', recorded_at FROM events WHERE event_type = 'AccessibilityProblemReported' ORDER BY position DESC LIMIT 20",
-    )
-    .fetch_all(&state.pool)
-    .await
-    .unwrap_or_default();
+    let reports = match state.insats.accessibility_reports(20).await {
+        Ok(reports) => reports,
+        Err(error) => return refused(error),
+    };
     let body = page(
         "Administration",
         Some(&user.viewer()),
@@ -177,7 +176,22 @@ async fn render(
             section aria-labelledby="tillganglighet" {
                 h2 id="tillganglighet" { "Rapporter om tillgänglighet" }
                 @if reports.is_empty() { (nothing("Inga rapporter.")) }
-                ul { @for (page_name, problem, at) in &reports { li { strong { (page_name) } " – " (problem) " " span.hint { (components::datetime(*at)) } } } }
+                p { "Rapporterna kan innehålla personuppgifter om den som skrev. Radera en rapport när den är omhändertagen och beslutet om gallring medger det." }
+                ul.reports {
+                    @for report in &reports {
+                        li {
+                            strong { (report.page) } " – " (report.problem) " " span.hint { (components::datetime(report.reported_at)) }
+                            form.inline method="post" action="/admin/radera" {
+                                (csrf(&user.csrf))
+                                input type="hidden" name="feedback" value=(report.id);
+                                input type="hidden" name="reason" value="Rapporten är omhändertagen.";
+                                label for={ "beslut-" (report.id) } { "Gallringsbeslut" }
+                                input id={ "beslut-" (report.id) } name="decision" type="text" required;
+                                button.danger type="submit" { "Radera rapporten" }
+                            }
+                        }
+                    }
+                }
             }
         },
     );
@@ -244,7 +258,11 @@ async fn answer(
     }
 }
 
-pub async fn add_user(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+pub async fn add_user(
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
     let fields = form_fields(&body);
     let list = |name: &str| {
         fields
@@ -271,7 +289,11 @@ pub async fn add_user(State(state): State<AppState>, user: PageUser, body: Bytes
     answer(&state, &user, &fields, outcome).await
 }
 
-pub async fn disable_user(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+pub async fn disable_user(
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
     let fields = form_fields(&body);
     let outcome = state
         .accounts
@@ -281,7 +303,11 @@ pub async fn disable_user(State(state): State<AppState>, user: PageUser, body: B
     answer(&state, &user, &fields, outcome).await
 }
 
-pub async fn add_area(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+pub async fn add_area(
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
     let fields = form_fields(&body);
     let outcome = state
         .insats
@@ -305,9 +331,19 @@ pub async fn add_area(State(state): State<AppState>, user: PageUser, body: Bytes
     answer(&state, &user, &fields, outcome).await
 }
 
-pub async fn erase(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+pub async fn erase(
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
     let fields = form_fields(&body);
-    let Ok(case_id) = uuid::Uuid::parse_str(first(&fields, "case").trim()) else {
+    let target = match uuid::Uuid::parse_str(first(&fields, "feedback").trim()) {
+        Ok(report) => Some(ErasureTarget::Feedback(report)),
+        Err(_) => uuid::Uuid::parse_str(first(&fields, "case").trim())
+            .ok()
+            .map(ErasureTarget::Case),
+    };
+    let Some(target) = target else {
         let errors = FormErrors(vec![(
             "case".into(),
             "Ange ärendets id (finns i adressen till ärendets sida).".into(),
@@ -326,7 +362,7 @@ pub async fn erase(State(state): State<AppState>, user: PageUser, body: Bytes) -
         .insats
         .erase_personal_data(
             &user.ctx(),
-            ErasureTarget::Case(case_id),
+            target,
             first(&fields, "decision"),
             first(&fields, "reason"),
             None,

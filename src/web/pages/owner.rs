@@ -1,8 +1,9 @@
 //! The process owner's page: their strategies with the latest status and whether a report
 //! is due, the items waiting for them, and forms for status reports and decisions.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::FormBody;
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -39,7 +40,7 @@ pub async fn page_for(
         _ => user.user.processes.clone(),
     };
     let latest: HashMap<String, strategy::Report> =
-        match strategy::latest_reports(&state.pool).await {
+        match strategy::latest_reports(&state.pool, state.insats.privacy()).await {
             Ok(reports) => reports
                 .into_iter()
                 .map(|r| (r.strategy.clone(), r))
@@ -194,7 +195,7 @@ pub async fn report(
     State(state): State<AppState>,
     user: PageUser,
     Path(process): Path<String>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
     let field = |name: &str| first(&fields, &format!("{name}-{process}")).to_owned();
@@ -216,7 +217,7 @@ pub async fn decide(
     State(state): State<AppState>,
     user: PageUser,
     Path(process): Path<String>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
     let field = |name: &str| first(&fields, &format!("{name}-{process}")).to_owned();
