@@ -40,6 +40,40 @@ pub struct Config {
     )]
     pub insecure_cookies: bool,
 
+    /// Where people reach Insats, e.g. https://insats.vaxjo.se. With https, browsers are
+    /// told to use nothing else (Strict-Transport-Security).
+    #[arg(long, env = "INSATS_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// The load balancers or proxies in front of Insats (addresses or networks, comma
+    /// separated, e.g. 10.0.0.5,10.1.0.0/16). Only requests from these may name the
+    /// client's address in X-Forwarded-For or Forwarded.
+    #[arg(
+        long,
+        env = "INSATS_TRUSTED_PROXIES",
+        global = true,
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(
+        long,
+        env = "INSATS_SESSION_IDLE_MINUTES",
+        global = true,
+        default_value_t = 30
+    )]
+    pub session_idle_minutes: u64,
+
+    /// Hours after signing in at which a session ends, however active.
+    #[arg(
+        long,
+        env = "INSATS_SESSION_MAX_HOURS",
+        global = true,
+        default_value_t = 12
+    )]
+    pub session_max_hours: u64,
+
     /// Connections in the database pool of this instance.
     #[arg(long, env = "INSATS_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,

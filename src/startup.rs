@@ -27,19 +27,21 @@ impl Application {
     /// brought up to date in the background, retrying while the database is unreachable;
     /// until then `/healthz` answers 503.
     pub async fn build(addr: SocketAddr, pool: PgPool, keyring: Keyring) -> anyhow::Result<Self> {
-        Self::build_with(addr, pool, keyring, true).await
+        Self::build_with(addr, pool, keyring, crate::web::Settings::default()).await
     }
-    /// Like [`Application::build`], choosing whether cookies are marked `Secure`.
+
+    /// Like [`Application::build`], with the web settings from the configuration.
     pub async fn build_with(
         addr: SocketAddr,
         pool: PgPool,
         keyring: Keyring,
-        secure_cookies: bool,
+        settings: crate::web::Settings,
     ) -> anyhow::Result<Self> {
+        crate::accounts::password::init_allocator();
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("Failed to listen on {addr}"))?;
-        let state = AppState::new(pool, secure_cookies, keyring);
+        let state = AppState::new(pool, settings, keyring);
         let projections = Arc::new(Mutex::new(None));
         tokio::spawn(prepare_database(state.clone(), projections.clone()));
         Ok(Self {

@@ -5,7 +5,7 @@
 //! tokens as SHA-256 of the random value the client holds.
 
 pub mod password;
-mod rate_limit;
+pub mod rate_limit;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,10 +22,50 @@ use crate::domain::actor::{Actor, Role};
 use crate::domain::error::{FieldError, Problems};
 use crate::domain::values::{Name, Slug};
 use crate::event_log::{ExpectedVersion, NewEvent};
-pub use rate_limit::LoginLimiter;
+pub use rate_limit::{Limit, Limiter, LoginLimiter};
 
-/// A session ends after this long without a request.
-pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 60 * 60);
+/// How long sessions last: ended after `idle` without a request, and `lifetime` after
+/// signing in however active (`INSATS_SESSION_IDLE_MINUTES`, `INSATS_SESSION_MAX_HOURS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle: Duration,
+    pub lifetime: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+/// What a session cookie stands for.
+#[derive(Debug, Clone)]
+pub enum SessionLookup {
+    Active(Session),
+    /// It ended by itself: the login page says why.
+    Ended(SessionEnd),
+    /// No such session (never was, logged out, or its account disabled).
+    Unknown,
+}
+
+/// Why a session ended by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    Idle,
+    Lifetime,
+}
+
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Busy(#[from] password::Busy),
+}
 /// How often a session's last-seen time is written (not on every request).
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// The stream recording account administration (never a secret).
@@ -108,6 +148,7 @@ pub struct Accounts {
     pool: PgPool,
     insats: Insats,
     pub limiter: LoginLimiter,
+    sessions: SessionLimits,
 }
 
 impl Accounts {
@@ -116,7 +157,14 @@ impl Accounts {
             pool,
             insats,
             limiter: LoginLimiter::default(),
+            sessions: SessionLimits::default(),
         }
+    }
+
+    /// The same accounts with other session limits.
+    pub fn with_session_limits(mut self, sessions: SessionLimits) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// Creates an account (the coordinator's task), checking every field.
@@ -285,7 +333,11 @@ impl Accounts {
 
     /// The user, if `password` is theirs and the account is enabled. Takes as long for an
     /// unknown account as for a wrong password.
-    pub async fn check_password(&self, email: &str, password: &str) -> sqlx::Result<Option<User>> {
+    pub async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<User>, CheckError> {
         let row: Option<(Uuid, String, Option<OffsetDateTime>)> = sqlx::query_as(
             "SELECT user_id, password_hash, disabled_at FROM users WHERE email = $1",
         )
@@ -295,14 +347,14 @@ impl Accounts {
         let (user_id, stored, disabled) = match row {
             Some(row) => row,
             None => {
-                password::verify(password.to_owned(), password::decoy().to_owned()).await;
+                password::verify(password.to_owned(), password::decoy().to_owned()).await?;
                 return Ok(None);
             }
         };
-        if !password::verify(password.to_owned(), stored).await || disabled.is_some() {
+        if !password::verify(password.to_owned(), stored).await? || disabled.is_some() {
             return Ok(None);
         }
-        self.user_by_id(user_id).await
+        Ok(self.user_by_id(user_id).await?)
     }
 
     /// Starts a session: a new id (so an id known before login is worthless after it) and
@@ -319,12 +371,13 @@ impl Accounts {
         Ok((id, csrf))
     }
 
-    /// The session behind a cookie value, if it exists, has not been idle too long and
-    /// its user is enabled.
-    pub async fn session(&self, cookie: &str) -> sqlx::Result<Option<Session>> {
+    /// The session behind a cookie value: active when it exists, has neither been idle
+    /// too long nor lived too long, and its user is enabled.
+    pub async fn session(&self, cookie: &str) -> sqlx::Result<SessionLookup> {
         #[derive(sqlx::FromRow)]
         struct Row {
             csrf_token: String,
+            created_at: OffsetDateTime,
             last_seen_at: OffsetDateTime,
             #[sqlx(flatten)]
             user: User,
@@ -332,8 +385,8 @@ impl Accounts {
         let id_hash = digest(cookie);
         // One round trip per request: the session and its user together.
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.csrf_token, s.last_seen_at, u.user_id, u.email, u.name, u.role, u.areas,
-                    u.processes, u.disabled_at
+            "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.user_id, u.email, u.name, u.role,
+                    u.areas, u.processes, u.disabled_at
              FROM sessions s JOIN users u ON u.user_id = s.user_id
              WHERE s.id_hash = $1",
         )
@@ -341,26 +394,34 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            return Ok(None);
+            return Ok(SessionLookup::Unknown);
         };
-        let idle = OffsetDateTime::now_utc() - row.last_seen_at;
-        if idle > SESSION_IDLE {
+        let now = OffsetDateTime::now_utc();
+        let idle = now - row.last_seen_at;
+        let ended = if now - row.created_at > self.sessions.lifetime {
+            Some(SessionEnd::Lifetime)
+        } else if idle > self.sessions.idle {
+            Some(SessionEnd::Idle)
+        } else {
+            None
+        };
+        if let Some(end) = ended {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(&id_hash)
                 .execute(&self.pool)
                 .await?;
-            return Ok(None);
+            return Ok(SessionLookup::Ended(end));
         }
         if row.user.disabled_at.is_some() {
-            return Ok(None);
+            return Ok(SessionLookup::Unknown);
         }
-        if idle > TOUCH_EVERY {
+        if idle > TOUCH_EVERY.min(self.sessions.idle / 4) {
             sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
                 .bind(&id_hash)
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(Session {
+        Ok(SessionLookup::Active(Session {
             user: row.user,
             csrf_token: row.csrf_token,
             id_hash,

@@ -101,6 +101,16 @@ impl Keyring {
         Self::from_file(&path)
     }
 
+    /// A key for another purpose than wrapping (`label` names it), derived from this KEK
+    /// with HMAC-SHA256, so every instance with the same KEK derives the same key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.kek)
+            .expect("any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Wraps a data key for `subject`.
     pub fn wrap(&self, subject: &str, key: &[u8; 32]) -> Vec<u8> {
         seal_bytes(&self.kek, key, subject.as_bytes())

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::api::error::ApiError;
-use crate::accounts::{Session, User};
+use crate::accounts::{Session, SessionEnd, SessionLookup, User};
 use crate::app::CommandContext;
 use crate::domain::actor::Actor;
 
@@ -63,8 +63,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Resolves the caller, checks CSRF, and puts the caller in the request's extensions.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let caller = match resolve(&state, request.headers()).await {
-        Ok(caller) => caller,
+    let (caller, ended) = match resolve(&state, request.headers()).await {
+        Ok(resolved) => resolved,
         // The database did not answer: the API's error shape under /api/, a page elsewhere.
         Err(error) if request.uri().path().starts_with("/api/") => {
             return ApiError::from(crate::app::AppError::from(error)).into_response();
@@ -83,26 +83,43 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
     }
     request.extensions_mut().insert(caller);
-    next.run(request).await
+    if let Some(end) = ended {
+        request.extensions_mut().insert(end);
+    }
+    let mut response = next.run(request).await;
+    if ended.is_some() {
+        // The browser forgets the ended session's cookie.
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, state.clear_session_cookie());
+    }
+    response
 }
 
-async fn resolve(state: &AppState, headers: &HeaderMap) -> sqlx::Result<Caller> {
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> sqlx::Result<(Caller, Option<SessionEnd>)> {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
     {
-        return Ok(match state.accounts.token_user(token.trim()).await? {
-            Some(user) => Caller::Token(user),
-            None => Caller::Anonymous,
-        });
+        return Ok((
+            match state.accounts.token_user(token.trim()).await? {
+                Some(user) => Caller::Token(user),
+                None => Caller::Anonymous,
+            },
+            None,
+        ));
     }
     let Some(value) = cookie(headers, state.session_cookie()) else {
-        return Ok(Caller::Anonymous);
+        return Ok((Caller::Anonymous, None));
     };
     Ok(match state.accounts.session(value).await? {
-        Some(session) => Caller::Session(session),
-        None => Caller::Anonymous,
+        SessionLookup::Active(session) => (Caller::Session(session), None),
+        SessionLookup::Ended(end) => (Caller::Anonymous, Some(end)),
+        SessionLookup::Unknown => (Caller::Anonymous, None),
     })
 }
 
@@ -138,9 +155,7 @@ async fn csrf_ok(request: Request, expected: &str) -> (bool, Request) {
     (ok, Request::from_parts(parts, Body::from(bytes)))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use super::form_token::constant_time_eq;
 
 fn forbidden_csrf(path: &str) -> Response {
     if path.starts_with("/api/") {

@@ -2,12 +2,16 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
+pub mod extract;
+pub mod form_token;
 mod health;
 pub mod metrics;
 pub mod pages;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use sqlx::PgPool;
@@ -27,6 +31,62 @@ use crate::event_log::EventStore;
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
+/// How this instance is set up for the web, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Cookies with `Secure` and the `__Host-` prefix (off only for plain HTTP on a host
+    /// other than localhost, `INSATS_INSECURE_COOKIES=1`).
+    pub secure_cookies: bool,
+    /// Where people reach Insats (`INSATS_PUBLIC_URL`), for links in mail; served over
+    /// HTTPS when it starts with `https://`, and then browsers are told to keep to it.
+    pub public_url: Option<String>,
+    /// The proxies whose `X-Forwarded-For` and `Forwarded` are believed.
+    pub trusted_proxies: client::TrustedProxies,
+    pub sessions: crate::accounts::SessionLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            public_url: None,
+            trusted_proxies: client::TrustedProxies::default(),
+            sessions: crate::accounts::SessionLimits::default(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
+        anyhow::ensure!(
+            config.session_idle_minutes >= 1 && config.session_max_hours >= 1,
+            "INSATS_SESSION_IDLE_MINUTES and INSATS_SESSION_MAX_HOURS must be at least 1"
+        );
+        Ok(Self {
+            secure_cookies: !config.insecure_cookies,
+            public_url: config
+                .public_url
+                .as_deref()
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
+            trusted_proxies: client::TrustedProxies::parse(&config.trusted_proxies)
+                .map_err(anyhow::Error::msg)?,
+            sessions: crate::accounts::SessionLimits {
+                idle: minutes(config.session_idle_minutes),
+                lifetime: minutes(config.session_max_hours * 60),
+            },
+        })
+    }
+
+    /// Whether Insats is served over HTTPS (its public address says so).
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -34,35 +94,41 @@ pub struct AppState {
     pub events: EventStore,
     pub insats: Insats,
     pub accounts: Accounts,
-    /// Cookies with `Secure` and the `__Host-` prefix (off only for plain HTTP on a host
-    /// other than localhost, `INSATS_INSECURE_COOKIES=1`).
-    pub secure_cookies: bool,
+    pub settings: Arc<Settings>,
     /// Set once the migrations have been applied and the plan is in place.
     pub schema_ready: Arc<AtomicBool>,
     /// Request latencies and counts for `/metrics`.
     pub metrics: metrics::Metrics,
     /// Parts of pages kept rendered while their read models stand still.
     pub rendered: pages::rendered::Rendered,
+    /// Tokens of the forms sent without a session (login, accessibility report).
+    pub form_tokens: form_token::FormTokens,
+    /// Anonymous accessibility reports, per address and in all.
+    pub reports: crate::accounts::Limiter,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, secure_cookies: bool, keyring: crate::privacy::Keyring) -> Self {
+    pub fn new(pool: PgPool, settings: Settings, keyring: crate::privacy::Keyring) -> Self {
         let events = EventStore::new(pool.clone());
+        let form_tokens = form_token::FormTokens::new(&keyring, settings.secure_cookies);
         let insats = Insats::new(events.clone(), keyring);
         Self {
-            accounts: Accounts::new(pool.clone(), insats.clone()),
+            accounts: Accounts::new(pool.clone(), insats.clone())
+                .with_session_limits(settings.sessions),
             insats,
             events,
             pool,
-            secure_cookies,
+            settings: Arc::new(settings),
             schema_ready: Arc::new(AtomicBool::new(false)),
             metrics: metrics::Metrics::default(),
             rendered: pages::rendered::Rendered::default(),
+            form_tokens,
+            reports: crate::accounts::Limiter::default(),
         }
     }
 
     pub fn session_cookie(&self) -> &'static str {
-        if self.secure_cookies {
+        if self.settings.secure_cookies {
             auth::SESSION_COOKIE
         } else {
             auth::INSECURE_SESSION_COOKIE
@@ -71,7 +137,11 @@ impl AppState {
 
     /// `Set-Cookie` for a new session: HttpOnly, SameSite=Lax, on `/`, Secure.
     pub fn session_cookie_header(&self, value: &str) -> HeaderValue {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let secure = if self.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
         HeaderValue::from_str(&format!(
             "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
             self.session_cookie()
@@ -80,7 +150,11 @@ impl AppState {
     }
 
     pub fn clear_session_cookie(&self) -> HeaderValue {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let secure = if self.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
         HeaderValue::from_str(&format!(
             "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
             self.session_cookie()
@@ -116,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "same-origin"))
         .layer(header("x-frame-options", "DENY"))
+        .layer(middleware::from_fn_with_state(state.clone(), caching_and_transport))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request
@@ -130,6 +205,32 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Nothing Insats answers may be kept by a browser or a proxy (pages and API answers hold
+/// personal data), except its own static files; and over HTTPS, browsers are told to
+/// use nothing else for a year.
+async fn caching_and_transport(
+    State(state): State<AppState>,
+    request: Request<axum::body::Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let is_static = request.uri().path().starts_with("/static/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !is_static {
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
+    if state.settings.https() {
+        headers.insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 /// A body declared larger than [`BODY_LIMIT`] is refused with 413 before any handler runs,

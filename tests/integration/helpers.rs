@@ -22,8 +22,13 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(insats::web::Settings::default()).await
+    }
+
+    /// A test app with other web settings (trusted proxies, session limits, HTTPS …).
+    pub async fn spawn_with(settings: insats::web::Settings) -> TestApp {
         let db = ScratchDatabase::create(10).await.expect("a test database");
-        let address = serve(db.pool.clone()).await;
+        let address = serve_with(db.pool.clone(), settings).await;
         let (store, accounts) = services(&db.pool);
         let token = account(&accounts, &email_for("samordnare"), "samordnare", &[], &[])
             .await
@@ -131,7 +136,12 @@ pub fn client() -> reqwest::Client {
 /// Starts an Insats in this process on `pool`, at a free port, and returns its address
 /// once `/healthz` answers 200.
 pub async fn serve(pool: sqlx::PgPool) -> String {
-    let app = Application::build("127.0.0.1:0".parse().unwrap(), pool, keyring())
+    serve_with(pool, insats::web::Settings::default()).await
+}
+
+/// Like [`serve`], with other web settings.
+pub async fn serve_with(pool: sqlx::PgPool, settings: insats::web::Settings) -> String {
+    let app = Application::build_with("127.0.0.1:0".parse().unwrap(), pool, keyring(), settings)
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -438,6 +448,21 @@ impl InsatsProcess {
             Some(format!("it exited ({status}); its log: {}", tail(log)))
         })
         .await
+    }
+
+    /// The process's resident memory now and at its peak, in KiB (from /proc).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 
     /// What the process has logged so far.

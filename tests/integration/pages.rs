@@ -435,17 +435,24 @@ async fn the_accessibility_statement_takes_reports_from_anyone() {
     let statement = visitor.get("/tillganglighet").await;
     assert_eq!(statement.status, 200);
     assert_eq!(statement.text("h1"), "Tillgänglighetsredogörelse");
+    // The form carries a token of its own, signed in or not.
+    let token = statement.attr("input[name=csrf]", "value").unwrap();
     let empty = visitor
-        .post("/tillganglighet", &[("page", "/planen"), ("problem", "")])
+        .post(
+            "/tillganglighet",
+            &[("page", "/planen"), ("problem", ""), ("csrf", &token)],
+        )
         .await;
     assert_eq!(empty.status, 422);
     assert!(!empty.text("#problem-fel").is_empty());
+    let token = empty.attr("input[name=csrf]", "value").unwrap();
     let sent = visitor
         .post(
             "/tillganglighet",
             &[
                 ("page", "/planen"),
                 ("problem", "Fokus syns inte på länkarna."),
+                ("csrf", &token),
             ],
         )
         .await;
@@ -515,7 +522,14 @@ async fn a_rendered_part_is_shared_while_its_read_models_stand_still_and_renewed
     use std::sync::atomic::{AtomicUsize, Ordering};
     let app = TestApp::spawn().await;
     crate::helpers::caught_up(&app.db.pool).await;
-    let state = insats::web::AppState::new(app.db.pool.clone(), false, crate::helpers::keyring());
+    let state = insats::web::AppState::new(
+        app.db.pool.clone(),
+        insats::web::Settings {
+            secure_cookies: false,
+            ..Default::default()
+        },
+        crate::helpers::keyring(),
+    );
     let rendered = Rendered::default();
     let renderings = Arc::new(AtomicUsize::new(0));
     // A part of the council's flow of items, as a page asks for it: where the read models

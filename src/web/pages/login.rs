@@ -1,20 +1,23 @@
 //! Signing in and out. The login form is protected against cross-site posting with a
-//! double-submit token (a cookie and a hidden field that must match); failed logins are
-//! logged without the password and rate limited per account and per client address.
+//! signed double-submit token (`web::form_token`); an attempt is counted before its
+//! password is checked, per account and client address and per address
+//! (`accounts::rate_limit`); the password checks that run at once are bounded
+//! (`accounts::password`). Failed logins are logged without the password.
 
-use axum::Form;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::layout::{error_summary, field_error, page};
+use crate::accounts::CheckError;
 use crate::web::AppState;
-use crate::web::auth::{Caller, MaybeCaller, cookie};
-
-const LOGIN_COOKIE: &str = "insats-login";
+use crate::web::auth::{Caller, MaybeCaller};
+use crate::web::client::ClientAddress;
+use crate::web::extract::{Form, Query};
+use crate::web::form_token::Form as TokenForm;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginForm {
@@ -26,7 +29,18 @@ pub struct LoginForm {
     pub csrf: String,
 }
 
-fn login_page(email: &str, token: &str, errors: &[(String, String)]) -> Markup {
+/// `?slut=inaktiv` or `?slut=tid`: why the last session ended.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    pub slut: Option<String>,
+}
+
+fn login_page(
+    email: &str,
+    token: &str,
+    errors: &[(String, String)],
+    notice: Option<&str>,
+) -> Markup {
     let error = |field: &str| {
         errors
             .iter()
@@ -38,6 +52,7 @@ fn login_page(email: &str, token: &str, errors: &[(String, String)]) -> Markup {
         None,
         html! {
             h1 { "Logga in" }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (error_summary(errors))
             form.stack method="post" action="/logga-in" novalidate {
                 input type="hidden" name="csrf" value=(token);
@@ -61,34 +76,64 @@ fn login_page(email: &str, token: &str, errors: &[(String, String)]) -> Markup {
     )
 }
 
-fn login_cookie(state: &AppState, value: &str) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{LOGIN_COOKIE}={value}; Path=/logga-in; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .expect("a valid cookie")
+/// The login page with a fresh token (and its cookie), with `status`.
+fn fresh_form(
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    errors: &[(String, String)],
+    notice: Option<&str>,
+) -> Response {
+    let token = state.form_tokens.issue(TokenForm::Login);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        state.form_tokens.cookie(TokenForm::Login, &token),
+    );
+    (status, headers, login_page(email, &token, errors, notice)).into_response()
 }
 
-/// The login form, with a fresh double-submit token.
-pub async fn show(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller) -> Response {
+/// The login form, with a fresh token; says why the last session ended, when it did.
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     if caller.user().is_some() {
         return Redirect::to("/").into_response();
     }
-    let token = crate::accounts::random_token();
-    let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, login_cookie(&state, &token));
-    (headers, login_page("", &token, &[])).into_response()
+    let notice = match query.slut.as_deref() {
+        Some("inaktiv") => Some(
+            "Du loggades ut eftersom du inte hade använt Insats på en stund. Logga in igen för att fortsätta.",
+        ),
+        Some("tid") => Some(
+            "Du loggades ut eftersom det var länge sedan du loggade in. Logga in igen för att fortsätta.",
+        ),
+        _ => None,
+    };
+    fresh_form(&state, StatusCode::OK, "", &[], notice)
+}
+
+fn wait_page(status: StatusCode, title: &str, message: &str, wait: Duration) -> Response {
+    let mut response = super::error_page(status, title, message);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&wait.as_secs().max(1).to_string()).expect("digits"),
+    );
+    response
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || expected != form.csrf {
-        tracing::warn!(client = %client.ip(), "refused a login without a valid form token");
+    if !state
+        .form_tokens
+        .check(TokenForm::Login, &headers, &form.csrf)
+    {
+        tracing::warn!(%client, "refused a login without a valid form token");
         return super::error_page(
             StatusCode::FORBIDDEN,
             "Formuläret har gått ut",
@@ -96,24 +141,29 @@ pub async fn submit(
         );
     }
     let email = form.email.trim().to_lowercase();
-    let keys = vec![format!("account:{email}"), format!("ip:{}", client.ip())];
-    if let Err(wait) = state.accounts.limiter.check(&keys) {
-        tracing::warn!(client = %client.ip(), "login attempts rate limited");
-        let mut response = super::error_page(
+    // Counted before the password is checked: guesses sent at once are counted at once.
+    if let Err(wait) = state.accounts.limiter.attempt(&email, client) {
+        tracing::warn!(%client, "login attempts rate limited");
+        return wait_page(
             StatusCode::TOO_MANY_REQUESTS,
             "För många försök",
             "Du har försökt logga in för många gånger. Vänta en minut och försök igen.",
+            wait,
         );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&wait.as_secs().max(1).to_string()).expect("digits"),
-        );
-        return response;
     }
     let user = match state.accounts.check_password(&email, &form.password).await {
         Ok(user) => user,
-        Err(error) => {
-            tracing::error!(%error, "login failed on the database");
+        Err(CheckError::Busy(_)) => {
+            tracing::warn!(%client, "too many logins at once; one was turned away");
+            return wait_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Många loggar in just nu",
+                "Insats tar emot många inloggningar just nu. Vänta några sekunder och försök igen.",
+                Duration::from_secs(2),
+            );
+        }
+        Err(CheckError::Database(error)) => {
+            tracing::error!(error = %error, "login failed on the database");
             return super::error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Insats svarar inte",
@@ -122,27 +172,18 @@ pub async fn submit(
         }
     };
     let Some(user) = user else {
-        state.accounts.limiter.record_failure(&keys);
-        tracing::warn!(client = %client.ip(), "failed login");
+        tracing::warn!(%client, "failed login");
         let errors = vec![(
             "password".to_owned(),
             "Fel e-postadress eller lösenord.".to_owned(),
         )];
-        let token = crate::accounts::random_token();
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            login_page(&email, &token, &errors),
-        )
-            .into_response();
-        response
-            .headers_mut()
-            .insert(header::SET_COOKIE, login_cookie(&state, &token));
-        return response;
+        return fresh_form(&state, StatusCode::UNAUTHORIZED, &email, &errors, None);
     };
+    state.accounts.limiter.succeeded(&email, client);
     let (session, _) = match state.accounts.start_session(user.user_id).await {
         Ok(session) => session,
         Err(error) => {
-            tracing::error!(%error, "could not start a session");
+            tracing::error!(error = %error, "could not start a session");
             return super::error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Insats svarar inte",
@@ -163,7 +204,7 @@ pub async fn logout(State(state): State<AppState>, MaybeCaller(caller): MaybeCal
     if let Caller::Session(session) = &caller
         && let Err(error) = state.accounts.end_session(&session.id_hash).await
     {
-        tracing::error!(%error, "could not end a session");
+        tracing::error!(error = %error, "could not end a session");
     }
     let mut response = Redirect::to("/logga-in").into_response();
     response

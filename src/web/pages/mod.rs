@@ -120,7 +120,19 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
                 user: session.user.clone(),
                 csrf: session.csrf_token.clone(),
             }),
-            _ => Err(Redirect::to("/logga-in").into_response()),
+            // A session that ended by itself: the login page says why.
+            _ => Err(
+                match parts.extensions.get::<crate::accounts::SessionEnd>() {
+                    Some(crate::accounts::SessionEnd::Idle) => {
+                        Redirect::to("/logga-in?slut=inaktiv")
+                    }
+                    Some(crate::accounts::SessionEnd::Lifetime) => {
+                        Redirect::to("/logga-in?slut=tid")
+                    }
+                    None => Redirect::to("/logga-in"),
+                }
+                .into_response(),
+            ),
         }
     }
 }
