@@ -133,6 +133,24 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// A request method as a label: the standard ones by name, anything else as `other`, so
+/// that no one can grow the series without limit by inventing methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Times every request, labelled by its route pattern (never the path itself, which can
 /// hold ids), or `unmatched`.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -140,7 +158,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.record(

@@ -1,7 +1,8 @@
 //! Areas, and the council's reviews of an area's timeline.
 
+use crate::web::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,8 +1,9 @@
 //! The auditor's API: a strategy's history replayed as of a moment, its verification, the
 //! verification of the whole log, and exports. For the auditor and the coordinator.
 
+use crate::web::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,8 @@
 //! The plan: its tree, one strategy, status reports, process owners and decisions.
 
+use crate::web::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,7 +1,8 @@
 //! Secrecy marks and erasures of personal data.
 
+use crate::web::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;

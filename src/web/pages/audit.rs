@@ -3,7 +3,8 @@
 //! a printable report, exports, and the verification of the whole log. For the auditor
 //! and the coordinator only.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};

@@ -3,8 +3,9 @@
 //! open ones, the open items oldest first, the area × strategy heat map, the silent
 //! strategies and the last reviews. Also an item's own page and raising a new item.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::FormBody;
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -679,7 +680,7 @@ pub async fn act_on_item(
     State(state): State<AppState>,
     user: PageUser,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let Ok(item_id) = Uuid::parse_str(&id) else {
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
@@ -821,7 +822,11 @@ pub async fn new_item(State(state): State<AppState>, user: PageUser) -> Response
     .await
 }
 
-pub async fn raise_item(State(state): State<AppState>, user: PageUser, body: Bytes) -> Response {
+pub async fn raise_item(
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
     let fields = form_fields(&body);
     let kind = serde_json::from_value::<ItemKind>(serde_json::json!(first(&fields, "kind"))).ok();
     let input = ItemInput {

@@ -1,7 +1,8 @@
 //! The plan: processes → challenges → focus areas → strategies, and each strategy's page
 //! with its overview and a link to its audit history.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
