@@ -74,7 +74,7 @@ fn owns_process(actor: &Actor, process: &str) -> bool {
 }
 
 /// Whether the actor acts for `forum`.
-fn speaks_for(actor: &Actor, forum: &Forum) -> bool {
+pub fn speaks_for(actor: &Actor, forum: &Forum) -> bool {
     match forum {
         Forum::AreaTeam(area) => actor.role == Role::Omradesteam && actor.areas.contains(area),
         Forum::Council => actor.role == Role::Integrationsrad,

@@ -10,6 +10,7 @@ use crate::domain::activity::{self, Activity, ActivityDetails, ActivityInput};
 use crate::domain::area::{self, Areas};
 use crate::domain::case::{self, Assignee, Case, CaseStatus};
 use crate::domain::error::Problems;
+use crate::domain::feedback::{self, Feedback, FeedbackEvent};
 use crate::domain::item::{self, Forum, Item, ItemKind, NewItem};
 use crate::domain::plan::NodeKind;
 use crate::domain::process::{self, Process};
@@ -59,6 +60,15 @@ pub struct ItemInput {
     pub text: String,
     pub strategy: Option<String>,
     pub area: Option<String>,
+}
+
+/// An accessibility report as the coordinator reads it.
+#[derive(Debug, Clone)]
+pub struct AccessibilityReport {
+    pub id: Uuid,
+    pub page: String,
+    pub problem: String,
+    pub reported_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -373,6 +383,27 @@ impl Insats {
         problems.finish()?;
         let from = from.expect("checked");
         allow(ctx, &Action::SendAs { forum: &from })?;
+        // An area team speaks only about its own area.
+        if let (Forum::AreaTeam(team), Some(area)) = (&from, &area)
+            && team != area
+        {
+            allow(
+                ctx,
+                &Action::WriteCase {
+                    area: area.as_str(),
+                },
+            )?;
+        }
+        // A process owner speaks only about its own process's strategies.
+        if let (Some(process), Some(strategy)) = (from.process(), &strategy)
+            && plan.process_of(strategy.as_str()) != Some(process.as_str())
+        {
+            return Err(DomainError::invalid(
+                "strategy",
+                "Strategin hör inte till den processägarens process.",
+            )
+            .into());
+        }
         let new_item = NewItem {
             from,
             to: to.expect("checked"),
@@ -564,6 +595,14 @@ impl Insats {
                 .and_then(|mut strategies| strategies.pop()),
             None => None,
         };
+        if let Some(strategy) = &strategy
+            && plan.process_of(strategy.as_str()) != Some(process.as_str())
+        {
+            problems.push(FieldError::new(
+                "strategy",
+                "Strategin hör inte till processen. Välj en av processens egna strategier.",
+            ));
+        }
         problems.finish()?;
         let id = Uuid::now_v7();
         let stream = process::stream(process.as_str());
@@ -644,42 +683,63 @@ impl Insats {
         .await
     }
 
-    /// Someone reports an accessibility problem (signed in or not).
+    /// Someone reports an accessibility problem, signed in (`reporter`) or not. The
+    /// problem is sealed like every free text, so it can be erased.
     pub async fn report_accessibility_problem(
         &self,
+        reporter: Option<&CommandContext>,
         page: &str,
         problem: &str,
     ) -> Result<Done, AppError> {
-        let mut problems = Problems::new();
-        let page = problems.check(Title::parse(
-            "page",
-            if page.trim().is_empty() {
-                "(ingen sida angiven)"
-            } else {
-                page
-            },
-        ));
-        let problem = problems.check(FreeText::required(
-            "problem",
-            problem,
-            "Beskriv vad som inte fungerade.",
-        ));
-        problems.finish()?;
         let id = Uuid::now_v7();
-        let event = crate::event_log::NewEvent::new(
-            "AccessibilityProblemReported",
-            serde_json::json!({"report_id": id, "page": page.expect("checked").as_str(), "problem": problem.expect("checked").as_str()}),
-        )
-        .with_tags([format!("feedback:{id}")]);
+        let events = Feedback::default().report(id, page, problem)?;
+        let plan = self.plan().await?;
+        let (_, mut rows) =
+            super::to_log_events(Feedback::default(), events, &plan, |area| match reporter {
+                Some(ctx) => ctx.metadata(area, None),
+                None => serde_json::json!({"role": "besokare"}),
+            });
+        self.seal(&mut rows).await?;
         let result = self
             .store
             .append(
-                &format!("feedback-{id}"),
+                &feedback::stream(id),
                 crate::event_log::ExpectedVersion::NoStream,
-                &[event],
+                &rows,
             )
             .await?;
         Ok(done(id, result))
+    }
+
+    /// The newest accessibility reports, their text opened (or the erasure marker).
+    pub async fn accessibility_reports(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<AccessibilityReport>, AppError> {
+        let mut events = self.store.read_latest_by_tag(feedback::TAG, limit).await?;
+        self.privacy
+            .open_all(events.iter_mut().map(|event| &mut event.data))
+            .await?;
+        events
+            .iter()
+            .map(|event| {
+                let FeedbackEvent::AccessibilityProblemReported {
+                    report_id,
+                    page,
+                    problem,
+                } = crate::domain::event::decode(
+                    &event.event_type,
+                    event.schema_version,
+                    &event.data,
+                )?;
+                Ok(AccessibilityReport {
+                    id: report_id,
+                    page: page.as_str().to_owned(),
+                    problem: problem.as_str().to_owned(),
+                    reported_at: event.recorded_at,
+                })
+            })
+            .collect()
     }
 
     /// Appends to two streams in one transaction; returns the second append's result.

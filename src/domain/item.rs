@@ -204,9 +204,21 @@ impl Item {
                 ),
             ));
         }
-        // An item from or to an area team concerns that area.
-        if item.area.is_none() {
-            item.area = item.from.area().or(item.to.area()).cloned();
+        // An item from or to an area team concerns that area, and no other.
+        let team_area = item.from.area().or(item.to.area()).cloned();
+        match (&item.area, team_area) {
+            (None, team_area) => item.area = team_area,
+            (Some(area), Some(team_area)) if *area != team_area => {
+                return Err(DomainError::invalid(
+                    "area",
+                    format!(
+                        "Ett ärende mellan {} och {} gäller område {team_area}, inte {area}.",
+                        item.from.label(),
+                        item.to.label()
+                    ),
+                ));
+            }
+            _ => {}
         }
         Ok(vec![ItemEvent::ItemRaised { item_id: id, item }])
     }
@@ -361,6 +373,22 @@ mod tests {
                 "{from} → {to}"
             );
         }
+    }
+
+    #[test]
+    fn an_item_to_or_from_an_area_team_concerns_that_teams_area_only() {
+        let mut item = new_item("omradesteam:araby", "integrationsrad");
+        item.area = Some(Slug::parse("area", "teleborg").unwrap());
+        assert!(matches!(
+            Item::default().raise(Uuid::now_v7(), item),
+            Err(DomainError::Invalid(errors)) if errors[0].field == "area"
+        ));
+        let mut item = new_item("integrationsrad", "omradesteam:braas");
+        item.area = Some(Slug::parse("area", "araby").unwrap());
+        assert!(Item::default().raise(Uuid::now_v7(), item).is_err());
+        let mut item = new_item("integrationsrad", "integrationsberedning");
+        item.area = Some(Slug::parse("area", "araby").unwrap());
+        assert!(Item::default().raise(Uuid::now_v7(), item).is_ok());
     }
 
     #[test]

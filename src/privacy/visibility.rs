@@ -1,5 +1,7 @@
 //! What a viewer may read: a text marked secret is shown only to the area team of its
-//! area, the coordinator and the auditor; everyone else sees that a secret text exists.
+//! area, the coordinator and the auditor, and (for an item between forums) to the forums
+//! at either end of the item: secrecy keeps a text from others, never from the forum asked
+//! to answer it. Everyone else sees that a secret text exists.
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -38,6 +40,57 @@ pub fn may_read_secret(viewer: &Actor, area: Option<&str>) -> bool {
     }
 }
 
+/// Whether `viewer` speaks for the forum at either end of an item (`from`, `to` as
+/// stored, e.g. `omradesteam:araby`, `integrationsrad`).
+pub fn at_either_end(viewer: &Actor, from: &str, to: &str) -> bool {
+    [from, to].iter().any(|forum| {
+        forum
+            .parse::<crate::domain::item::Forum>()
+            .is_ok_and(|forum| crate::access::speaks_for(viewer, &forum))
+    })
+}
+
+/// Everything about `viewer` that decides which secret texts about `area` they read, as a
+/// key for pages kept rendered: the same class reads the same texts.
+pub fn reading_class(viewer: &Actor, area: Option<&str>) -> String {
+    if may_read_secret(viewer, area) {
+        return "alla".to_owned();
+    }
+    let mut processes: Vec<&str> = viewer.processes.iter().map(|p| p.as_str()).collect();
+    processes.sort_unstable();
+    format!("{}:{}", viewer.role.as_str(), processes.join(","))
+}
+
+/// The forums at the ends of the items among `targets` (`item:<id>`), by target.
+async fn item_ends(
+    pool: &PgPool,
+    targets: &HashSet<String>,
+) -> sqlx::Result<std::collections::HashMap<String, (String, String)>> {
+    let ids: Vec<uuid::Uuid> = targets
+        .iter()
+        .filter_map(|target| target.strip_prefix("item:"))
+        .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(uuid::Uuid, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT item_id, from_forum, to_forum FROM flow_items WHERE item_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, from, to)| {
+            (
+                format!("item:{id}"),
+                (from.unwrap_or_default(), to.unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
 /// The targets among `targets` that are marked secret now.
 pub async fn secret_targets(pool: &PgPool, targets: &[String]) -> sqlx::Result<HashSet<String>> {
     if targets.is_empty() {
@@ -73,11 +126,18 @@ pub async fn prepare(
         .filter_map(|entry| secrecy_target(entry.event_type, entry.data))
         .collect();
     let secret = secret_targets(pool, &targets).await?;
+    let ends = item_ends(pool, &secret).await?;
     let mut flags = Vec::with_capacity(shown.len());
     for entry in shown.iter_mut() {
-        let is_secret = secrecy_target(entry.event_type, entry.data)
-            .is_some_and(|target| secret.contains(&target));
-        if is_secret && !may_read_secret(viewer, entry.area) {
+        let target = secrecy_target(entry.event_type, entry.data);
+        let is_secret = target
+            .as_ref()
+            .is_some_and(|target| secret.contains(target));
+        let addressed = target
+            .as_ref()
+            .and_then(|target| ends.get(target))
+            .is_some_and(|(from, to)| at_either_end(viewer, from, to));
+        if is_secret && !may_read_secret(viewer, entry.area) && !addressed {
             for field in sealed_fields(entry.event_type) {
                 if entry.data.get(*field).is_some() {
                     entry.data[*field] = Value::String(SECRET_MARKER.into());

@@ -6,8 +6,9 @@
 //! event (read-your-writes). If they have not by then, the answer says so in the header
 //! `x-insats-stale: true`.
 
+use crate::web::extract::Path;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -250,7 +251,12 @@ pub async fn area_timeline(
 ) -> Result<Response, ApiError> {
     state.insats.require_area(&area).await?;
     let (filter, cursor, limit) = timeline_filter(&query)?;
-    let fresh = catch_up(&state, query.after, &[timeline::PROJECTION.name, "secrecy"]).await?;
+    let fresh = catch_up(
+        &state,
+        query.after,
+        &[timeline::PROJECTION.name, "secrecy", "council_flow"],
+    )
+    .await?;
     let (entries, next) = timeline::page(&state.pool, &area, &filter, cursor, limit)
         .await
         .map_err(internal)?;
@@ -514,7 +520,9 @@ pub async fn activity_overview(
         activities_by_area,
         silent: last_activity.is_none_or(|date| (today() - date).whole_days() > SILENT_DAYS),
         last_activity: last_activity.map(|date| date.to_string()),
-        status_reports: strategy::reports(pool, id, 10).await.map_err(internal)?,
+        status_reports: strategy::reports(pool, state.insats.privacy(), id, 10)
+            .await
+            .map_err(internal)?,
         open_cases: Vec::new(),
         open_items: Vec::new(),
     })

@@ -1,8 +1,9 @@
 //! An area: its timeline with filters, paging and exports, the council's review of it, and
 //! logging an activity.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::FormBody;
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -115,7 +116,9 @@ impl TimelineQuery {
     }
 }
 
-const TIMELINE_READS: [&str; 2] = ["timeline", "secrecy"];
+/// What the timeline reads: its entries, the secrecy marks, and the ends of items (whose
+/// forums read their secret text).
+const TIMELINE_READS: [&str; 3] = ["timeline", "secrecy", "council_flow"];
 const PAGE_SIZE: i64 = 50;
 
 pub async fn timeline(
@@ -137,11 +140,11 @@ pub async fn timeline(
     };
     let filters = query.filters();
     let actor = user.actor();
-    // The entries shown depend on the area, the filters, the page and whether the viewer
-    // may read the area's secret text; nothing else about the viewer.
-    let may_read_secret = crate::privacy::visibility::may_read_secret(&actor, Some(area.as_str()));
+    // The entries shown depend on the area, the filters, the page and which of the area's
+    // secret texts the viewer reads; nothing else about the viewer.
+    let reading = crate::privacy::visibility::reading_class(&actor, Some(area.as_str()));
     let key = format!(
-        "tidslinje {area} {may_read_secret} {} {filters}",
+        "tidslinje {area} {reading} {} {filters}",
         cursor.map(|c| c.encode()).unwrap_or_default()
     );
     let standing = match Standing::now(&state).await {
@@ -361,7 +364,7 @@ pub async fn review(
     State(state): State<AppState>,
     user: PageUser,
     Path(area): Path<String>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
     let input = crate::app::ReviewInput {
@@ -601,7 +604,7 @@ pub async fn log_activity(
     State(state): State<AppState>,
     user: PageUser,
     Path(area): Path<String>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
     let participants_text = first(&fields, "participants").trim();

@@ -1,8 +1,9 @@
 //! Cases: the list per area, opening one, and a case's page with its own timeline and its
 //! actions (note, assign, status, escalate to the council, close, reopen, secrecy).
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::FormBody;
+use crate::web::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -137,7 +138,7 @@ pub async fn open(
     State(state): State<AppState>,
     user: PageUser,
     Path(area): Path<String>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
     let input = CaseInput {
@@ -351,7 +352,7 @@ fn actions(
                 @if row.open_escalation.is_none() {
                     form.stack method="post" action={ "/arenden/" (id) "/eskalera" } {
                         (csrf(token))
-                        (textarea("escalation", "Vad ska Integrationsrådet ta ställning till?", "", errors, None))
+                        (textarea("escalation", "Vad ska Integrationsrådet ta ställning till?", "", errors, Some("Skriv en sammanfattning för rådet. Rådet läser den här texten, även om den sekretessmarkeras, men inte ärendets sekretessmarkerade beskrivning eller anteckningar.")))
                         button type="submit" { "Eskalera till Integrationsrådet" }
                     }
                 }
@@ -379,7 +380,7 @@ pub async fn act(
     State(state): State<AppState>,
     user: PageUser,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let Ok(case_id) = Uuid::parse_str(&id) else {
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
