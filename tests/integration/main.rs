@@ -16,4 +16,5 @@ mod managed_database;
 mod pages;
 mod privacy;
 mod projections;
+mod security;
 mod visitor;
