@@ -11,6 +11,23 @@ use std::time::Duration;
 use crate::helpers::{InsatsProcess, PASSWORD, TestApp, caught_up, insats};
 use crate::visitor::Visitor;
 
+/// The `name=value` pair of the form-token cookie `name` that a page set, and the value.
+fn token_cookie(response: &reqwest::Response, name: &str) -> (String, String) {
+    let pair = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|line| line.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("the page sets its token cookie {name}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = pair.split_once('=').unwrap().1.to_owned();
+    (pair, token)
+}
+
 /// The login form's token and its cookie, fetched as a browser would.
 async fn login_form(app: &TestApp, forwarded_for: Option<&str>) -> (String, String) {
     let mut request = app.client.get(format!("{}/logga-in", app.address));
@@ -18,17 +35,7 @@ async fn login_form(app: &TestApp, forwarded_for: Option<&str>) -> (String, Stri
         request = request.header("x-forwarded-for", address);
     }
     let response = request.send().await.unwrap();
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|line| line.starts_with("__Host-insats-login="))
-        .expect("the login form sets its token cookie")
-        .to_owned();
-    let pair = cookie.split(';').next().unwrap().to_owned();
-    let token = pair.split_once('=').unwrap().1.to_owned();
-    (pair, token)
+    token_cookie(&response, "__Host-insats-login")
 }
 
 /// Posts the login form from `forwarded_for` (when the app trusts the test as its proxy).
@@ -68,18 +75,7 @@ async fn thirty_guesses_at_once_are_counted_before_any_is_checked() {
                     .send()
                     .await
                     .unwrap();
-                let pair = response
-                    .headers()
-                    .get_all("set-cookie")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find(|l| l.starts_with("__Host-insats-login="))
-                    .unwrap()
-                    .split(';')
-                    .next()
-                    .unwrap()
-                    .to_owned();
-                let token = pair.split_once('=').unwrap().1.to_owned();
+                let (pair, token) = token_cookie(&response, "__Host-insats-login");
                 client
                     .post(format!("{app_address}/logga-in"))
                     .header(COOKIE, pair)
@@ -212,19 +208,7 @@ async fn report_form(app: &TestApp) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let pair = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|l| l.starts_with("__Host-insats-report="))
-        .expect("the form sets its token cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = pair.split_once('=').unwrap().1.to_owned();
-    (pair, token)
+    token_cookie(&response, "__Host-insats-report")
 }
 
 async fn report(app: &TestApp, problem: &str, with_token: bool) -> u16 {
@@ -625,29 +609,17 @@ async fn two_hundred_logins_at_once_leave_memory_flat() {
             .send()
             .await
             .unwrap();
-        let pair = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|l| l.starts_with("__Host-insats-login="))
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        forms.push((address, pair));
+        forms.push((address, token_cookie(&response, "__Host-insats-login")));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (before, _) = server.memory_kib();
     let logins: Vec<_> = forms
         .into_iter()
         .enumerate()
-        .map(|(n, (address, pair))| {
+        .map(|(n, (address, (pair, token)))| {
             let client = client.clone();
             let url = format!("{}/logga-in", server.address);
             async move {
-                let token = pair.split_once('=').unwrap().1.to_owned();
                 client
                     .post(url)
                     .header(COOKIE, pair)
