@@ -98,6 +98,7 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
                 *projections.lock().await = Some(runtime);
                 state.schema_ready.store(true, Ordering::Release);
                 tokio::spawn(seal_periodically(state.events.clone()));
+                tokio::spawn(forget_old_submissions(state.pool.clone()));
                 return;
             }
             Err(error) => {
@@ -130,6 +131,19 @@ async fn seal_periodically(events: crate::event_log::EventStore) {
             }
             Err(error) => tracing::warn!(error = %error, "sealing the log failed"),
         }
+    }
+}
+
+/// Removes, once an hour, the submission keys older than they are kept
+/// (`app::submission::KEPT_DAYS`). Any instance may; the deletes do not conflict.
+async fn forget_old_submissions(pool: PgPool) {
+    loop {
+        match crate::app::submission::forget_old(&pool).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot old submission keys"),
+            Err(error) => tracing::warn!(error = %error, "forgetting old submission keys failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(60 * 60)).await;
     }
 }
 

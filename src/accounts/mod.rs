@@ -16,7 +16,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::{AppError, CommandContext, Insats};
+use crate::app::{AppError, CommandContext, Done, Insats, submission};
 use crate::domain::DomainError;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::error::{FieldError, Problems};
@@ -68,6 +68,9 @@ pub enum CheckError {
 }
 /// How often a session's last-seen time is written (not on every request).
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// What adding an account with an address already in use is told.
+const EMAIL_TAKEN: &str = "Det finns redan ett konto med den e-postadressen.";
+
 /// The stream recording account administration (never a secret).
 pub const USERS_STREAM: &str = "users";
 
@@ -223,19 +226,27 @@ impl Accounts {
         problems.finish()?;
         let role = role.expect("checked");
         let name = name.expect("checked");
+        if let Some(done) = submission::earlier(&self.pool, ctx).await? {
+            return self.added(done.id).await;
+        }
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
                 .bind(&email)
                 .fetch_one(&self.pool)
                 .await?;
         if exists {
-            return Err(
-                DomainError::conflict("Det finns redan ett konto med den e-postadressen.").into(),
-            );
+            // The first arrival of this very form may have added it a moment ago.
+            if let Some(done) = submission::earlier(&self.pool, ctx).await? {
+                return self.added(done.id).await;
+            }
+            return Err(DomainError::conflict(EMAIL_TAKEN).into());
         }
         let hash = password::hash(new.password).await?;
-        let user_id = Uuid::now_v7();
+        let user_id = ctx.new_id("user");
         let mut transaction = self.pool.begin().await?;
+        if let submission::Claim::Answered(done) = submission::claim(&mut transaction, ctx).await? {
+            return self.added(done.id).await;
+        }
         sqlx::query(
             "INSERT INTO users (user_id, email, name, role, areas, processes, password_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -248,14 +259,22 @@ impl Accounts {
         .bind(&new.processes)
         .bind(&hash)
         .execute(&mut *transaction)
-        .await?;
+        .await
+        .map_err(|error| match &error {
+            // Two coordinators adding the same address at the same moment.
+            sqlx::Error::Database(database) if database.is_unique_violation() => {
+                AppError::from(DomainError::conflict(EMAIL_TAKEN))
+            }
+            _ => AppError::from(error),
+        })?;
         let event = NewEvent::new(
             "UserAdded",
             json!({"user_id": user_id, "name": name.as_str(), "role": role, "areas": new.areas, "processes": new.processes}),
         )
         .with_metadata(ctx_metadata(ctx))
         .with_tags([format!("user:{user_id}")]);
-        self.insats
+        let result = self
+            .insats
             .store()
             .append_in(
                 &mut transaction,
@@ -264,7 +283,18 @@ impl Accounts {
                 &[event],
             )
             .await?;
+        let done = Done {
+            id: user_id,
+            position: result.last_position,
+            cursor: result.cursor,
+        };
+        submission::complete(&mut transaction, ctx, &done).await?;
         transaction.commit().await?;
+        self.added(user_id).await
+    }
+
+    /// The account just added (or added by an earlier arrival of the same form).
+    async fn added(&self, user_id: Uuid) -> Result<User, AppError> {
         self.user_by_id(user_id)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new user vanished")))

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{AppError, CommandContext, Done, Insats, allow, done, expected};
+use super::{AppError, CommandContext, Done, Insats, allow, done};
 use crate::access::Action;
 use crate::domain::activity::{self, Activity, ActivityDetails, ActivityInput};
 use crate::domain::area::{self, Areas};
@@ -18,7 +18,6 @@ use crate::domain::review::{self, Review};
 use crate::domain::strategy::{self, StrategyReports, StrategyStatus};
 use crate::domain::values::{self, FreeText, Name, Period, Slug, Title};
 use crate::domain::{DomainError, FieldError};
-use crate::event_log::AppendResult;
 
 /// A case as a form or an API client sends it.
 #[derive(Debug, Clone, Default)]
@@ -124,7 +123,7 @@ impl Insats {
         )?;
         let plan = self.plan().await?;
         let details = ActivityDetails::parse(input, &plan, self.today())?;
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("activity");
         self.execute::<Activity>(ctx, &activity::stream(id), id, |activity| {
             Ok(activity.log(id, area.clone(), details.clone())?)
         })
@@ -200,7 +199,7 @@ impl Insats {
             &plan,
         ));
         problems.finish()?;
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("case");
         self.execute::<Case>(ctx, &case::stream(id), id, |case| {
             Ok(case.open(
                 id,
@@ -221,7 +220,7 @@ impl Insats {
         text: &str,
     ) -> Result<Done, AppError> {
         let text = FreeText::required("text", text, "Skriv en anteckning.").map_err(invalid)?;
-        let note_id = Uuid::now_v7();
+        let note_id = ctx.new_id("note");
         self.execute::<Case>(ctx, &case::stream(case_id), note_id, |case| {
             allow_case(ctx, case)?;
             Ok(case.add_note(note_id, text.clone())?)
@@ -310,11 +309,24 @@ impl Insats {
         text: &str,
     ) -> Result<Done, AppError> {
         let text = FreeText::parse("text", text).map_err(invalid)?;
+        if let Some(done) = self.answered_before(ctx).await? {
+            return Ok(done);
+        }
+        let outcome = self.escalate(ctx, case_id, text).await;
+        self.or_answered(ctx, outcome).await
+    }
+
+    async fn escalate(
+        &self,
+        ctx: &CommandContext,
+        case_id: Uuid,
+        text: FreeText,
+    ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
         let case_stream = case::stream(case_id);
         let (case, case_version) = self.load::<Case>(&case_stream).await?;
         allow_case(ctx, &case)?;
-        let item_id = Uuid::now_v7();
+        let item_id = ctx.new_id("item");
         let case_events = case.escalate(item_id, text.clone())?;
         let area = case.area.clone().expect("an escalated case exists");
         let new_item = NewItem {
@@ -328,17 +340,21 @@ impl Insats {
             case_id: Some(case_id),
         };
         let item_events = Item::default().raise(item_id, new_item)?;
-        let mut case_rows = self.to_new_events(ctx, case, case_events, None, &plan);
-        let mut item_rows = self.to_new_events(ctx, Item::default(), item_events, None, &plan);
+        let item_stream = item::stream(item_id);
+        let mut case_rows = self.to_new_events(ctx, &case_stream, case, case_events, None, &plan);
+        let mut item_rows =
+            self.to_new_events(ctx, &item_stream, Item::default(), item_events, None, &plan);
         self.seal(&mut case_rows).await?;
         self.seal(&mut item_rows).await?;
-        let result = self
-            .append_together(
-                (&case_stream, case_version, case_rows),
-                (&item::stream(item_id), 0, item_rows),
-            )
-            .await?;
-        Ok(done(item_id, result))
+        self.commit(
+            ctx,
+            item_id,
+            vec![
+                (case_stream, case_version, case_rows),
+                (item_stream, 0, item_rows),
+            ],
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ items
@@ -414,7 +430,7 @@ impl Insats {
             area,
             case_id: None,
         };
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("item");
         self.execute::<Item>(ctx, &item::stream(id), id, |item| {
             Ok(item.raise(id, new_item.clone())?)
         })
@@ -467,39 +483,43 @@ impl Insats {
         decide_item: impl FnOnce(&Item) -> Result<Vec<item::ItemEvent>, DomainError>,
         decide_case: impl FnOnce(&Case) -> Result<Vec<case::CaseEvent>, DomainError>,
     ) -> Result<Done, AppError> {
+        if let Some(done) = self.answered_before(ctx).await? {
+            return Ok(done);
+        }
+        let outcome = self
+            .settle(ctx, item_id, closing, decide_item, decide_case)
+            .await;
+        self.or_answered(ctx, outcome).await
+    }
+
+    async fn settle(
+        &self,
+        ctx: &CommandContext,
+        item_id: Uuid,
+        closing: bool,
+        decide_item: impl FnOnce(&Item) -> Result<Vec<item::ItemEvent>, DomainError>,
+        decide_case: impl FnOnce(&Case) -> Result<Vec<case::CaseEvent>, DomainError>,
+    ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
         let item_stream = item::stream(item_id);
         let (item, item_version) = self.load::<Item>(&item_stream).await?;
         allow_settle(ctx, &item, closing)?;
         let item_events = decide_item(&item)?;
         let case_id = item.item.as_ref().and_then(|raised| raised.case_id);
-        let mut item_rows = self.to_new_events(ctx, item, item_events, None, &plan);
+        let mut item_rows = self.to_new_events(ctx, &item_stream, item, item_events, None, &plan);
         self.seal(&mut item_rows).await?;
-        let Some(case_id) = case_id else {
-            let result = self
-                .store
-                .append(&item_stream, expected(item_version), &item_rows)
-                .await?;
-            return Ok(done(item_id, result));
-        };
-        let case_stream = case::stream(case_id);
-        let (case, case_version) = self.load::<Case>(&case_stream).await?;
-        let case_events = decide_case(&case)?;
-        let cause = item_rows.last().map(|row| row.event_id);
-        let mut case_rows = self.to_new_events(ctx, case, case_events, cause, &plan);
-        self.seal(&mut case_rows).await?;
-        let result = if case_rows.is_empty() {
-            self.store
-                .append(&item_stream, expected(item_version), &item_rows)
-                .await?
-        } else {
-            self.append_together(
-                (&item_stream, item_version, item_rows),
-                (&case_stream, case_version, case_rows),
-            )
-            .await?
-        };
-        Ok(done(item_id, result))
+        let mut batches = vec![(item_stream, item_version, item_rows)];
+        if let Some(case_id) = case_id {
+            let case_stream = case::stream(case_id);
+            let (case, case_version) = self.load::<Case>(&case_stream).await?;
+            let case_events = decide_case(&case)?;
+            let cause = batches[0].2.last().map(|row| row.event_id);
+            let mut case_rows =
+                self.to_new_events(ctx, &case_stream, case, case_events, cause, &plan);
+            self.seal(&mut case_rows).await?;
+            batches.push((case_stream, case_version, case_rows));
+        }
+        self.commit(ctx, item_id, batches).await
     }
 
     // ------------------------------------------------------------------ processes and strategies
@@ -530,7 +550,7 @@ impl Insats {
         }));
         let comment = problems.check(FreeText::parse("comment", &input.comment));
         problems.finish()?;
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("report");
         let stream = strategy::stream(strategy.as_str());
         self.execute::<StrategyReports>(ctx, &stream, id, |reports| {
             Ok(reports.report(
@@ -604,7 +624,7 @@ impl Insats {
             ));
         }
         problems.finish()?;
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("decision");
         let stream = process::stream(process.as_str());
         self.execute::<Process>(ctx, &stream, id, |state| {
             Ok(state.record_decision(
@@ -671,7 +691,7 @@ impl Insats {
         };
         let feedback = problems.check(FreeText::parse("feedback", &input.feedback));
         problems.finish()?;
-        let id = Uuid::now_v7();
+        let id = ctx.new_id("review");
         self.execute::<Review>(ctx, &review::stream(id), id, |review| {
             Ok(review.record(
                 id,
@@ -691,24 +711,38 @@ impl Insats {
         page: &str,
         problem: &str,
     ) -> Result<Done, AppError> {
-        let id = Uuid::now_v7();
+        if let Some(ctx) = reporter
+            && let Some(done) = self.answered_before(ctx).await?
+        {
+            return Ok(done);
+        }
+        let id = reporter.map_or_else(Uuid::now_v7, |ctx| ctx.new_id("feedback"));
         let events = Feedback::default().report(id, page, problem)?;
         let plan = self.plan().await?;
-        let (_, mut rows) =
-            super::to_log_events(Feedback::default(), events, &plan, |area| match reporter {
-                Some(ctx) => ctx.metadata(area, None),
-                None => serde_json::json!({"role": "besokare"}),
-            });
+        let stream = feedback::stream(id);
+        let mut rows = match reporter {
+            Some(ctx) => self.to_new_events(ctx, &stream, Feedback::default(), events, None, &plan),
+            None => {
+                super::to_log_events(
+                    Feedback::default(),
+                    events,
+                    &plan,
+                    |_| serde_json::json!({"role": "besokare"}),
+                )
+                .1
+            }
+        };
         self.seal(&mut rows).await?;
-        let result = self
-            .store
-            .append(
-                &feedback::stream(id),
-                crate::event_log::ExpectedVersion::NoStream,
-                &rows,
-            )
-            .await?;
-        Ok(done(id, result))
+        match reporter {
+            Some(ctx) => self.commit(ctx, id, vec![(stream, 0, rows)]).await,
+            None => {
+                let result = self
+                    .store
+                    .append(&stream, crate::event_log::ExpectedVersion::NoStream, &rows)
+                    .await?;
+                Ok(done(id, result))
+            }
+        }
     }
 
     /// The newest accessibility reports, their text opened (or the erasure marker).
@@ -740,24 +774,6 @@ impl Insats {
                 })
             })
             .collect()
-    }
-
-    /// Appends to two streams in one transaction; returns the second append's result.
-    async fn append_together(
-        &self,
-        first: (&str, i64, Vec<crate::event_log::NewEvent>),
-        second: (&str, i64, Vec<crate::event_log::NewEvent>),
-    ) -> Result<AppendResult, AppError> {
-        let mut transaction = self.store.pool().begin().await?;
-        self.store
-            .append_in(&mut transaction, first.0, expected(first.1), &first.2)
-            .await?;
-        let result = self
-            .store
-            .append_in(&mut transaction, second.0, expected(second.1), &second.2)
-            .await?;
-        transaction.commit().await?;
-        Ok(result)
     }
 }
 

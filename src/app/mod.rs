@@ -5,6 +5,7 @@
 mod commands;
 mod plan;
 mod privacy;
+pub mod submission;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::event_log::{
 pub use commands::*;
 pub use plan::{ImportOutcome, PlanCache};
 pub use privacy::{ErasureTarget, RetentionCandidate, SecrecyTarget};
+pub use submission::Submission;
 
 /// Who is acting and in which request: becomes every event's metadata.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct CommandContext {
     pub actor: Actor,
     pub correlation_id: Uuid,
     pub request_id: Option<String>,
+    /// The request's one-time key, when it may arrive twice (a form, a retried API call).
+    pub submission: Option<Submission>,
 }
 
 impl CommandContext {
@@ -36,6 +40,7 @@ impl CommandContext {
             actor,
             correlation_id: Uuid::now_v7(),
             request_id: None,
+            submission: None,
         }
     }
 
@@ -86,6 +91,9 @@ pub enum AppError {
     /// The acting user may not do this. The message is Swedish, for the user.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A submission key (a form's, an Idempotency-Key) came again with other content.
+    #[error("a submission key was reused for another request")]
+    SubmissionReused,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -116,6 +124,11 @@ impl From<AppendError> for AppError {
     fn from(error: AppendError) -> Self {
         match error {
             AppendError::WrongExpectedVersion { stream_id, .. } => AppError::Conflict { stream_id },
+            // Events with these ids are in the log already: the same request, recorded long
+            // enough ago that its key has been forgotten.
+            AppendError::EventIdConflict { .. } => AppError::Domain(DomainError::conflict(
+                "Det här är redan sparat: formuläret eller förfrågan har skickats förut.",
+            )),
             other => AppError::Internal(
                 anyhow::Error::new(other).context("Failed to append to the event log"),
             ),
@@ -182,20 +195,30 @@ impl Insats {
         Ok((state, version))
     }
 
-    /// Turns domain events into log events with this context's metadata.
+    /// Turns domain events for `stream` into log events with this context's metadata (and,
+    /// for a submission, ids derived from it).
     fn to_new_events<A: Aggregate>(
         &self,
         ctx: &CommandContext,
+        stream: &str,
         state: A,
         events: Vec<A::Event>,
         causation_id: Option<Uuid>,
         plan: &crate::domain::plan::Plan,
     ) -> Vec<NewEvent> {
-        to_log_events(state, events, plan, |area| ctx.metadata(area, causation_id)).1
+        let mut rows =
+            to_log_events(state, events, plan, |area| ctx.metadata(area, causation_id)).1;
+        for (index, row) in rows.iter_mut().enumerate() {
+            if let Some(event_id) = ctx.event_id(stream, index) {
+                row.event_id = event_id;
+            }
+        }
+        rows
     }
 
     /// Loads `stream`, lets `decide` choose the events, and appends them with the
-    /// version that was loaded as the expected version.
+    /// version that was loaded as the expected version. A submission that was answered
+    /// before gets that answer without deciding again.
     pub(crate) async fn execute<A: Aggregate>(
         &self,
         ctx: &CommandContext,
@@ -206,21 +229,26 @@ impl Insats {
         let plan = self.plan().await?;
         let mut attempt = 1;
         loop {
+            if let Some(done) = self.answered_before(ctx).await? {
+                return Ok(done);
+            }
             let (state, version) = self.load::<A>(stream).await?;
-            let events = decide(&state)?;
-            let mut new_events = self.to_new_events(ctx, state, events, None, &plan);
+            // A repeat that loads the state its first arrival left is refused by the domain
+            // ("already exists"): it gets the first arrival's answer instead.
+            let events = match decide(&state) {
+                Ok(events) => events,
+                Err(error) => return self.or_answered(ctx, Err(error)).await,
+            };
+            let mut new_events = self.to_new_events(ctx, stream, state, events, None, &plan);
             self.seal(&mut new_events).await?;
             match self
-                .store
-                .append(stream, expected(version), &new_events)
+                .commit(ctx, id, vec![(stream.to_owned(), version, new_events)])
                 .await
             {
-                Ok(result) => return Ok(done(id, result)),
+                Ok(done) => return Ok(done),
                 // Someone else appended to the stream in between: decide again on the newer
                 // state (the domain may now refuse), up to ten times before giving up with 409.
-                Err(crate::event_log::AppendError::WrongExpectedVersion { .. })
-                    if attempt < CONFLICT_ATTEMPTS =>
-                {
+                Err(AppError::Conflict { .. }) if attempt < CONFLICT_ATTEMPTS => {
                     // A short, growing, jittered pause, so that writers racing on one
                     // stream do not keep colliding.
                     let mut jitter = [0u8; 1];
@@ -229,9 +257,80 @@ impl Insats {
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                     attempt += 1;
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err(error),
             }
         }
+    }
+
+    /// `outcome`, unless it is a refusal and an earlier arrival of the same submission has
+    /// been answered meanwhile: then that answer. (A repeat that decides on the state the
+    /// first arrival left is refused by the domain; it must get the first answer.)
+    pub(crate) async fn or_answered(
+        &self,
+        ctx: &CommandContext,
+        outcome: Result<Done, AppError>,
+    ) -> Result<Done, AppError> {
+        match outcome {
+            Err(error) if ctx.submission.is_some() => match self.answered_before(ctx).await? {
+                Some(done) => Ok(done),
+                None => Err(error),
+            },
+            outcome => outcome,
+        }
+    }
+
+    /// The answer an earlier arrival of this command's submission got, if any.
+    pub(crate) async fn answered_before(
+        &self,
+        ctx: &CommandContext,
+    ) -> Result<Option<Done>, AppError> {
+        submission::earlier(self.store.pool(), ctx).await
+    }
+
+    /// Appends a command's events, one batch per stream, each expecting the version that
+    /// was loaded (0: a new stream). With a submission, the events' ids are derived from it
+    /// and the submission is claimed and completed in the same transaction; a repeat that
+    /// arrives meanwhile gets the first arrival's answer instead. Returns where the last
+    /// batch landed, as `Done` for `id`.
+    pub(crate) async fn commit(
+        &self,
+        ctx: &CommandContext,
+        id: Uuid,
+        batches: Vec<(String, i64, Vec<NewEvent>)>,
+    ) -> Result<Done, AppError> {
+        let batches: Vec<(String, i64, Vec<NewEvent>)> = batches
+            .into_iter()
+            .filter(|(_, _, events)| !events.is_empty())
+            .collect();
+        // One stream and no submission: one statement, no transaction.
+        if ctx.submission.is_none()
+            && let [(stream, version, events)] = batches.as_slice()
+        {
+            let result = self
+                .store
+                .append(stream, expected(*version), events)
+                .await?;
+            return Ok(done(id, result));
+        }
+        let mut transaction = self.store.pool().begin().await?;
+        if let submission::Claim::Answered(done) = submission::claim(&mut transaction, ctx).await? {
+            return Ok(done);
+        }
+        let mut last = None;
+        for (stream, version, events) in &batches {
+            last = Some(
+                self.store
+                    .append_in(&mut transaction, stream, expected(*version), events)
+                    .await?,
+            );
+        }
+        let result = last.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("a command decided no events to append"))
+        })?;
+        let done = done(id, result);
+        submission::complete(&mut transaction, ctx, &done).await?;
+        transaction.commit().await?;
+        Ok(done)
     }
 
     /// Seals the free text of events about to be appended.

@@ -146,7 +146,14 @@ impl Insats {
                     .with_tags(event.tags(&plan))
             })
             .collect();
-        let area_rows = self.to_new_events(ctx, areas, area_events, None, &plan);
+        let area_rows = self.to_new_events(
+            ctx,
+            crate::domain::area::STREAM,
+            areas,
+            area_events,
+            None,
+            &plan,
+        );
 
         let mut transaction = self.store.pool().begin().await?;
         if !plan_rows.is_empty() {

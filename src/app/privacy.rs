@@ -3,7 +3,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{AppError, CommandContext, Done, Insats, allow, done};
+use super::{AppError, CommandContext, Done, Insats, allow, done, submission};
 use crate::access::Action;
 use crate::domain::DomainError;
 use crate::domain::activity::{self, Activity};
@@ -66,9 +66,24 @@ impl Insats {
         .map_err(|error| DomainError::Invalid(vec![error]))?;
         let reason =
             FreeText::parse("reason", reason).map_err(|error| DomainError::Invalid(vec![error]))?;
+        if let Some(done) = self.answered_before(ctx).await? {
+            return Ok(done);
+        }
+        let outcome = self.erase(ctx, target, decision, reason, rule).await;
+        self.or_answered(ctx, outcome).await
+    }
+
+    async fn erase(
+        &self,
+        ctx: &CommandContext,
+        target: ErasureTarget,
+        decision: Citation,
+        reason: FreeText,
+        rule: Option<String>,
+    ) -> Result<Done, AppError> {
         let area = self.area_of(target).await?;
         let subject = target.subject();
-        let erasure_id = Uuid::now_v7();
+        let erasure_id = ctx.new_id("erasure");
         let plan = self.plan().await?;
         let events = vec![ErasureEvent::PersonalDataErased {
             erasure_id,
@@ -78,10 +93,14 @@ impl Insats {
             rule,
             area,
         }];
-        let mut rows = self.to_new_events(ctx, Erasure::default(), events, None, &plan);
+        let stream = domain::erasure_stream(erasure_id);
+        let mut rows = self.to_new_events(ctx, &stream, Erasure::default(), events, None, &plan);
         // The reason is sealed under the erasure's own key, never the one destroyed here.
         self.seal(&mut rows).await?;
         let mut transaction = self.store.pool().begin().await?;
+        if let submission::Claim::Answered(done) = submission::claim(&mut transaction, ctx).await? {
+            return Ok(done);
+        }
         if !self
             .privacy
             .destroy_key(&mut transaction, &subject, decision.as_str())
@@ -91,15 +110,12 @@ impl Insats {
         }
         let result = self
             .store
-            .append_in(
-                &mut transaction,
-                &domain::erasure_stream(erasure_id),
-                ExpectedVersion::NoStream,
-                &rows,
-            )
+            .append_in(&mut transaction, &stream, ExpectedVersion::NoStream, &rows)
             .await?;
+        let done = done(erasure_id, result);
+        submission::complete(&mut transaction, ctx, &done).await?;
         transaction.commit().await?;
-        Ok(done(erasure_id, result))
+        Ok(done)
     }
 
     /// The area a subject belongs to; 404 when it does not exist.
