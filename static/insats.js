@@ -24,3 +24,25 @@ document.addEventListener("DOMContentLoaded", () => {
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
 });
+
+// A form that is being sent cannot be sent again by a second click: its submit buttons
+// are disabled until the answer comes (the server records a form sent twice once anyway).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  // After this turn, so that the button that was clicked is still sent with the form.
+  setTimeout(() => {
+    for (const button of form.querySelectorAll("button[type=submit], button:not([type])")) {
+      button.disabled = true;
+    }
+    form.setAttribute("aria-busy", "true");
+  }, 0);
+});
+
+// Back to a page from the browser's history: its forms can be sent again.
+window.addEventListener("pageshow", () => {
+  for (const form of document.querySelectorAll("form[aria-busy]")) {
+    form.removeAttribute("aria-busy");
+    for (const button of form.querySelectorAll("button[disabled]")) button.disabled = false;
+  }
+});

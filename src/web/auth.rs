@@ -201,9 +201,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok(Ctx(
-            CommandContext::new(user.actor()).with_request_id(request_id)
-        ))
+        let submission = parts.extensions.get::<crate::app::Submission>().cloned();
+        Ok(Ctx(CommandContext::new(user.actor())
+            .with_request_id(request_id)
+            .with_submission(submission)))
     }
 }
 

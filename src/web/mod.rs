@@ -6,6 +6,7 @@ pub mod client;
 pub mod extract;
 pub mod form_token;
 mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod pages;
 
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(pages::router())
         .fallback(fallback)
+        .layer(middleware::from_fn(idempotency::api_keys))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

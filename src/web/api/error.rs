@@ -86,6 +86,11 @@ impl From<AppError> for ApiError {
                 "Någon annan ändrade samma sak samtidigt. Läs in den igen och försök på nytt.",
             ),
             AppError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
+            AppError::SubmissionReused => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key",
+                "Nyckeln i Idempotency-Key har redan använts för en annan förfrågan. Använd en ny nyckel för en ny förfrågan.",
+            ),
             AppError::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "a request failed");
                 if is_unavailable(&error) {

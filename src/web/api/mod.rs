@@ -73,7 +73,31 @@ impl utoipa::Modify for CommonAnswers {
                 )
                 .build()
         };
+        let idempotency_key = {
+            use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+            use utoipa::openapi::schema::{ObjectBuilder, Type};
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "En nyckel som klienten väljer (till exempel ett UUID) när den kan komma att skicka samma förfrågan igen. Samma nyckel med samma kropp ger det första svaret utan att något sparas igen; samma nyckel med en annan kropp ger 422. Nycklar sparas i minst ett dygn.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$")),
+                ))
+                .build()
+        };
         for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = &mut item.post {
+                post.parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(utoipa::openapi::RefOr::T(idempotency_key.clone()));
+            }
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
                 let responses = &mut operation.responses.responses;
                 for (status, description) in [
@@ -136,6 +160,10 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(audit::export_json))
         .routes(routes!(audit::export_csv))
         .split_for_parts();
+    // The document's paths exist only now that the routes are in: what every operation
+    // shares is added to them here (`ApiDoc`'s own modifier ran before there were any).
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&CommonAnswers, &mut openapi);
     let openapi = Arc::new(openapi);
     router.route(
         "/api/openapi.json",

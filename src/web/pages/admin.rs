@@ -283,7 +283,7 @@ pub async fn add_user(
     };
     let outcome = state
         .accounts
-        .add_user(&user.ctx(), new)
+        .add_user(&user.ctx(&fields), new)
         .await
         .map(|_| "konto");
     answer(&state, &user, &fields, outcome).await
@@ -297,7 +297,7 @@ pub async fn disable_user(
     let fields = form_fields(&body);
     let outcome = state
         .accounts
-        .disable(&user.ctx(), first(&fields, "disable_email"))
+        .disable(&user.ctx(&fields), first(&fields, "disable_email"))
         .await
         .map(|_| "avstangt");
     answer(&state, &user, &fields, outcome).await
@@ -311,7 +311,7 @@ pub async fn add_area(
     let fields = form_fields(&body);
     let outcome = state
         .insats
-        .add_area(&user.ctx(), None, first(&fields, "area_name"))
+        .add_area(&user.ctx(&fields), None, first(&fields, "area_name"))
         .await
         .map(|_| "omrade");
     let outcome = outcome.map_err(|error| match error {
@@ -361,7 +361,7 @@ pub async fn erase(
     let outcome = state
         .insats
         .erase_personal_data(
-            &user.ctx(),
+            &user.ctx(&fields),
             target,
             first(&fields, "decision"),
             first(&fields, "reason"),

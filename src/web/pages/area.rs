@@ -372,7 +372,7 @@ pub async fn review(
         period_end: first(&fields, "period_end").to_owned(),
         feedback: first(&fields, "feedback").to_owned(),
     };
-    match state.insats.review_timeline(&user.ctx(), &area, &input).await {
+    match state.insats.review_timeline(&user.ctx(&fields), &area, &input).await {
         Ok(done) => see_other(&format!("/omraden/{area}?efter={}&klart=granskning", done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => (
@@ -629,7 +629,11 @@ pub async fn log_activity(
         participants: participants.unwrap_or(-1),
         follow_up: first(&fields, "follow_up") == "ja",
     };
-    match state.insats.log_activity(&user.ctx(), &area, &input).await {
+    match state
+        .insats
+        .log_activity(&user.ctx(&fields), &area, &input)
+        .await
+    {
         Ok(done) => see_other(&format!(
             "/omraden/{area}?efter={}&klart=insats",
             done.position

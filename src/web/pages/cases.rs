@@ -146,7 +146,11 @@ pub async fn open(
         description: first(&fields, "description").to_owned(),
         strategies: fields.get("strategies").cloned().unwrap_or_default(),
     };
-    match state.insats.open_case(&user.ctx(), &area, &input).await {
+    match state
+        .insats
+        .open_case(&user.ctx(&fields), &area, &input)
+        .await
+    {
         Ok(done) => see_other(&format!("/arenden/{}?efter={}", done.id, done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
@@ -386,7 +390,7 @@ pub async fn act(
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
     };
     let fields = form_fields(&body);
-    let ctx = user.ctx();
+    let ctx = user.ctx(&fields);
     let insats = &state.insats;
     let outcome = match action.as_str() {
         "anteckning" => {

@@ -25,6 +25,10 @@ impl FormErrors {
     /// The field errors of a refusal, or `None` when the refusal is not about fields.
     pub fn from_refusal(error: &AppError) -> Option<Self> {
         match error {
+            AppError::SubmissionReused => Some(Self(vec![(
+                "submission".to_owned(),
+                SUBMISSION_REUSED.to_owned(),
+            )])),
             AppError::Domain(DomainError::Invalid(errors)) => Some(Self(
                 errors
                     .iter()
@@ -35,6 +39,9 @@ impl FormErrors {
         }
     }
 }
+
+/// What a form sent again with other content is told.
+pub const SUBMISSION_REUSED: &str = "Det här formuläret är redan skickat, med annat innehåll. Ladda om sidan och fyll i formuläret på nytt för att spara något nytt.";
 
 /// A labelled input with its hint and error (the error is tied to it by id).
 pub fn input(
@@ -114,9 +121,33 @@ fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
     (!ids.is_empty()).then(|| ids.join(" "))
 }
 
-/// The session's CSRF token as a hidden field.
+/// The hidden fields of a form that records something: the session's CSRF token, and a
+/// one-time submission id (fresh each time the form is shown), by which Insats knows the
+/// same form sent twice and records it once.
 pub fn csrf(token: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(token); }
+    html! {
+        input type="hidden" name="csrf" value=(token);
+        input type="hidden" name="submission" value=(uuid::Uuid::new_v4());
+    }
+}
+
+/// The submission a form's fields make: its one-time id and a fingerprint of everything
+/// else it sent (but the CSRF token). `None` for a form without an id.
+pub fn submission(fields: &HashMap<String, Vec<String>>) -> Option<crate::app::Submission> {
+    let key = fields.get("submission")?.first()?;
+    let mut names: Vec<&String> = fields
+        .keys()
+        .filter(|name| !matches!(name.as_str(), "csrf" | "submission"))
+        .collect();
+    names.sort();
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for name in names {
+        parts.push(name.as_bytes());
+        for value in &fields[name] {
+            parts.push(value.as_bytes());
+        }
+    }
+    crate::app::Submission::new(key, crate::app::Submission::fingerprint(parts))
 }
 
 pub fn tag(text: &str) -> Markup {
@@ -192,6 +223,11 @@ pub fn refused(error: AppError) -> Response {
                 .into(),
         ),
         AppError::Forbidden(message) => (StatusCode::FORBIDDEN, "Saknar behörighet", message),
+        AppError::SubmissionReused => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Formuläret är redan skickat",
+            SUBMISSION_REUSED.into(),
+        ),
         AppError::Internal(error) => {
             tracing::error!(error = %format!("{error:#}"), "a page failed");
             (

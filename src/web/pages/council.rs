@@ -686,7 +686,7 @@ pub async fn act_on_item(
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
     };
     let fields = form_fields(&body);
-    let ctx = user.ctx();
+    let ctx = user.ctx(&fields);
     let outcome = match action.as_str() {
         "mottaget" => state.insats.acknowledge_item(&ctx, item_id).await,
         "svara" => {
@@ -838,7 +838,7 @@ pub async fn raise_item(
         strategy: Some(first(&fields, "strategy").to_owned()),
         area: None,
     };
-    match state.insats.raise_item(&user.ctx(), &input).await {
+    match state.insats.raise_item(&user.ctx(&fields), &input).await {
         Ok(done) => see_other(&format!("/forum/{}?efter={}", done.id, done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {

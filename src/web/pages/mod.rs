@@ -105,9 +105,14 @@ impl PageUser {
         self.user.actor()
     }
 
-    /// The command context for a change made from a page.
-    pub fn ctx(&self) -> crate::app::CommandContext {
+    /// The command context for a change made from a page's form: it carries the form's
+    /// one-time submission, so the same form sent twice records one thing.
+    pub fn ctx(
+        &self,
+        fields: &std::collections::HashMap<String, Vec<String>>,
+    ) -> crate::app::CommandContext {
         crate::app::CommandContext::new(self.actor())
+            .with_submission(components::submission(fields))
     }
 }
 

@@ -208,7 +208,7 @@ pub async fn report(
     };
     let outcome = state
         .insats
-        .report_status(&user.ctx(), &strategy_id, &input)
+        .report_status(&user.ctx(&fields), &strategy_id, &input)
         .await;
     after_change(&state, &user, &process, &fields, outcome).await
 }
@@ -229,7 +229,7 @@ pub async fn decide(
     };
     let outcome = state
         .insats
-        .record_decision(&user.ctx(), &process, &input)
+        .record_decision(&user.ctx(&fields), &process, &input)
         .await;
     after_change(&state, &user, &process, &fields, outcome).await
 }
