@@ -8,6 +8,7 @@
 
 mod instances;
 mod point_in_time;
+mod retries;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

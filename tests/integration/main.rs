@@ -12,6 +12,7 @@ mod event_log;
 mod faults;
 mod health;
 mod helpers;
+mod idempotency;
 mod managed_database;
 mod pages;
 mod privacy;
