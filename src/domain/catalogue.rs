@@ -7,11 +7,45 @@
 //! Sealing (`privacy::seal`), erasure and display all read this one list; a test in this
 //! module fails when an event type carries free text the list does not name.
 
+/// The aggregate (or other part of Insats) an event type belongs to: which Rust type
+/// decodes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Activity,
+    Case,
+    Item,
+    Review,
+    Process,
+    Strategy,
+    Area,
+    Secrecy,
+    Erasure,
+    Feedback,
+    Plan,
+    /// Accounts and the log's seals: recorded for the audit trail, read by no projection.
+    Record,
+}
+
+use serde_json::{Map, Value};
+
+use super::activity::ActivityEvent;
+use super::area::AreaEvent;
+use super::case::CaseEvent;
+use super::event::DecodeError;
+use super::feedback::FeedbackEvent;
+use super::item::ItemEvent;
+use super::plan::PlanEvent;
+use super::privacy::{ErasureEvent, SecrecyEvent};
+use super::process::ProcessEvent;
+use super::review::ReviewEvent;
+use super::strategy::StrategyEvent;
+
 /// One event type as the log stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventType {
     /// The `event_type` column.
     pub name: &'static str,
+    pub family: Family,
     /// The fields of `data` that hold free text.
     pub free_text: &'static [&'static str],
     /// The tags whose subject's key seals the free text, in order of preference: an item
@@ -19,21 +53,24 @@ pub struct EventType {
     pub sealed_under: &'static [&'static str],
 }
 
-const fn plain(name: &'static str) -> EventType {
+const fn plain(family: Family, name: &'static str) -> EventType {
     EventType {
         name,
+        family,
         free_text: &[],
         sealed_under: &[],
     }
 }
 
 const fn text(
+    family: Family,
     name: &'static str,
     free_text: &'static [&'static str],
     sealed_under: &'static [&'static str],
 ) -> EventType {
     EventType {
         name,
+        family,
         free_text,
         sealed_under,
     }
@@ -42,87 +79,128 @@ const fn text(
 /// Every event type of Insats.
 pub const CATALOGUE: &[EventType] = &[
     // Activities (`activity-<id>`).
-    text("ActivityLogged", &["description"], &["activity"]),
     text(
+        Family::Activity,
+        "ActivityLogged",
+        &["description"],
+        &["activity"],
+    ),
+    text(
+        Family::Activity,
         "ActivityCorrected",
         &["description", "reason"],
         &["activity"],
     ),
-    text("ActivityRetracted", &["reason"], &["activity"]),
+    text(
+        Family::Activity,
+        "ActivityRetracted",
+        &["reason"],
+        &["activity"],
+    ),
     // Cases (`case-<id>`).
-    text("CaseOpened", &["description"], &["case"]),
-    text("CaseNoteAdded", &["text"], &["case"]),
-    plain("CaseAssigned"),
-    plain("CaseStatusChanged"),
-    text("CaseEscalated", &["text"], &["case"]),
-    text("CaseEscalationAnswered", &["answer"], &["case"]),
-    plain("CaseEscalationClosed"),
-    text("CaseClosed", &["resolution"], &["case"]),
-    text("CaseReopened", &["reason"], &["case"]),
+    text(Family::Case, "CaseOpened", &["description"], &["case"]),
+    text(Family::Case, "CaseNoteAdded", &["text"], &["case"]),
+    plain(Family::Case, "CaseAssigned"),
+    plain(Family::Case, "CaseStatusChanged"),
+    text(Family::Case, "CaseEscalated", &["text"], &["case"]),
+    text(
+        Family::Case,
+        "CaseEscalationAnswered",
+        &["answer"],
+        &["case"],
+    ),
+    plain(Family::Case, "CaseEscalationClosed"),
+    text(Family::Case, "CaseClosed", &["resolution"], &["case"]),
+    text(Family::Case, "CaseReopened", &["reason"], &["case"]),
     // Items between forums (`item-<id>`).
-    text("ItemRaised", &["text"], &["case", "item"]),
-    plain("ItemAcknowledged"),
-    text("ItemAnswered", &["answer"], &["case", "item"]),
-    plain("ItemClosed"),
+    text(Family::Item, "ItemRaised", &["text"], &["case", "item"]),
+    plain(Family::Item, "ItemAcknowledged"),
+    text(Family::Item, "ItemAnswered", &["answer"], &["case", "item"]),
+    plain(Family::Item, "ItemClosed"),
     // The council's reviews (`review-<id>`).
-    text("TimelineReviewed", &["feedback"], &["review"]),
+    text(
+        Family::Review,
+        "TimelineReviewed",
+        &["feedback"],
+        &["review"],
+    ),
     // Processes (`process-<id>`) and strategies' status reports (`strategy-<id>`).
-    plain("ProcessOwnerAssigned"),
-    text("DecisionRecorded", &["text"], &["decision"]),
-    text("StrategyStatusReported", &["comment"], &["report"]),
+    plain(Family::Process, "ProcessOwnerAssigned"),
+    text(
+        Family::Process,
+        "DecisionRecorded",
+        &["text"],
+        &["decision"],
+    ),
+    text(
+        Family::Strategy,
+        "StrategyStatusReported",
+        &["comment"],
+        &["report"],
+    ),
     // Areas (`areas`).
-    plain("AreaAdded"),
+    plain(Family::Area, "AreaAdded"),
     // Secrecy marks (`secrecy-<target>`) and erasures (`erasure-<id>`).
-    plain("SecrecyMarked"),
-    plain("SecrecyLifted"),
-    text("PersonalDataErased", &["reason"], &["erasure"]),
+    plain(Family::Secrecy, "SecrecyMarked"),
+    plain(Family::Secrecy, "SecrecyLifted"),
+    text(
+        Family::Erasure,
+        "PersonalDataErased",
+        &["reason"],
+        &["erasure"],
+    ),
     // Accessibility reports from anyone (`feedback-<id>`).
-    text("AccessibilityProblemReported", &["problem"], &["feedback"]),
+    text(
+        Family::Feedback,
+        "AccessibilityProblemReported",
+        &["problem"],
+        &["feedback"],
+    ),
     // The plan (`plan`): its text is the adopted plan's, never typed by a user here.
-    plain("PlanAdopted"),
-    plain("PlanTextRevised"),
-    plain("StrategyReworded"),
-    plain("PlanImported"),
-    plain("ProcessDefined"),
-    plain("ProcessRevised"),
-    plain("ProcessRetired"),
-    plain("ChallengeDefined"),
-    plain("ChallengeRevised"),
-    plain("ChallengeRetired"),
-    plain("FocusAreaDefined"),
-    plain("FocusAreaRevised"),
-    plain("FocusAreaRetired"),
-    plain("PartnerDefined"),
-    plain("PartnerRevised"),
-    plain("PartnerRetired"),
-    plain("StrategyDefined"),
-    plain("StrategyRevised"),
-    plain("StrategyRetired"),
-    plain("GoalDefined"),
-    plain("GoalRevised"),
-    plain("GoalRetired"),
-    plain("KeyIndicatorDefined"),
-    plain("KeyIndicatorRevised"),
-    plain("KeyIndicatorRetired"),
-    plain("ValueDefined"),
-    plain("ValueRevised"),
-    plain("ValueRetired"),
-    plain("PrincipleDefined"),
-    plain("PrincipleRevised"),
-    plain("PrincipleRetired"),
-    plain("DefinitionDefined"),
-    plain("DefinitionRevised"),
-    plain("DefinitionRetired"),
-    plain("ForumDefined"),
-    plain("ForumRevised"),
-    plain("ForumRetired"),
+    plain(Family::Plan, "PlanAdopted"),
+    plain(Family::Plan, "PlanTextRevised"),
+    plain(Family::Plan, "StrategyReworded"),
+    plain(Family::Plan, "PlanImported"),
+    plain(Family::Plan, "ProcessDefined"),
+    plain(Family::Plan, "ProcessRevised"),
+    plain(Family::Plan, "ProcessRetired"),
+    plain(Family::Plan, "ChallengeDefined"),
+    plain(Family::Plan, "ChallengeRevised"),
+    plain(Family::Plan, "ChallengeRetired"),
+    plain(Family::Plan, "FocusAreaDefined"),
+    plain(Family::Plan, "FocusAreaRevised"),
+    plain(Family::Plan, "FocusAreaRetired"),
+    plain(Family::Plan, "PartnerDefined"),
+    plain(Family::Plan, "PartnerRevised"),
+    plain(Family::Plan, "PartnerRetired"),
+    plain(Family::Plan, "StrategyDefined"),
+    plain(Family::Plan, "StrategyRevised"),
+    plain(Family::Plan, "StrategyRetired"),
+    plain(Family::Plan, "GoalDefined"),
+    plain(Family::Plan, "GoalRevised"),
+    plain(Family::Plan, "GoalRetired"),
+    plain(Family::Plan, "KeyIndicatorDefined"),
+    plain(Family::Plan, "KeyIndicatorRevised"),
+    plain(Family::Plan, "KeyIndicatorRetired"),
+    plain(Family::Plan, "ValueDefined"),
+    plain(Family::Plan, "ValueRevised"),
+    plain(Family::Plan, "ValueRetired"),
+    plain(Family::Plan, "PrincipleDefined"),
+    plain(Family::Plan, "PrincipleRevised"),
+    plain(Family::Plan, "PrincipleRetired"),
+    plain(Family::Plan, "DefinitionDefined"),
+    plain(Family::Plan, "DefinitionRevised"),
+    plain(Family::Plan, "DefinitionRetired"),
+    plain(Family::Plan, "ForumDefined"),
+    plain(Family::Plan, "ForumRevised"),
+    plain(Family::Plan, "ForumRetired"),
     // Accounts (`users`): names and roles, never a secret.
-    plain("UserAdded"),
-    plain("UserDisabled"),
-    plain("ApiTokenCreated"),
-    plain("ApiTokenRevoked"),
+    plain(Family::Record, "UserAdded"),
+    plain(Family::Record, "UserDisabled"),
+    plain(Family::Record, "ApiTokenCreated"),
+    plain(Family::Record, "ApiTokenRevoked"),
     // The log's own seals (`seals`).
-    plain("LogSealed"),
+    plain(Family::Record, "LogSealed"),
 ];
 
 /// The catalogue's entry for `name`, if Insats writes such events.
@@ -147,6 +225,125 @@ pub fn subject(name: &str, tags: &[String]) -> Option<String> {
             })
             .cloned()
     })
+}
+
+/// Any event of Insats, decoded through the catalogue into its Rust type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainEvent {
+    Activity(ActivityEvent),
+    Case(CaseEvent),
+    Item(ItemEvent),
+    Review(ReviewEvent),
+    Process(ProcessEvent),
+    Strategy(StrategyEvent),
+    Area(AreaEvent),
+    Secrecy(SecrecyEvent),
+    Erasure(ErasureEvent),
+    Feedback(FeedbackEvent),
+    Plan(PlanEvent),
+    /// An account's or a seal's event: kept for the audit trail, read by no read model.
+    Record,
+}
+
+/// An event as read models and the auditor's replay read it: typed, with its free text
+/// taken out as stored (sealed, or plain in events from before it was sealed), so that
+/// whoever shows the text opens it for the viewer, and nobody else touches it. The typed
+/// event holds empty text in those fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub event: DomainEvent,
+    pub texts: Map<String, Value>,
+}
+
+impl Decoded {
+    /// A free-text field as stored, if the event has it (`Value::Null` otherwise).
+    pub fn text(&self, field: &str) -> &Value {
+        self.texts.get(field).unwrap_or(&Value::Null)
+    }
+}
+
+/// Decodes a stored event: the catalogue says which Rust type it is and which fields are
+/// its free text; older schema versions are upcast first (`event::upcast`, the one place
+/// that knows them).
+pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Decoded, DecodeError> {
+    let unknown = |source: serde_json::Error| DecodeError {
+        event_type: event_type.to_owned(),
+        schema_version,
+        source,
+    };
+    let Some(kind) = get(event_type) else {
+        return Err(unknown(serde::de::Error::custom(
+            "the catalogue has no such event type",
+        )));
+    };
+    let mut data = super::event::upcast(event_type, schema_version, data);
+    let mut texts = Map::new();
+    if let Value::Object(map) = &mut data {
+        // A reader that left the free text in the database (the auditor's replay does) gets
+        // the typed event all the same.
+        for field in kind.free_text {
+            match map.get_mut(*field) {
+                Some(value) => {
+                    texts.insert(
+                        (*field).to_owned(),
+                        std::mem::replace(value, Value::String(String::new())),
+                    );
+                }
+                None => {
+                    map.insert((*field).to_owned(), Value::String(String::new()));
+                }
+            }
+        }
+    }
+    fn typed<E: serde::de::DeserializeOwned>(
+        event_type: &str,
+        data: Value,
+    ) -> Result<E, serde_json::Error> {
+        let mut tagged = Map::new();
+        tagged.insert("type".into(), Value::String(event_type.to_owned()));
+        tagged.insert("data".into(), data);
+        serde_json::from_value(Value::Object(tagged))
+    }
+    let event = match kind.family {
+        Family::Activity => DomainEvent::Activity(typed(event_type, data).map_err(unknown)?),
+        Family::Case => DomainEvent::Case(typed(event_type, data).map_err(unknown)?),
+        Family::Item => DomainEvent::Item(typed(event_type, data).map_err(unknown)?),
+        Family::Review => DomainEvent::Review(typed(event_type, data).map_err(unknown)?),
+        Family::Process => DomainEvent::Process(typed(event_type, data).map_err(unknown)?),
+        Family::Strategy => DomainEvent::Strategy(typed(event_type, data).map_err(unknown)?),
+        Family::Area => DomainEvent::Area(typed(event_type, data).map_err(unknown)?),
+        Family::Secrecy => DomainEvent::Secrecy(typed(event_type, data).map_err(unknown)?),
+        Family::Erasure => DomainEvent::Erasure(typed(event_type, data).map_err(unknown)?),
+        Family::Feedback => DomainEvent::Feedback(typed(event_type, data).map_err(unknown)?),
+        Family::Plan => DomainEvent::Plan(PlanEvent::decode(event_type, &data)?),
+        Family::Record => DomainEvent::Record,
+    };
+    Ok(Decoded { event, texts })
+}
+
+/// The data of a decoded event as its type's current schema writes it, with its free text
+/// put back as it was stored: what a read model keeps of an event it shows as a whole.
+pub fn encode(event: &DomainEvent, texts: &Map<String, Value>) -> Value {
+    let mut data = match event {
+        DomainEvent::Activity(event) => super::event::encode(event).1,
+        DomainEvent::Case(event) => super::event::encode(event).1,
+        DomainEvent::Item(event) => super::event::encode(event).1,
+        DomainEvent::Review(event) => super::event::encode(event).1,
+        DomainEvent::Process(event) => super::event::encode(event).1,
+        DomainEvent::Strategy(event) => super::event::encode(event).1,
+        DomainEvent::Area(event) => super::event::encode(event).1,
+        DomainEvent::Secrecy(event) => super::event::encode(event).1,
+        DomainEvent::Erasure(event) => super::event::encode(event).1,
+        DomainEvent::Feedback(event) => super::event::encode(event).1,
+        DomainEvent::Plan(event) => event.data(),
+        DomainEvent::Record => Value::Object(Map::new()),
+    };
+    if let Value::Object(map) = &mut data {
+        for (field, text) in texts {
+            map.insert(field.clone(), text.clone());
+        }
+    }
+    data
 }
 
 #[cfg(test)]
@@ -473,6 +670,30 @@ mod tests {
             Some("case:c2".into())
         );
         assert_eq!(subject("PlanAdopted", &tags(&["plan"])), None);
+    }
+
+    #[test]
+    fn every_example_decodes_to_its_type_with_its_free_text_taken_out() {
+        for (name, data) in examples() {
+            let decoded = decode(&name, 1, data.clone())
+                .unwrap_or_else(|error| panic!("{name} does not decode: {error}"));
+            let event_type = get(&name).unwrap();
+            assert_eq!(decoded.texts.len(), event_type.free_text.len(), "{name}");
+            for field in event_type.free_text {
+                assert_eq!(decoded.text(field), &data[*field], "{name}.{field}");
+            }
+            assert!(
+                !format!("{:?}", decoded.event).contains(MARKER),
+                "{name}: no free text is left in the typed event"
+            );
+            assert!(!matches!(decoded.event, DomainEvent::Record), "{name}");
+            assert_eq!(
+                super::encode(&decoded.event, &decoded.texts),
+                data,
+                "{name}: encoding gives back what was decoded"
+            );
+        }
+        assert!(decode("Unknown", 1, serde_json::json!({})).is_err());
     }
 
     #[test]

@@ -1,34 +1,210 @@
-//! A strategy's state, folded from its history, and the difference between two states.
+//! A strategy's state, folded from its history, and the difference between two states:
+//! the auditor's replay. Pure: the history comes from whoever calls (the log itself, or
+//! the strategy history's read model), as [`Step`]s of what the fold reads of each event.
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::event_log::RecordedEvent;
+use super::activity::ActivityEvent;
+use super::case::CaseEvent;
+use super::catalogue::DomainEvent;
+use super::item::ItemEvent;
+use super::plan::{NodeKind, PlanEvent};
+use super::process::ProcessEvent;
+use super::strategy::StrategyEvent;
 
-/// What the fold reads of an event.
-#[derive(Debug, Clone, Copy)]
-pub struct Step<'a> {
+/// One event of a strategy's history as the fold reads it.
+#[derive(Debug, Clone)]
+pub struct Step {
     pub position: i64,
     pub recorded_at: OffsetDateTime,
-    pub event_type: &'a str,
-    pub data: &'a Value,
+    pub input: Input,
     /// The area the event is tagged with, if any: an activity corrected into the strategy
     /// is in its history from the correction on, without the event that logged it (and
     /// named its area).
-    pub area: Option<&'a str>,
+    pub area: Option<String>,
 }
 
-impl<'a> From<&'a RecordedEvent> for Step<'a> {
-    fn from(event: &'a RecordedEvent) -> Self {
-        Step {
-            position: event.position,
-            recorded_at: event.recorded_at,
-            event_type: &event.event_type,
-            data: &event.data,
-            area: event.tags.iter().find_map(|tag| tag.strip_prefix("area:")),
+/// What the fold reads of an event of a strategy's history, typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Input {
+    /// The strategy was defined or revised: its wording and place in the plan.
+    Defined {
+        title: String,
+        process: String,
+        challenge: String,
+        focus_area: String,
+        partners: Vec<String>,
+    },
+    Retired,
+    /// The owner of a process was assigned.
+    OwnerAssigned {
+        process: String,
+        owner: String,
+    },
+    Decision,
+    /// An activity was logged (with its area) or corrected; `counted` when it names the
+    /// strategy.
+    Activity {
+        id: Uuid,
+        area: Option<String>,
+        date: String,
+        participants: u64,
+        counted: bool,
+    },
+    Retracted {
+        id: Uuid,
+    },
+    Report {
+        period_start: String,
+        period_end: String,
+        status: String,
+        /// As stored: sealed, or (after opening) the text.
+        comment: Value,
+    },
+    CaseOpened {
+        id: Uuid,
+        title: String,
+        area: String,
+    },
+    CaseClosed {
+        id: Uuid,
+    },
+    CaseReopened {
+        id: Uuid,
+    },
+    ItemRaised {
+        id: Uuid,
+        title: String,
+        area: Option<String>,
+        route: String,
+    },
+    ItemSettled {
+        id: Uuid,
+    },
+    /// Nothing the fold reads, but counted as an event of the history.
+    Other,
+}
+
+impl Input {
+    /// What the fold of `strategy`'s history reads of an event (decoded through the
+    /// catalogue, its free text apart in `texts`).
+    pub fn of(strategy: &str, event: &DomainEvent, texts: &Map<String, Value>) -> Input {
+        match event {
+            DomainEvent::Plan(PlanEvent::Defined { node } | PlanEvent::Revised { node, .. })
+                if node.kind == NodeKind::Strategy && node.id == strategy =>
+            {
+                Input::Defined {
+                    title: node.text("title").to_owned(),
+                    process: node.text("process").to_owned(),
+                    challenge: node.text("challenge").to_owned(),
+                    focus_area: node.text("focus_area").to_owned(),
+                    partners: node
+                        .list("partners")
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                }
+            }
+            DomainEvent::Plan(PlanEvent::Retired {
+                kind: NodeKind::Strategy,
+                id,
+            }) if id == strategy => Input::Retired,
+            DomainEvent::Process(ProcessEvent::ProcessOwnerAssigned {
+                process,
+                owner_name,
+                ..
+            }) => Input::OwnerAssigned {
+                process: process.to_string(),
+                owner: owner_name.as_str().to_owned(),
+            },
+            DomainEvent::Process(ProcessEvent::DecisionRecorded { .. }) => Input::Decision,
+            DomainEvent::Activity(ActivityEvent::ActivityRetracted { activity_id, .. }) => {
+                Input::Retracted { id: *activity_id }
+            }
+            DomainEvent::Activity(
+                ActivityEvent::ActivityLogged {
+                    activity_id,
+                    details,
+                    ..
+                }
+                | ActivityEvent::ActivityCorrected {
+                    activity_id,
+                    details,
+                    ..
+                },
+            ) => Input::Activity {
+                id: *activity_id,
+                area: match event {
+                    DomainEvent::Activity(ActivityEvent::ActivityLogged { area, .. }) => {
+                        Some(area.to_string())
+                    }
+                    _ => None,
+                },
+                date: details.date.to_string(),
+                participants: u64::from(details.participants),
+                counted: details.strategies.iter().any(|s| s.as_str() == strategy),
+            },
+            DomainEvent::Strategy(StrategyEvent::StrategyStatusReported {
+                period, status, ..
+            }) => Input::Report {
+                period_start: period.start.to_string(),
+                period_end: period.end.to_string(),
+                status: serde_json::to_value(status)
+                    .ok()
+                    .and_then(|status| status.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                comment: texts.get("comment").cloned().unwrap_or(Value::Null),
+            },
+            DomainEvent::Case(CaseEvent::CaseOpened {
+                case_id,
+                area,
+                title,
+                ..
+            }) => Input::CaseOpened {
+                id: *case_id,
+                title: title.as_str().to_owned(),
+                area: area.to_string(),
+            },
+            DomainEvent::Case(CaseEvent::CaseClosed { case_id, .. }) => {
+                Input::CaseClosed { id: *case_id }
+            }
+            DomainEvent::Case(CaseEvent::CaseReopened { case_id, .. }) => {
+                Input::CaseReopened { id: *case_id }
+            }
+            DomainEvent::Item(ItemEvent::ItemRaised { item_id, item }) => Input::ItemRaised {
+                id: *item_id,
+                title: item.title.as_str().to_owned(),
+                area: item.area.as_ref().map(|area| area.to_string()),
+                route: format!("{} → {}", item.from, item.to),
+            },
+            DomainEvent::Item(
+                ItemEvent::ItemAnswered { item_id, .. } | ItemEvent::ItemClosed { item_id },
+            ) => Input::ItemSettled { id: *item_id },
+            _ => Input::Other,
+        }
+    }
+
+    /// A short name of the kind of input (as the read model files it).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Input::Defined { .. } => "defined",
+            Input::Retired => "retired",
+            Input::OwnerAssigned { .. } => "owner_assigned",
+            Input::Decision => "decision",
+            Input::Activity { .. } => "activity",
+            Input::Retracted { .. } => "retracted",
+            Input::Report { .. } => "report",
+            Input::CaseOpened { .. } => "case_opened",
+            Input::CaseClosed { .. } => "case_closed",
+            Input::CaseReopened { .. } => "case_reopened",
+            Input::ItemRaised { .. } => "item_raised",
+            Input::ItemSettled { .. } => "item_settled",
+            Input::Other => "other",
         }
     }
 }
@@ -71,12 +247,16 @@ pub struct AreaActivities {
     pub last_date: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub period_start: String,
     pub period_end: String,
     pub status: String,
+    /// The comment as read (empty while it is sealed: whoever shows it opens
+    /// `sealed_comment`).
     pub comment: String,
+    #[serde(skip)]
+    pub sealed_comment: Value,
     pub position: i64,
 }
 
@@ -97,26 +277,6 @@ struct Activity {
     counted: bool,
 }
 
-fn text(data: &Value, key: &str) -> String {
-    data.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn id(data: &Value, key: &str) -> Option<Uuid> {
-    data.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-}
-
-fn strategies(data: &Value) -> Vec<&str> {
-    data.get("strategies")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
 impl StrategyState {
     pub fn new(strategy: &str) -> Self {
         Self {
@@ -126,101 +286,112 @@ impl StrategyState {
     }
 
     /// One more event of the history; the activities per area are recounted by the caller.
-    fn fold(&mut self, event: Step<'_>) {
-        let data = event.data;
-        let own = self.strategy.clone();
+    fn fold(&mut self, step: &Step) {
         self.events += 1;
-        self.last_position = Some(event.position);
-        self.last_recorded_at = Some(event.recorded_at);
-        match event.event_type {
-            "StrategyDefined" | "StrategyRevised" | "StrategyReworded"
-                if data.get("id").and_then(Value::as_str) == Some(own.as_str()) =>
-            {
-                self.title = Some(text(data, "title"));
-                self.process = Some(text(data, "process"));
-                self.challenge = Some(text(data, "challenge")).filter(|s| !s.is_empty());
-                self.focus_area = Some(text(data, "focus_area")).filter(|s| !s.is_empty());
-                self.partners = data
-                    .get("partners")
-                    .and_then(Value::as_array)
-                    .map(|p| {
-                        p.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+        self.last_position = Some(step.position);
+        self.last_recorded_at = Some(step.recorded_at);
+        match &step.input {
+            Input::Defined {
+                title,
+                process,
+                challenge,
+                focus_area,
+                partners,
+            } => {
+                self.title = Some(title.clone());
+                self.process = Some(process.clone());
+                self.challenge = Some(challenge.clone()).filter(|s| !s.is_empty());
+                self.focus_area = Some(focus_area.clone()).filter(|s| !s.is_empty());
+                self.partners = partners.clone();
                 self.in_force = true;
             }
-            "StrategyRetired" => self.in_force = false,
-            "ProcessOwnerAssigned"
-                if self.process.as_deref() == data.get("process").and_then(Value::as_str) =>
+            Input::Retired => self.in_force = false,
+            Input::OwnerAssigned { process, owner }
+                if self.process.as_deref() == Some(process.as_str()) =>
             {
-                self.process_owner = Some(text(data, "owner_name"));
+                self.process_owner = Some(owner.clone());
             }
-            "DecisionRecorded" => self.decisions += 1,
-            "ActivityLogged" | "ActivityCorrected" | "ActivityRetracted" => {
-                self.note_activity(event);
+            Input::Decision => self.decisions += 1,
+            Input::Retracted { id } => {
+                if let Some(activity) = self.activity_index.get_mut(id) {
+                    activity.counted = false;
+                }
             }
-            "StrategyStatusReported" => {
-                let period = |key: &str| {
-                    data.get("period")
-                        .and_then(|p| p.get(key))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
+            Input::Activity {
+                id,
+                area,
+                date,
+                participants,
+                counted,
+            } => {
+                let area = area
+                    .clone()
+                    .or_else(|| self.activity_index.get(id).map(|a| a.area.clone()))
+                    .or_else(|| step.area.clone())
+                    .unwrap_or_default();
+                self.activity_index.insert(
+                    *id,
+                    Activity {
+                        area,
+                        date: date.clone(),
+                        participants: *participants,
+                        counted: *counted,
+                    },
+                );
+            }
+            Input::Report {
+                period_start,
+                period_end,
+                status,
+                comment,
+            } => {
                 self.latest_report = Some(Report {
-                    period_start: period("start"),
-                    period_end: period("end"),
-                    status: text(data, "status"),
-                    comment: text(data, "comment"),
-                    position: event.position,
+                    period_start: period_start.clone(),
+                    period_end: period_end.clone(),
+                    status: status.clone(),
+                    comment: comment.as_str().unwrap_or_default().to_owned(),
+                    sealed_comment: comment.clone(),
+                    position: step.position,
                 });
             }
-            "CaseOpened" => {
-                if let Some(case_id) = id(data, "case_id") {
-                    let open = Open {
-                        title: text(data, "title"),
-                        area: Some(text(data, "area")),
-                        route: None,
-                        position: event.position,
-                    };
-                    self.cases.insert(case_id, open.clone());
-                    self.open_cases.insert(case_id, open);
+            Input::CaseOpened { id, title, area } => {
+                let open = Open {
+                    title: title.clone(),
+                    area: Some(area.clone()),
+                    route: None,
+                    position: step.position,
+                };
+                self.cases.insert(*id, open.clone());
+                self.open_cases.insert(*id, open);
+            }
+            Input::CaseClosed { id } => {
+                self.open_cases.remove(id);
+            }
+            Input::CaseReopened { id } => {
+                if let Some(case) = self.cases.get(id) {
+                    self.open_cases.insert(*id, case.clone());
                 }
             }
-            "CaseClosed" => {
-                if let Some(case_id) = id(data, "case_id") {
-                    self.open_cases.remove(&case_id);
-                }
+            Input::ItemRaised {
+                id,
+                title,
+                area,
+                route,
+            } => {
+                self.open_items.insert(
+                    *id,
+                    Open {
+                        title: title.clone(),
+                        area: area.clone(),
+                        route: Some(route.clone()),
+                        position: step.position,
+                    },
+                );
             }
-            "CaseReopened" => {
-                if let Some(case_id) = id(data, "case_id")
-                    && let Some(case) = self.cases.get(&case_id)
-                {
-                    self.open_cases.insert(case_id, case.clone());
-                }
+            Input::ItemSettled { id } => {
+                self.open_items.remove(id);
             }
-            "ItemRaised" => {
-                if let Some(item_id) = id(data, "item_id") {
-                    self.open_items.insert(
-                        item_id,
-                        Open {
-                            title: text(data, "title"),
-                            area: data.get("area").and_then(Value::as_str).map(str::to_owned),
-                            route: Some(format!("{} → {}", text(data, "from"), text(data, "to"))),
-                            position: event.position,
-                        },
-                    );
-                }
-            }
-            "ItemAnswered" | "ItemClosed" => {
-                if let Some(item_id) = id(data, "item_id") {
-                    self.open_items.remove(&item_id);
-                }
-            }
-            _ => {}
+            Input::OwnerAssigned { .. } | Input::Other => {}
         }
     }
 
@@ -242,17 +413,8 @@ impl StrategyState {
     }
 }
 
-/// The state of `strategy` after `events` (a prefix of its history). The fold reads no
-/// sealed field, so the events may be opened or not.
-pub fn replay(strategy: &str, events: &[RecordedEvent]) -> StrategyState {
-    replay_steps(strategy, events.iter().map(Step::from))
-}
-
-/// [`replay`] over what the fold reads of each event.
-pub fn replay_steps<'a>(
-    strategy: &str,
-    steps: impl IntoIterator<Item = Step<'a>>,
-) -> StrategyState {
+/// The state of `strategy` after `steps` (a prefix of its history, in commit order).
+pub fn replay<'a>(strategy: &str, steps: impl IntoIterator<Item = &'a Step>) -> StrategyState {
     let mut state = StrategyState::new(strategy);
     for step in steps {
         state.fold(step);
@@ -260,45 +422,6 @@ pub fn replay_steps<'a>(
     // Counting per area once at the end, not after every activity, keeps a replay linear.
     state.recount();
     state
-}
-
-impl StrategyState {
-    fn note_activity(&mut self, event: Step<'_>) {
-        let data = event.data;
-        let Some(activity_id) = id(data, "activity_id") else {
-            return;
-        };
-        if event.event_type == "ActivityRetracted" {
-            if let Some(activity) = self.activity_index.get_mut(&activity_id) {
-                activity.counted = false;
-            }
-            return;
-        }
-        let area = data
-            .get("area")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| {
-                self.activity_index
-                    .get(&activity_id)
-                    .map(|a| a.area.clone())
-            })
-            .or_else(|| event.area.map(str::to_owned))
-            .unwrap_or_default();
-        let counted = strategies(data).contains(&self.strategy.as_str());
-        self.activity_index.insert(
-            activity_id,
-            Activity {
-                area,
-                date: text(data, "date"),
-                participants: data
-                    .get("participants")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-                counted,
-            },
-        );
-    }
 }
 
 /// One difference between two states, in Swedish.

@@ -1,150 +1,198 @@
 //! Cases per area, with status and age.
 
-use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Projection, Table};
+use std::collections::BTreeMap;
+
+use super::{Applied, Names, Projection, Table};
+use crate::domain::case::{CaseEvent, CaseStatus};
+use crate::domain::catalogue::{DomainEvent, EventType, Family};
+
+const TABLES: &[Table] = &[Table {
+    name: "cases",
+    columns: "
+        case_id          uuid        PRIMARY KEY,
+        area             text,
+        title            text,
+        strategies       text[],
+        status           text,
+        assignee         jsonb,
+        open_escalation  uuid,
+        notes            integer     NOT NULL DEFAULT 0,
+        opened_at        timestamptz,
+        closed_at        timestamptz,
+        updated_at       timestamptz NOT NULL",
+    // A strategy's open cases are a few of its cases: the index holds only open ones.
+    indexes: &[
+        "(area, opened_at DESC)",
+        "USING gin (strategies) WHERE status <> 'avslutad'",
+    ],
+    indexes_serve_apply: false,
+}];
 
 pub const PROJECTION: Projection = Projection {
     name: "cases",
-    version: 2,
-    tables: &[Table {
-        name: "cases",
-        columns: "
-            case_id          uuid        PRIMARY KEY,
-            area             text,
-            title            text,
-            strategies       text[],
-            status           text,
-            assignee         jsonb,
-            open_escalation  uuid,
-            notes            integer     NOT NULL DEFAULT 0,
-            opened_at        timestamptz,
-            closed_at        timestamptz,
-            updated_at       timestamptz NOT NULL",
-        // A strategy's open cases are a few of its cases: the index holds only open ones.
-        indexes: &[
-            "(area, opened_at DESC)",
-            "USING gin (strategies) WHERE status <> 'avslutad'",
-        ],
-        indexes_serve_apply: false,
-    }],
-    // A batch folds each case's events in log order: the last status-changing event
-    // decides the status, the last assignment the assignee, the last escalation event
-    // whether an escalation is open.
-    apply: &["
-        WITH batch AS (
-            SELECT e.position, e.event_type, e.data, e.recorded_at, (e.data->>'case_id')::uuid AS case_id
-            FROM events e WHERE {range} AND e.event_type LIKE 'Case%' AND e.data ? 'case_id'
-        ), folded AS (
-            SELECT case_id,
-                max(data->>'area') FILTER (WHERE event_type = 'CaseOpened') AS area,
-                max(data->>'title') FILTER (WHERE event_type = 'CaseOpened') AS title,
-                (array_agg(data->'strategies') FILTER (WHERE event_type = 'CaseOpened'))[1] AS strategies,
-                min(recorded_at) FILTER (WHERE event_type = 'CaseOpened') AS opened_at,
-                (array_agg(CASE event_type WHEN 'CaseOpened' THEN 'ny'
-                                           WHEN 'CaseStatusChanged' THEN data->>'status'
-                                           WHEN 'CaseClosed' THEN 'avslutad'
-                                           WHEN 'CaseReopened' THEN 'pagaende' END
-                           ORDER BY position DESC)
-                    FILTER (WHERE event_type IN ('CaseOpened', 'CaseStatusChanged', 'CaseClosed', 'CaseReopened')))[1] AS status,
-                (array_agg(recorded_at ORDER BY position DESC) FILTER (WHERE event_type = 'CaseClosed'))[1] AS closed_at,
-                (array_agg(data->'assignee' ORDER BY position DESC) FILTER (WHERE event_type = 'CaseAssigned'))[1] AS assignee,
-                bool_or(event_type IN ('CaseEscalated', 'CaseEscalationAnswered', 'CaseEscalationClosed')) AS escalation_changed,
-                (array_agg(CASE WHEN event_type = 'CaseEscalated' THEN data->>'item_id' END ORDER BY position DESC)
-                    FILTER (WHERE event_type IN ('CaseEscalated', 'CaseEscalationAnswered', 'CaseEscalationClosed')))[1] AS open_escalation,
-                count(*) FILTER (WHERE event_type = 'CaseNoteAdded') AS notes,
-                max(recorded_at) AS updated_at
-            FROM batch GROUP BY case_id
-        )
-        INSERT INTO {cases} AS c (case_id, area, title, strategies, status, assignee, open_escalation,
-                                  notes, opened_at, closed_at, updated_at)
-        SELECT case_id, area, title,
-               CASE WHEN strategies IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(strategies)) END,
-               status, assignee, open_escalation::uuid, notes, opened_at,
-               CASE WHEN status = 'avslutad' THEN closed_at END, updated_at
-        FROM folded
-        ON CONFLICT (case_id) DO UPDATE SET
-            status = coalesce(excluded.status, c.status),
-            assignee = coalesce(excluded.assignee, c.assignee),
-            open_escalation = CASE WHEN (SELECT escalation_changed FROM folded f WHERE f.case_id = excluded.case_id)
-                                   THEN excluded.open_escalation ELSE c.open_escalation END,
-            notes = c.notes + excluded.notes,
-            closed_at = CASE WHEN coalesce(excluded.status, c.status) = 'avslutad'
-                             THEN coalesce(excluded.closed_at, c.closed_at) END,
-            updated_at = excluded.updated_at"],
+    version: 3,
+    tables: TABLES,
+    reads: |event_type: &EventType| event_type.family == Family::Case,
+    apply: |connection, names, events| Box::pin(apply(connection, names, events)),
 };
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct CaseRow {
-    pub case_id: Uuid,
-    pub area: Option<String>,
-    pub title: Option<String>,
-    pub strategies: Option<Vec<String>>,
-    pub status: Option<String>,
-    pub assignee: Option<Value>,
-    pub open_escalation: Option<Uuid>,
-    pub notes: i32,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub opened_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub closed_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
+/// What a batch changed of one case, folded in log order: the last status-changing event
+/// decides the status, the last assignment the assignee, the last escalation event
+/// whether an escalation is open.
+struct Delta {
+    area: Option<String>,
+    title: Option<String>,
+    strategies: Option<String>,
+    opened_at: Option<OffsetDateTime>,
+    status: Option<&'static str>,
+    closed_at: Option<OffsetDateTime>,
+    assignee: Option<Value>,
+    escalation_changed: bool,
+    open_escalation: Option<Uuid>,
+    notes: i32,
+    updated_at: OffsetDateTime,
 }
 
-impl CaseRow {
-    /// Days since the case was opened (to its closing, when closed).
-    pub fn age_days(&self, now: OffsetDateTime) -> i64 {
-        let end = self.closed_at.unwrap_or(now);
-        self.opened_at
-            .map_or(0, |opened| (end - opened).whole_days())
+const UPSERT: &str = "
+    INSERT INTO {cases} AS c (case_id, area, title, strategies, status, assignee, open_escalation,
+                              notes, opened_at, closed_at, updated_at)
+    SELECT case_id, area, title, string_to_array(strategies, E'\\x1f'), status, assignee,
+           open_escalation, notes, opened_at, CASE WHEN status = 'avslutad' THEN closed_at END,
+           updated_at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
+                $7::uuid[], $8::int4[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+         AS b(case_id, area, title, strategies, status, assignee, open_escalation, notes,
+              opened_at, closed_at, updated_at)
+    ON CONFLICT (case_id) DO UPDATE SET
+        status = coalesce(excluded.status, c.status),
+        assignee = coalesce(excluded.assignee, c.assignee),
+        open_escalation = CASE WHEN excluded.case_id = ANY($12::uuid[])
+                               THEN excluded.open_escalation ELSE c.open_escalation END,
+        notes = c.notes + excluded.notes,
+        closed_at = CASE WHEN coalesce(excluded.status, c.status) = 'avslutad'
+                         THEN coalesce(excluded.closed_at, c.closed_at) END,
+        updated_at = excluded.updated_at";
+
+async fn apply(
+    connection: &mut sqlx::PgConnection,
+    names: &Names,
+    events: &[Applied],
+) -> sqlx::Result<()> {
+    let mut deltas: BTreeMap<Uuid, Delta> = BTreeMap::new();
+    for applied in events {
+        let DomainEvent::Case(event) = &applied.event else {
+            continue;
+        };
+        let at = applied.recorded_at;
+        let delta = deltas.entry(case_id(event)).or_insert_with(|| Delta {
+            area: None,
+            title: None,
+            strategies: None,
+            opened_at: None,
+            status: None,
+            closed_at: None,
+            assignee: None,
+            escalation_changed: false,
+            open_escalation: None,
+            notes: 0,
+            updated_at: at,
+        });
+        delta.updated_at = at;
+        match event {
+            CaseEvent::CaseOpened {
+                area,
+                title,
+                strategies,
+                ..
+            } => {
+                delta.area = Some(area.to_string());
+                delta.title = Some(title.as_str().to_owned());
+                delta.strategies = Some(super::joined(strategies.iter().map(|s| s.as_str())));
+                delta.opened_at = Some(at);
+                delta.status = Some("ny");
+            }
+            CaseEvent::CaseNoteAdded { .. } => delta.notes += 1,
+            CaseEvent::CaseAssigned { assignee, .. } => {
+                delta.assignee =
+                    Some(serde_json::to_value(assignee).expect("an assignee serializes"));
+            }
+            CaseEvent::CaseStatusChanged { status, .. } => {
+                delta.status = Some(status_name(*status))
+            }
+            CaseEvent::CaseEscalated { item_id, .. } => {
+                delta.escalation_changed = true;
+                delta.open_escalation = Some(*item_id);
+            }
+            CaseEvent::CaseEscalationAnswered { .. } | CaseEvent::CaseEscalationClosed { .. } => {
+                delta.escalation_changed = true;
+                delta.open_escalation = None;
+            }
+            CaseEvent::CaseClosed { .. } => {
+                delta.status = Some("avslutad");
+                delta.closed_at = Some(at);
+            }
+            CaseEvent::CaseReopened { .. } => delta.status = Some("pagaende"),
+        }
     }
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = deltas.keys().copied().collect();
+    let deltas: Vec<Delta> = deltas.into_values().collect();
+    let escalation_changed: Vec<Uuid> = ids
+        .iter()
+        .zip(&deltas)
+        .filter(|(_, delta)| delta.escalation_changed)
+        .map(|(id, _)| *id)
+        .collect();
+    let column = |get: fn(&Delta) -> Option<String>| deltas.iter().map(get).collect::<Vec<_>>();
+    sqlx::query(sqlx::AssertSqlSafe(names.resolve(UPSERT, TABLES)))
+        .bind(&ids)
+        .bind(column(|d| d.area.clone()))
+        .bind(column(|d| d.title.clone()))
+        .bind(column(|d| d.strategies.clone()))
+        .bind(column(|d| d.status.map(str::to_owned)))
+        .bind(
+            deltas
+                .iter()
+                .map(|d| d.assignee.clone().map(sqlx::types::Json))
+                .collect::<Vec<_>>(),
+        )
+        .bind(deltas.iter().map(|d| d.open_escalation).collect::<Vec<_>>())
+        .bind(deltas.iter().map(|d| d.notes).collect::<Vec<_>>())
+        .bind(deltas.iter().map(|d| d.opened_at).collect::<Vec<_>>())
+        .bind(deltas.iter().map(|d| d.closed_at).collect::<Vec<_>>())
+        .bind(deltas.iter().map(|d| d.updated_at).collect::<Vec<_>>())
+        .bind(&escalation_changed)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
 
-    pub fn is_open(&self) -> bool {
-        self.status.as_deref() != Some("avslutad")
+fn case_id(event: &CaseEvent) -> Uuid {
+    match event {
+        CaseEvent::CaseOpened { case_id, .. }
+        | CaseEvent::CaseNoteAdded { case_id, .. }
+        | CaseEvent::CaseAssigned { case_id, .. }
+        | CaseEvent::CaseStatusChanged { case_id, .. }
+        | CaseEvent::CaseEscalated { case_id, .. }
+        | CaseEvent::CaseEscalationAnswered { case_id, .. }
+        | CaseEvent::CaseEscalationClosed { case_id, .. }
+        | CaseEvent::CaseClosed { case_id, .. }
+        | CaseEvent::CaseReopened { case_id, .. } => *case_id,
     }
 }
 
-const COLUMNS: &str = "case_id, area, title, strategies, status, assignee, open_escalation, notes, opened_at, closed_at, updated_at";
-
-/// An area's cases, open ones first, newest first; `status` filters by one status.
-pub async fn for_area(
-    pool: &PgPool,
-    area: &str,
-    status: Option<&str>,
-    limit: i64,
-) -> sqlx::Result<Vec<CaseRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM cases WHERE area = $1 AND ($2::text IS NULL OR status = $2)
-         ORDER BY (status = 'avslutad'), opened_at DESC LIMIT $3"
-    )))
-    .bind(area)
-    .bind(status)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn get(pool: &PgPool, case_id: Uuid) -> sqlx::Result<Option<CaseRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM cases WHERE case_id = $1"
-    )))
-    .bind(case_id)
-    .fetch_optional(pool)
-    .await
-}
-
-/// Open cases about a strategy.
-pub async fn open_for_strategy(pool: &PgPool, strategy: &str) -> sqlx::Result<Vec<CaseRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM cases WHERE strategies @> ARRAY[$1]::text[] AND status <> 'avslutad'
-         ORDER BY opened_at LIMIT 200"
-    )))
-    .bind(strategy)
-    .fetch_all(pool)
-    .await
+/// A status as the read model stores it (`ny`, `pagaende`, `vantar`, `avslutad`).
+fn status_name(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Ny => "ny",
+        CaseStatus::Pagaende => "pagaende",
+        CaseStatus::Vantar => "vantar",
+        CaseStatus::Avslutad => "avslutad",
+    }
 }

@@ -1,11 +1,14 @@
 //! Projections: the read models people look at, built from the log.
 //!
-//! A projection is a set of tables and a few set-based SQL statements that apply a range
-//! of the log, `(from, to]` in commit order, to those tables. The runtime
-//! ([`runtime`]) reads the log from the projection's checkpoint below the horizon, applies
-//! a batch and moves the checkpoint in the same transaction; [`rebuild`] builds fresh
-//! tables from position zero with the same statements and swaps them in. Because the same
-//! SQL serves both paths, an incremental build and a rebuild cannot drift apart.
+//! A projection is a set of tables and a function that applies a range of the log,
+//! `(from, to]` in commit order, to those tables: it reads the range's events of the types
+//! it needs, decoded through the domain's catalogue (which upcasts older schema versions:
+//! no projection reads an event's raw JSON), and writes them with set-based statements
+//! that take the batch as arrays. The runtime ([`runtime`]) reads the log from the
+//! projection's checkpoint below the horizon, applies a batch and moves the checkpoint in
+//! the same transaction; [`rebuild`] builds fresh tables from position zero with the same
+//! function and swaps them in. Because the same code serves both paths, an incremental
+//! build and a rebuild cannot drift apart.
 //!
 //! The projections: [`timeline`] (each area's timeline), [`cases`] (cases per area),
 //! [`council`] (the information flow between forums, the council's reviews) and
@@ -14,6 +17,7 @@
 
 pub mod cases;
 pub mod council;
+pub mod history;
 pub mod rebuild;
 pub mod runtime;
 pub mod secrecy;
@@ -25,6 +29,7 @@ use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use tokio::time::Instant;
 
+use crate::domain::catalogue;
 use crate::event_log::Cursor;
 
 /// One read-model table: its columns and its indexes, with `{t}` standing for the
@@ -38,29 +43,118 @@ pub struct Table {
     pub indexes_serve_apply: bool,
 }
 
-/// A projection: its tables, the statements that apply a range of the log to them, and
-/// a version that changes whenever the tables or the statements change.
+/// A projection: its tables, the event types it reads, how it applies a batch of them,
+/// and a version that changes whenever the tables or the way they are filled change.
 pub struct Projection {
     pub name: &'static str,
     pub version: i32,
     pub tables: &'static [Table],
-    /// Each statement gets `$1, $2` = the cursor after which the range starts and
-    /// `$3, $4` = the cursor at which it ends (transaction id, position), and names its
-    /// tables as `{table_name}`; `{range}` stands for the range condition on `events e`.
-    pub apply: &'static [&'static str],
+    /// The event types it reads (names from the catalogue); a batch reads only these.
+    pub reads: fn(&catalogue::EventType) -> bool,
+    /// Applies a batch of decoded events, in commit order, to the tables `names` gives.
+    pub apply: Apply,
 }
 
-/// The range condition on `events e` for the statements' `{range}`.
-pub const RANGE: &str = "(e.transaction_id, e.position) > ($1::int8::text::xid8, $2) \
-     AND (e.transaction_id, e.position) <= ($3::int8::text::xid8, $4)";
+/// How a projection applies a batch: its tables' names (live, or a rebuild's fresh copy),
+/// the events, on the batch's transaction.
+pub type Apply = for<'a> fn(
+    &'a mut PgConnection,
+    &'a Names,
+    &'a [Applied],
+) -> futures_util::future::BoxFuture<'a, sqlx::Result<()>>;
+
+/// The names of a projection's tables: the live ones, or a fresh copy's (`<table>_next`).
+pub struct Names {
+    suffix: String,
+}
+
+impl Names {
+    pub fn live() -> Self {
+        Self {
+            suffix: String::new(),
+        }
+    }
+
+    pub fn with_suffix(suffix: &str) -> Self {
+        Self {
+            suffix: suffix.to_owned(),
+        }
+    }
+
+    /// The name of `table` as this batch writes it.
+    pub fn of(&self, table: &str) -> String {
+        format!("{table}{}", self.suffix)
+    }
+
+    /// `sql` with each `{table}` replaced by that table's name.
+    pub fn resolve(&self, sql: &str, tables: &[Table]) -> String {
+        let mut sql = sql.to_owned();
+        for table in tables {
+            sql = sql.replace(&format!("{{{}}}", table.name), &self.of(table.name));
+        }
+        sql
+    }
+}
+
+/// An event as a projection applies it: where it is in the log, its envelope, and the
+/// event itself decoded through the catalogue (free text taken out, still sealed).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub position: i64,
+    pub transaction_id: i64,
+    pub stream_id: String,
+    pub event_type: String,
+    pub recorded_at: time::OffsetDateTime,
+    pub tags: Vec<String>,
+    pub meta: Meta,
+    pub event: catalogue::DomainEvent,
+    /// The event's free-text fields as stored (sealed), by field.
+    pub texts: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Applied {
+    /// The values of the event's tags with `prefix` (`area:`, `strategy:` …).
+    pub fn tagged<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.tags
+            .iter()
+            .filter_map(move |tag| tag.strip_prefix(prefix))
+    }
+
+    /// A free-text field as stored (sealed), or JSON null when the event has none.
+    pub fn text(&self, field: &str) -> serde_json::Value {
+        self.texts
+            .get(field)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What the projections read of an event's metadata: who acted, in which role and area.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Meta {
+    pub actor_name: Option<String>,
+    pub role: Option<String>,
+    pub area: Option<String>,
+}
+
+/// The events of a range of the log, in commit order, of the types a projection reads.
+const READ_RANGE: &str = "
+    SELECT position, transaction_id::text::bigint, stream_id, event_type, schema_version, data,
+           metadata, tags, recorded_at
+    FROM events e
+    WHERE (e.transaction_id, e.position) > ($1::int8::text::xid8, $2)
+      AND (e.transaction_id, e.position) <= ($3::int8::text::xid8, $4)
+      AND e.event_type = ANY($5)
+    ORDER BY e.transaction_id, e.position";
 
 /// Every projection.
-pub const ALL: [&Projection; 5] = [
+pub const ALL: [&Projection; 6] = [
     &timeline::PROJECTION,
     &cases::PROJECTION,
     &council::PROJECTION,
     &strategy::PROJECTION,
     &secrecy::PROJECTION,
+    &history::PROJECTION,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Projection> {
@@ -76,23 +170,13 @@ impl Projection {
             .collect()
     }
 
-    /// The statements with table names resolved (`suffix` is "" for the live tables).
-    pub fn apply_sql(&self, suffix: &str) -> Vec<String> {
-        self.apply
+    /// The event types it reads, by name.
+    pub fn event_types(&self) -> Vec<&'static str> {
+        catalogue::CATALOGUE
             .iter()
-            .map(|statement| self.resolve(statement, suffix))
+            .filter(|event_type| (self.reads)(event_type))
+            .map(|event_type| event_type.name)
             .collect()
-    }
-
-    fn resolve(&self, sql: &str, suffix: &str) -> String {
-        let mut sql = sql.replace("{range}", RANGE);
-        for table in self.tables {
-            sql = sql.replace(
-                &format!("{{{}}}", table.name),
-                &format!("{}{suffix}", table.name),
-            );
-        }
-        sql
     }
 
     /// Creates the tables (with `suffix`) if they do not exist. `for_loading` leaves out
@@ -154,25 +238,89 @@ async fn create_indexes(
 }
 
 impl Projection {
-    /// Applies the log range `(from, to]` to the tables with `suffix`.
+    /// Applies the log range `(from, to]` to the tables `names` gives: reads the events of
+    /// the types it reads, decodes them through the catalogue, and applies them. An event
+    /// that cannot be decoded is left out with a warning (the log holds only what Insats
+    /// wrote, so this means a bug, never a user's input).
     pub async fn apply_range(
         &self,
         connection: &mut PgConnection,
-        statements: &[String],
+        names: &Names,
         from: Cursor,
         to: Cursor,
     ) -> sqlx::Result<()> {
-        for statement in statements {
-            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
-                .bind(from.transaction_id)
-                .bind(from.position)
-                .bind(to.transaction_id)
-                .bind(to.position)
-                .execute(&mut *connection)
-                .await?;
+        let types = self.event_types();
+        let rows: Vec<RangeRow> = sqlx::query_as(READ_RANGE)
+            .bind(from.transaction_id)
+            .bind(from.position)
+            .bind(to.transaction_id)
+            .bind(to.position)
+            .bind(&types)
+            .fetch_all(&mut *connection)
+            .await?;
+        let events: Vec<Applied> = rows
+            .into_iter()
+            .filter_map(|row| row.decode(self.name))
+            .collect();
+        if events.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        (self.apply)(connection, names, &events).await
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct RangeRow {
+    position: i64,
+    transaction_id: i64,
+    stream_id: String,
+    event_type: String,
+    schema_version: i32,
+    data: serde_json::Value,
+    metadata: serde_json::Value,
+    tags: Vec<String>,
+    recorded_at: time::OffsetDateTime,
+}
+
+impl RangeRow {
+    fn decode(self, projection: &str) -> Option<Applied> {
+        match catalogue::decode(&self.event_type, self.schema_version, self.data) {
+            Ok(decoded) => Some(Applied {
+                position: self.position,
+                transaction_id: self.transaction_id,
+                stream_id: self.stream_id,
+                meta: serde_json::from_value(self.metadata).unwrap_or_default(),
+                event_type: self.event_type,
+                recorded_at: self.recorded_at,
+                tags: self.tags,
+                event: decoded.event,
+                texts: decoded.texts,
+            }),
+            Err(error) => {
+                tracing::warn!(
+                    projection,
+                    position = self.position,
+                    error = %error,
+                    "a read model leaves out an event it cannot read"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Several values in one text cell, for a statement that takes a batch as arrays (SQL
+/// arrays of arrays must be rectangular): joined by the unit separator, which no tag, id
+/// or slug holds. The statement splits them with `string_to_array(…, E'\x1f')`.
+pub fn joined<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::new();
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        out.push_str(value.as_ref());
+    }
+    out
 }
 
 /// The checkpoint of a projection: the cursor of the last event it applied.

@@ -6,7 +6,7 @@
 
 use sqlx::PgPool;
 
-use super::Projection;
+use super::{Names, Projection};
 use crate::event_log::Cursor;
 
 /// Events per rebuild transaction.
@@ -41,7 +41,7 @@ pub async fn rebuild(
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
-    let statements = projection.apply_sql(NEXT);
+    let names = Names::with_suffix(NEXT);
 
     let mut connection = pool.acquire().await?;
     // Fresh statistics of the log first: without them (a log just loaded in bulk, before
@@ -85,7 +85,7 @@ pub async fn rebuild(
             break;
         };
         projection
-            .apply_range(&mut transaction, &statements, cursor, end)
+            .apply_range(&mut transaction, &names, cursor, end)
             .await?;
         transaction.commit().await?;
         cursor = end;
@@ -111,7 +111,7 @@ pub async fn rebuild(
         .await?;
     drop(connection);
 
-    let rebuilt = swap(pool, projection, &statements, cursor, done).await?;
+    let rebuilt = swap(pool, projection, &names, cursor, done).await?;
     progress(rebuilt.events, total.max(rebuilt.events as i64) as u64);
     Ok(rebuilt)
 }
@@ -138,7 +138,7 @@ async fn chunk_end(
 async fn swap(
     pool: &PgPool,
     projection: &Projection,
-    statements: &[String],
+    names: &Names,
     mut cursor: Cursor,
     mut done: u64,
 ) -> anyhow::Result<Rebuilt> {
@@ -167,7 +167,7 @@ async fn swap(
         .await?;
     while let Some((count, end)) = chunk_end(&mut transaction, cursor, CHUNK).await? {
         projection
-            .apply_range(&mut transaction, statements, cursor, end)
+            .apply_range(&mut transaction, names, cursor, end)
             .await?;
         cursor = end;
         done += count;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::{Projection, rebuild};
+use super::{Names, Projection, rebuild};
 use crate::event_log::{Cursor, NOTIFY_CHANNEL};
 
 /// Batches start small (low latency when caught up) and double while they come back full
@@ -184,7 +184,7 @@ async fn apply_while_leading(
     lock: &mut PgConnection,
 ) -> anyhow::Result<()> {
     ensure_ready(pool, projection).await?;
-    let statements = projection.apply_sql("");
+    let names = Names::live();
     let mut limit = SMALL_BATCH;
     loop {
         if *stopped.borrow() {
@@ -195,7 +195,7 @@ async fn apply_while_leading(
         tokio::pin!(woken);
         woken.as_mut().enable();
 
-        let outcome = apply_batch(pool, projection, &statements, limit).await?;
+        let outcome = apply_batch(pool, projection, &names, limit).await?;
         let pause = match outcome {
             Batch::Applied { events } if events >= limit as u64 => {
                 limit = (limit * 2).min(LARGE_BATCH);
@@ -280,7 +280,7 @@ const MOVE_CHECKPOINT: &str = "
 pub async fn apply_batch(
     pool: &PgPool,
     projection: &Projection,
-    statements: &[String],
+    names: &Names,
     limit: i64,
 ) -> anyhow::Result<Batch> {
     let mut transaction = pool.begin().await?;
@@ -319,7 +319,7 @@ pub async fn apply_batch(
     };
     let to = Cursor::new(to_transaction, to_position);
     projection
-        .apply_range(&mut transaction, statements, from, to)
+        .apply_range(&mut transaction, names, from, to)
         .await?;
     let moved = sqlx::query(MOVE_CHECKPOINT)
         .bind(projection.name)

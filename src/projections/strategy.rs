@@ -3,32 +3,33 @@
 //! process owners and decisions; "tysta strategier" are strategies without activity for
 //! a number of days.
 
-use serde::Serialize;
-use sqlx::PgPool;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Projection, Table};
+use std::collections::BTreeMap;
 
-pub const PROJECTION: Projection = Projection {
-    name: "strategy_overview",
-    version: 4,
-    tables: &[
-        Table {
-            name: "activity_state",
-            columns: "
+use super::{Applied, Names, Projection, Table};
+use crate::domain::activity::{ActivityDetails, ActivityEvent};
+use crate::domain::catalogue::{DomainEvent, EventType, Family};
+use crate::domain::process::ProcessEvent;
+use crate::domain::strategy::StrategyEvent;
+
+const TABLES: &[Table] = &[
+    Table {
+        name: "activity_state",
+        columns: "
                 activity_id    uuid    PRIMARY KEY,
                 area           text,
                 activity_date  date,
                 strategies     text[],
                 participants   integer,
                 retracted      boolean NOT NULL DEFAULT false",
-            indexes: &["(area, activity_date)"],
-            indexes_serve_apply: true,
-        },
-        Table {
-            name: "strategy_activity_month",
-            columns: "
+        indexes: &["(area, activity_date)"],
+        indexes_serve_apply: true,
+    },
+    Table {
+        name: "strategy_activity_month",
+        columns: "
                 strategy      text    NOT NULL,
                 area          text    NOT NULL,
                 month         date    NOT NULL,
@@ -36,13 +37,13 @@ pub const PROJECTION: Projection = Projection {
                 participants  bigint  NOT NULL,
                 last_date     date    NOT NULL,
                 PRIMARY KEY (strategy, area, month)",
-            // By month for the matrix; a strategy's last activity is one step into the second.
-            indexes: &["(month)", "(strategy, last_date)"],
-            indexes_serve_apply: false,
-        },
-        Table {
-            name: "strategy_reports",
-            columns: "
+        // By month for the matrix; a strategy's last activity is one step into the second.
+        indexes: &["(month)", "(strategy, last_date)"],
+        indexes_serve_apply: false,
+    },
+    Table {
+        name: "strategy_reports",
+        columns: "
                 report_id     uuid        PRIMARY KEY,
                 strategy      text        NOT NULL,
                 process       text        NOT NULL,
@@ -52,22 +53,22 @@ pub const PROJECTION: Projection = Projection {
                 comment       jsonb       NOT NULL,
                 reported_at   timestamptz NOT NULL,
                 reporter      text",
-            indexes: &["(strategy, reported_at DESC)"],
-            indexes_serve_apply: false,
-        },
-        Table {
-            name: "process_owners",
-            columns: "
+        indexes: &["(strategy, reported_at DESC)"],
+        indexes_serve_apply: false,
+    },
+    Table {
+        name: "process_owners",
+        columns: "
                 process        text        PRIMARY KEY,
                 owner_name     text        NOT NULL,
                 owner_user_id  uuid,
                 assigned_at    timestamptz NOT NULL",
-            indexes: &[],
-            indexes_serve_apply: false,
-        },
-        Table {
-            name: "decisions",
-            columns: "
+        indexes: &[],
+        indexes_serve_apply: false,
+    },
+    Table {
+        name: "decisions",
+        columns: "
                 decision_id  uuid        PRIMARY KEY,
                 process      text        NOT NULL,
                 strategy     text,
@@ -75,41 +76,39 @@ pub const PROJECTION: Projection = Projection {
                 decided_on   date        NOT NULL,
                 recorded_at  timestamptz NOT NULL,
                 recorder     text",
-            indexes: &["(process, decided_on DESC)"],
-            indexes_serve_apply: false,
-        },
-    ],
-    apply: &[
-        // Each activity's latest state (a retraction is final: nothing follows it), and
-        // the month cells it counted in before and counts in after, recounted from the
-        // states as they are after this batch. One statement: the recount reads the states
-        // before the batch, minus the changed activities, plus their new states.
-        "
-        WITH batch AS (
-            SELECT e.position, e.event_type, e.data, (e.data->>'activity_id')::uuid AS activity_id
-            FROM events e
-            WHERE {range} AND e.event_type IN ('ActivityLogged', 'ActivityCorrected', 'ActivityRetracted')
-              AND e.data ? 'activity_id'
-        ), latest AS (
-            SELECT DISTINCT ON (activity_id) activity_id, data
-            FROM batch WHERE event_type IN ('ActivityLogged', 'ActivityCorrected')
-            ORDER BY activity_id, position DESC
-        ), logged AS (
-            -- An activity's area is set when it is logged and never changes.
-            SELECT activity_id, data->>'area' AS area FROM batch WHERE event_type = 'ActivityLogged'
-        ), retracted AS (
-            SELECT DISTINCT activity_id FROM batch WHERE event_type = 'ActivityRetracted'
+        indexes: &["(process, decided_on DESC)"],
+        indexes_serve_apply: false,
+    },
+];
+
+pub const PROJECTION: Projection = Projection {
+    name: "strategy_overview",
+    version: 5,
+    tables: TABLES,
+    reads: |event_type: &EventType| {
+        event_type.family == Family::Activity
+            || matches!(
+                event_type.name,
+                "StrategyStatusReported" | "ProcessOwnerAssigned" | "DecisionRecorded"
+            )
+    },
+    apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+};
+
+/// Each activity's latest state (a retraction is final: nothing follows it), and the month
+/// cells it counted in before and counts in after, recounted from the states as they are
+/// after this batch. One statement: the recount reads the states before the batch, minus
+/// the changed activities, plus their new states.
+const ACTIVITIES: &str = "
+        WITH given AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::text[], $5::int4[], $6::bool[])
+                AS g(activity_id, area, activity_date, strategies, participants, retracted)
         ), changes AS (
-            SELECT l.activity_id, coalesce(g.area, s.area) AS area, (l.data->>'date')::date AS activity_date,
-                   ARRAY(SELECT jsonb_array_elements_text(l.data->'strategies')) AS strategies,
-                   (l.data->>'participants')::integer AS participants, r.activity_id IS NOT NULL AS retracted
-            FROM latest l
-            LEFT JOIN logged g USING (activity_id)
-            LEFT JOIN {activity_state} s USING (activity_id)
-            LEFT JOIN retracted r USING (activity_id)
-            UNION ALL
-            SELECT r.activity_id, NULL, NULL, NULL, NULL, true
-            FROM retracted r WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.activity_id = r.activity_id)
+            -- A correction names no area: an activity's area is set when it is logged and
+            -- never changes. A retraction names nothing else: it is final.
+            SELECT g.activity_id, coalesce(g.area, s.area) AS area, g.activity_date,
+                   string_to_array(g.strategies, E'\\x1f') AS strategies, g.participants, g.retracted
+            FROM given g LEFT JOIN {activity_state} s USING (activity_id)
         ), touched AS (
             SELECT s.strategy, a.area, date_trunc('month', a.activity_date)::date AS month
             FROM {activity_state} a CROSS JOIN LATERAL unnest(a.strategies) AS s(strategy)
@@ -162,209 +161,187 @@ pub const PROJECTION: Projection = Projection {
         INSERT INTO {strategy_activity_month} AS m (strategy, area, month, activities, participants, last_date)
         SELECT strategy, area, month, activities, participants, last_date FROM counted WHERE activities > 0
         ON CONFLICT (strategy, area, month) DO UPDATE SET
-            activities = excluded.activities, participants = excluded.participants, last_date = excluded.last_date",
-        "
-        INSERT INTO {strategy_reports} (report_id, strategy, process, period_start, period_end, status, comment, reported_at, reporter)
-        SELECT (e.data->>'report_id')::uuid, e.data->>'strategy', e.data->>'process',
-               (e.data->'period'->>'start')::date, (e.data->'period'->>'end')::date, e.data->>'status',
-               e.data->'comment', e.recorded_at, e.metadata->>'actor_name'
-        FROM events e WHERE {range} AND e.event_type = 'StrategyStatusReported'",
-        "
-        INSERT INTO {process_owners} AS o (process, owner_name, owner_user_id, assigned_at)
-        SELECT DISTINCT ON (e.data->>'process') e.data->>'process', e.data->>'owner_name',
-               (e.data->>'owner_user_id')::uuid, e.recorded_at
-        FROM events e WHERE {range} AND e.event_type = 'ProcessOwnerAssigned'
-        ORDER BY e.data->>'process', e.position DESC
-        ON CONFLICT (process) DO UPDATE SET
-            owner_name = excluded.owner_name, owner_user_id = excluded.owner_user_id, assigned_at = excluded.assigned_at",
-        "
-        INSERT INTO {decisions} (decision_id, process, strategy, title, decided_on, recorded_at, recorder)
-        SELECT (e.data->>'decision_id')::uuid, e.data->>'process', e.data->>'strategy', e.data->>'title',
-               (e.data->>'decided_on')::date, e.recorded_at, e.metadata->>'actor_name'
-        FROM events e WHERE {range} AND e.event_type = 'DecisionRecorded'",
-    ],
-};
+            activities = excluded.activities, participants = excluded.participants, last_date = excluded.last_date";
 
-/// Activity per area for one strategy in a period (by month), with the last activity date.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct AreaActivity {
-    pub area: String,
-    pub activities: i64,
-    pub participants: i64,
-    pub last_date: Option<Date>,
+const REPORTS: &str = "
+    INSERT INTO {strategy_reports} (report_id, strategy, process, period_start, period_end, status, comment,
+                                    reported_at, reporter)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::date[], $6::text[],
+                         $7::jsonb[], $8::timestamptz[], $9::text[])
+    ON CONFLICT (report_id) DO NOTHING";
+
+const OWNERS: &str = "
+    INSERT INTO {process_owners} AS o (process, owner_name, owner_user_id, assigned_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])
+    ON CONFLICT (process) DO UPDATE SET
+        owner_name = excluded.owner_name, owner_user_id = excluded.owner_user_id,
+        assigned_at = excluded.assigned_at";
+
+const DECISIONS: &str = "
+    INSERT INTO {decisions} (decision_id, process, strategy, title, decided_on, recorded_at, recorder)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[],
+                         $6::timestamptz[], $7::text[])
+    ON CONFLICT (decision_id) DO NOTHING";
+
+/// What a batch says of one activity: its latest details and area, or that it is retracted.
+#[derive(Default)]
+struct ActivityChange {
+    area: Option<String>,
+    details: Option<ActivityDetails>,
+    retracted: bool,
 }
 
-pub async fn activity_by_area(
-    pool: &PgPool,
-    strategy: &str,
-    from: Date,
-    to: Date,
-) -> sqlx::Result<Vec<AreaActivity>> {
-    sqlx::query_as(
-        "SELECT area, sum(activities)::bigint AS activities, sum(participants)::bigint AS participants,
-                max(last_date) AS last_date
-         FROM strategy_activity_month
-         WHERE strategy = $1 AND month >= date_trunc('month', $2::date) AND month <= $3
-         GROUP BY area ORDER BY area",
-    )
-    .bind(strategy)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-}
-
-/// One cell of the area × strategy matrix.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Cell {
-    pub area: String,
-    pub strategy: String,
-    pub activities: i64,
-    pub participants: i64,
-}
-
-/// Activities per area and strategy in the months the period touches.
-pub async fn matrix(pool: &PgPool, from: Date, to: Date) -> sqlx::Result<Vec<Cell>> {
-    sqlx::query_as(
-        "SELECT area, strategy, sum(activities)::bigint AS activities, sum(participants)::bigint AS participants
-         FROM strategy_activity_month
-         WHERE month >= date_trunc('month', $1::date) AND month <= $2
-         GROUP BY area, strategy",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-}
-
-/// The last activity date of each of `strategies` that has had any activity.
-pub async fn last_activity(
-    pool: &PgPool,
-    strategies: &[&str],
-) -> sqlx::Result<Vec<(String, Date)>> {
-    // One index probe per strategy; grouping the whole table instead read every cell
-    // (7 ms at a million events, on every strategy page and council view).
-    sqlx::query_as(
-        "SELECT s.strategy, last.date
-         FROM unnest($1::text[]) AS s(strategy)
-         CROSS JOIN LATERAL (SELECT max(last_date) AS date FROM strategy_activity_month m
-                             WHERE m.strategy = s.strategy) AS last
-         WHERE last.date IS NOT NULL",
-    )
-    .bind(strategies)
-    .fetch_all(pool)
-    .await
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub report_id: Uuid,
-    pub strategy: String,
-    pub period_start: Date,
-    pub period_end: Date,
-    pub status: String,
-    /// The comment as the reader sees it (sealed text opened, or the erasure marker).
-    pub comment: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub reported_at: OffsetDateTime,
-    pub reporter: Option<String>,
-}
-
-/// A report as stored: its comment sealed.
-#[derive(sqlx::FromRow)]
-struct ReportRow {
-    report_id: Uuid,
-    strategy: String,
-    period_start: Date,
-    period_end: Date,
-    status: String,
-    comment: serde_json::Value,
-    reported_at: OffsetDateTime,
-    reporter: Option<String>,
-}
-
-/// Reports with their comments opened. (A sealed field opens under its field's name, so
-/// each comment is opened as the field `comment` of an object of its own.)
-async fn opened(
-    privacy: &crate::privacy::Privacy,
-    rows: Vec<ReportRow>,
-) -> sqlx::Result<Vec<Report>> {
-    let mut holders: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|row| serde_json::json!({ "comment": row.comment }))
-        .collect();
-    privacy.open_all(holders.iter_mut()).await?;
-    Ok(rows
-        .into_iter()
-        .zip(holders)
-        .map(|(row, holder)| Report {
-            report_id: row.report_id,
-            strategy: row.strategy,
-            period_start: row.period_start,
-            period_end: row.period_end,
-            status: row.status,
-            comment: holder["comment"].as_str().unwrap_or_default().to_owned(),
-            reported_at: row.reported_at,
-            reporter: row.reporter,
-        })
-        .collect())
-}
-
-/// A strategy's status reports, latest first.
-pub async fn reports(
-    pool: &PgPool,
-    privacy: &crate::privacy::Privacy,
-    strategy: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<Report>> {
-    let rows = sqlx::query_as(
-        "SELECT report_id, strategy, period_start, period_end, status, comment, reported_at, reporter
-         FROM strategy_reports WHERE strategy = $1 ORDER BY reported_at DESC LIMIT $2",
-    )
-    .bind(strategy)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    opened(privacy, rows).await
-}
-
-/// The latest report of every strategy that has one.
-pub async fn latest_reports(
-    pool: &PgPool,
-    privacy: &crate::privacy::Privacy,
-) -> sqlx::Result<Vec<Report>> {
-    let rows = sqlx::query_as(
-        "SELECT DISTINCT ON (strategy) report_id, strategy, period_start, period_end, status, comment, reported_at, reporter
-         FROM strategy_reports ORDER BY strategy, reported_at DESC",
-    )
-    .fetch_all(pool)
-    .await?;
-    opened(privacy, rows).await
-}
-
-pub async fn process_owner(pool: &PgPool, process: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT owner_name FROM process_owners WHERE process = $1")
-        .bind(process)
-        .fetch_optional(pool)
-        .await
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Decision {
-    pub decision_id: Uuid,
-    pub process: String,
-    pub strategy: Option<String>,
-    pub title: String,
-    pub decided_on: Date,
-}
-
-pub async fn decisions(pool: &PgPool, process: &str, limit: i64) -> sqlx::Result<Vec<Decision>> {
-    sqlx::query_as(
-        "SELECT decision_id, process, strategy, title, decided_on FROM decisions
-         WHERE process = $1 ORDER BY decided_on DESC LIMIT $2",
-    )
-    .bind(process)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+async fn apply(
+    connection: &mut sqlx::PgConnection,
+    names: &Names,
+    events: &[Applied],
+) -> sqlx::Result<()> {
+    let mut activities: BTreeMap<Uuid, ActivityChange> = BTreeMap::new();
+    let mut reports = Vec::new();
+    let mut owners: BTreeMap<String, (String, Option<Uuid>, OffsetDateTime)> = BTreeMap::new();
+    let mut decisions = Vec::new();
+    for applied in events {
+        let at = applied.recorded_at;
+        match &applied.event {
+            DomainEvent::Activity(event) => match event {
+                ActivityEvent::ActivityLogged {
+                    activity_id,
+                    area,
+                    details,
+                } => {
+                    let change = activities.entry(*activity_id).or_default();
+                    change.area = Some(area.to_string());
+                    change.details = Some(details.clone());
+                }
+                ActivityEvent::ActivityCorrected {
+                    activity_id,
+                    details,
+                    ..
+                } => activities.entry(*activity_id).or_default().details = Some(details.clone()),
+                ActivityEvent::ActivityRetracted { activity_id, .. } => {
+                    activities.entry(*activity_id).or_default().retracted = true
+                }
+            },
+            DomainEvent::Strategy(StrategyEvent::StrategyStatusReported {
+                report_id,
+                strategy,
+                process,
+                period,
+                status,
+                ..
+            }) => reports.push((
+                *report_id,
+                strategy.to_string(),
+                process.to_string(),
+                period.start,
+                period.end,
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|status| status.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                applied.text("comment"),
+                at,
+                applied.meta.actor_name.clone(),
+            )),
+            DomainEvent::Process(ProcessEvent::ProcessOwnerAssigned {
+                process,
+                owner_name,
+                owner_user_id,
+            }) => {
+                owners.insert(
+                    process.to_string(),
+                    (owner_name.as_str().to_owned(), *owner_user_id, at),
+                );
+            }
+            DomainEvent::Process(ProcessEvent::DecisionRecorded {
+                decision_id,
+                process,
+                strategy,
+                title,
+                decided_on,
+                ..
+            }) => decisions.push((
+                *decision_id,
+                process.to_string(),
+                strategy.as_ref().map(|s| s.to_string()),
+                title.as_str().to_owned(),
+                *decided_on,
+                at,
+                applied.meta.actor_name.clone(),
+            )),
+            _ => {}
+        }
+    }
+    if !activities.is_empty() {
+        let ids: Vec<Uuid> = activities.keys().copied().collect();
+        let changes: Vec<&ActivityChange> = activities.values().collect();
+        let details = |get: fn(&ActivityDetails) -> String| {
+            changes
+                .iter()
+                .map(|c| c.details.as_ref().map(get))
+                .collect::<Vec<_>>()
+        };
+        sqlx::query(sqlx::AssertSqlSafe(names.resolve(ACTIVITIES, TABLES)))
+            .bind(&ids)
+            .bind(changes.iter().map(|c| c.area.clone()).collect::<Vec<_>>())
+            .bind(
+                changes
+                    .iter()
+                    .map(|c| c.details.as_ref().map(|d| d.date))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(details(|d| {
+                super::joined(d.strategies.iter().map(|s| s.as_str()))
+            }))
+            .bind(
+                changes
+                    .iter()
+                    .map(|c| c.details.as_ref().map(|d| d.participants as i32))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(changes.iter().map(|c| c.retracted).collect::<Vec<_>>())
+            .execute(&mut *connection)
+            .await?;
+    }
+    if !reports.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(names.resolve(REPORTS, TABLES)))
+            .bind(reports.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.1.clone()).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.3).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.4).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.5.clone()).collect::<Vec<_>>())
+            .bind(
+                reports
+                    .iter()
+                    .map(|r| sqlx::types::Json(r.6.clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(reports.iter().map(|r| r.7).collect::<Vec<_>>())
+            .bind(reports.iter().map(|r| r.8.clone()).collect::<Vec<_>>())
+            .execute(&mut *connection)
+            .await?;
+    }
+    if !owners.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(names.resolve(OWNERS, TABLES)))
+            .bind(owners.keys().cloned().collect::<Vec<_>>())
+            .bind(owners.values().map(|o| o.0.clone()).collect::<Vec<_>>())
+            .bind(owners.values().map(|o| o.1).collect::<Vec<_>>())
+            .bind(owners.values().map(|o| o.2).collect::<Vec<_>>())
+            .execute(&mut *connection)
+            .await?;
+    }
+    if !decisions.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(names.resolve(DECISIONS, TABLES)))
+            .bind(decisions.iter().map(|d| d.0).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.1.clone()).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.2.clone()).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.3.clone()).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.4).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.5).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.6.clone()).collect::<Vec<_>>())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
 }

@@ -1,309 +1,130 @@
-//! The area timeline: every event that touches an area, newest first, with filters
-//! (period, strategy, process, kind, case) and keyset paging.
+//! The area timeline: every event that touches an area, with what the timeline shows of it
+//! (who acted, in which role, and the event's data as its type's current schema has it,
+//! free text still sealed), so that showing a page reads this table alone. The reads are
+//! in `queries::timeline`.
 
-use serde::Serialize;
-use serde_json::Value;
-use sqlx::{PgPool, QueryBuilder};
-use time::{Date, OffsetDateTime};
-use uuid::Uuid;
+use super::{Applied, Names, Projection, Table};
+use crate::domain::catalogue::{self, EventType, Family};
 
-use super::{Projection, Table};
+const TABLES: &[Table] = &[Table {
+    name: "timeline_entries",
+    columns: "
+        area         text        NOT NULL,
+        position     bigint      NOT NULL,
+        entry_date   date        NOT NULL,
+        kind         text        NOT NULL,
+        tags         text[]      NOT NULL,
+        event_type   text        NOT NULL,
+        recorded_at  timestamptz NOT NULL,
+        actor_name   text,
+        actor_role   text,
+        data         jsonb       NOT NULL,
+        PRIMARY KEY (area, position)",
+    indexes: &["(area, entry_date DESC, position DESC)", "USING gin (tags)"],
+    indexes_serve_apply: false,
+}];
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 2,
-    // Small rows: what the filters and the order need. The event itself is read from the
-    // log by position when a page is shown, so a rebuild copies no event data.
-    tables: &[Table {
-        name: "timeline_entries",
-        columns: "
-            area        text    NOT NULL,
-            position    bigint  NOT NULL,
-            entry_date  date    NOT NULL,
-            kind        text    NOT NULL,
-            tags        text[]  NOT NULL,
-            PRIMARY KEY (area, position)",
-        indexes: &["(area, entry_date DESC, position DESC)", "USING gin (tags)"],
-        indexes_serve_apply: false,
-    }],
-    apply: &["
-        INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags)
-        SELECT substr(t.tag, 6), e.position,
-               CASE WHEN e.event_type IN ('ActivityLogged', 'ActivityCorrected')
-                    THEN (e.data->>'date')::date
-                    ELSE (e.recorded_at AT TIME ZONE 'Europe/Stockholm')::date END,
-               CASE split_part(e.stream_id, '-', 1)
-                    WHEN 'activity' THEN 'insats' WHEN 'case' THEN 'arende'
-                    WHEN 'item' THEN 'forum' WHEN 'review' THEN 'granskning' ELSE 'ovrigt' END,
-               e.tags
-        FROM events e CROSS JOIN LATERAL unnest(e.tags) AS t(tag)
-        WHERE {range} AND t.tag LIKE 'area:%' AND e.stream_id <> 'areas'"],
+    version: 3,
+    tables: TABLES,
+    reads: |event_type: &EventType| {
+        matches!(
+            event_type.family,
+            Family::Activity
+                | Family::Case
+                | Family::Item
+                | Family::Review
+                | Family::Secrecy
+                | Family::Erasure
+        )
+    },
+    apply: |connection, names, events| Box::pin(apply(connection, names, events)),
 };
 
-/// The kinds of entry, as the timeline's filter names them.
-pub const KINDS: [(&str, &str); 4] = [
-    ("insats", "Insatser"),
-    ("arende", "Ärenden"),
-    ("forum", "Ärenden mellan forum"),
-    ("granskning", "Rådets granskningar"),
-];
-
-/// The timeline's filters; all optional.
-#[derive(Debug, Clone, Default)]
-pub struct TimelineFilter {
-    pub from: Option<Date>,
-    pub to: Option<Date>,
-    pub strategy: Option<String>,
-    pub process: Option<String>,
-    pub kind: Option<String>,
-    pub case_id: Option<Uuid>,
-}
-
-/// Where a page of the timeline continues: the last entry's date and position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageCursor {
-    pub date: Date,
-    pub position: i64,
-}
-
-impl PageCursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.date, self.position)
-    }
-
-    pub fn decode(text: &str) -> Option<Self> {
-        let (date, position) = text.split_once('_')?;
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        Some(Self {
-            date: Date::parse(date, &format).ok()?,
-            position: position.parse().ok()?,
-        })
+/// The kind of entry an event is, by its stream: an activity (`insats`), a case
+/// (`arende`), an item between forums (`forum`), a review (`granskning`) or other.
+pub fn kind_of(stream_id: &str) -> &'static str {
+    match stream_id.split('-').next().unwrap_or("") {
+        "activity" => "insats",
+        "case" => "arende",
+        "item" => "forum",
+        "review" => "granskning",
+        _ => "ovrigt",
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Entry {
-    pub position: i64,
-    pub area: String,
-    pub entry_date: Date,
-    pub kind: String,
-    pub tags: Vec<String>,
-    pub stream_id: String,
-    pub event_type: String,
-    pub data: Value,
-    pub metadata: Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub recorded_at: OffsetDateTime,
-}
+const INSERT: &str = "
+    INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
+                                    actor_name, actor_role, data)
+    SELECT area, position, entry_date, kind, string_to_array(tags, E'\\x1f'), event_type,
+           recorded_at, actor_name, actor_role, data
+    FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
+                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[])
+         AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
+              actor_role, data)
+    ON CONFLICT (area, position) DO NOTHING";
 
-impl Entry {
-    /// The values of the entry's tags with `prefix` (`strategy:`, `process:` …).
-    pub fn tagged(&self, prefix: &str) -> Vec<String> {
-        self.tags
-            .iter()
-            .filter_map(|tag| tag.strip_prefix(prefix))
-            .map(str::to_owned)
-            .collect()
-    }
-
-    pub fn case_id(&self) -> Option<Uuid> {
-        self.tagged("case:")
-            .first()
-            .and_then(|id| Uuid::parse_str(id).ok())
-    }
-
-    pub fn item_id(&self) -> Option<Uuid> {
-        self.tagged("item:")
-            .first()
-            .and_then(|id| Uuid::parse_str(id).ok())
-    }
-
-    pub fn actor_name(&self) -> Option<&str> {
-        self.metadata.get("actor_name").and_then(Value::as_str)
-    }
-
-    pub fn actor_role(&self) -> Option<&str> {
-        self.metadata.get("role").and_then(Value::as_str)
-    }
-}
-
-/// One page of an area's timeline, newest first, and the cursor of the next page.
-pub async fn page(
-    pool: &PgPool,
-    area: &str,
-    filter: &TimelineFilter,
-    after: Option<PageCursor>,
-    limit: i64,
-) -> sqlx::Result<(Vec<Entry>, Option<PageCursor>)> {
-    let mut query = QueryBuilder::new(
-        "SELECT t.position, t.area, t.entry_date, t.kind, t.tags, e.stream_id, e.event_type, e.data,
-                e.metadata, e.recorded_at
-         FROM timeline_entries t JOIN events e ON e.position = t.position
-         WHERE t.area = ",
-    );
-    query.push_bind(area);
-    if let Some(from) = filter.from {
-        query.push(" AND t.entry_date >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to {
-        query.push(" AND t.entry_date <= ").push_bind(to);
-    }
-    let mut tags = Vec::new();
-    if let Some(strategy) = &filter.strategy {
-        tags.push(format!("strategy:{strategy}"));
-    }
-    if let Some(process) = &filter.process {
-        tags.push(format!("process:{process}"));
-    }
-    if let Some(case_id) = filter.case_id {
-        tags.push(format!("case:{case_id}"));
-    }
-    if !tags.is_empty() {
-        query.push(" AND t.tags @> ").push_bind(tags);
-    }
-    if let Some(kind) = &filter.kind {
-        query.push(" AND t.kind = ").push_bind(kind);
-    }
-    if let Some(after) = after {
-        query
-            .push(" AND (t.entry_date, t.position) < (")
-            .push_bind(after.date)
-            .push(", ")
-            .push_bind(after.position)
-            .push(")");
-    }
-    query
-        .push(" ORDER BY t.entry_date DESC, t.position DESC LIMIT ")
-        .push_bind(limit + 1);
-    let mut entries: Vec<Entry> = query.build_query_as().fetch_all(pool).await?;
-    let next = if entries.len() as i64 > limit {
-        entries.truncate(limit as usize);
-        entries.last().map(|entry| PageCursor {
-            date: entry.entry_date,
-            position: entry.position,
-        })
-    } else {
-        None
-    };
-    Ok((entries, next))
-}
-
-/// What an entry says, in Swedish, for people: "Insats: Språkcafé (12 deltagare)".
-pub fn describe(event_type: &str, data: &Value) -> String {
-    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or("");
-    match event_type {
-        "ActivityLogged" => format!(
-            "Insats: {} ({} deltagare)",
-            text("title"),
-            data.get("participants")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        ),
-        "ActivityCorrected" => format!("Insatsen rättades: {}", text("title")),
-        "ActivityRetracted" => "Insatsen återkallades".into(),
-        "CaseOpened" => format!("Ärende öppnat: {}", text("title")),
-        "CaseNoteAdded" => "Anteckning i ärendet".into(),
-        "CaseAssigned" => match data.get("assignee") {
-            Some(assignee) if assignee["kind"] == "process_owner" => format!(
-                "Ärendet tilldelades processägaren för {}",
-                assignee["process"].as_str().unwrap_or("")
-            ),
-            Some(assignee) => format!(
-                "Ärendet tilldelades {}",
-                assignee["name"].as_str().unwrap_or("")
-            ),
-            None => "Ärendet tilldelades".into(),
-        },
-        "CaseStatusChanged" => format!("Ärendets status: {}", status_label(text("status"))),
-        "CaseEscalated" => "Ärendet eskalerades till Integrationsrådet".into(),
-        "CaseEscalationAnswered" => "Integrationsrådet svarade på eskaleringen".into(),
-        "CaseEscalationClosed" => "Eskaleringen stängdes".into(),
-        "CaseClosed" => "Ärendet avslutades".into(),
-        "CaseReopened" => "Ärendet öppnades igen".into(),
-        "ItemRaised" => format!(
-            "{} från {} till {}: {}",
-            item_kind_label(text("kind")),
-            forum_label(text("from")),
-            forum_label(text("to")),
-            text("title")
-        ),
-        "ItemAcknowledged" => "Mottagandet bekräftades".into(),
-        "ItemAnswered" => "Ärendet besvarades".into(),
-        "ItemClosed" => "Ärendet stängdes".into(),
-        "TimelineReviewed" => "Integrationsrådet granskade tidslinjen".into(),
-        "PersonalDataErased" => format!(
-            "Personuppgifter raderades enligt beslut {}",
-            text("decision")
-        ),
-        "SecrecyMarked" => "En text sekretessmarkerades".into(),
-        "SecrecyLifted" => "En sekretessmarkering togs bort".into(),
-        other => other.to_owned(),
-    }
-}
-
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "ny" => "Nytt",
-        "pagaende" => "Pågående",
-        "vantar" => "Väntar",
-        "avslutad" => "Avslutat",
-        _ => "Okänd",
-    }
-}
-
-pub fn item_kind_label(kind: &str) -> &'static str {
-    match kind {
-        "eskalering" => "Eskalering",
-        "rapport" => "Rapport",
-        "fraga" => "Fråga",
-        "information" => "Information",
-        _ => "Ärende",
-    }
-}
-
-/// A forum's name for people: "omradesteam:araby" becomes "Områdesteam araby".
-pub fn forum_label(forum: &str) -> String {
-    match forum.parse::<crate::domain::item::Forum>() {
-        Ok(forum) => forum.label(),
-        Err(_) => forum.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn page_cursors_round_trip_and_refuse_garbage() {
-        let cursor = PageCursor {
-            date: time::macros::date!(2026 - 05 - 04),
-            position: 42,
+async fn apply(
+    connection: &mut sqlx::PgConnection,
+    names: &Names,
+    events: &[Applied],
+) -> sqlx::Result<()> {
+    let mut rows = Rows::default();
+    for applied in events {
+        let data = catalogue::encode(&applied.event, &applied.texts);
+        // An activity is on the timeline on its own date; anything else on the day it
+        // was recorded, in Växjö.
+        let date = match &applied.event {
+            catalogue::DomainEvent::Activity(
+                crate::domain::activity::ActivityEvent::ActivityLogged { details, .. }
+                | crate::domain::activity::ActivityEvent::ActivityCorrected { details, .. },
+            ) => details.date,
+            _ => crate::clock::local(applied.recorded_at).date(),
         };
-        assert_eq!(PageCursor::decode(&cursor.encode()), Some(cursor));
-        assert_eq!(PageCursor::decode("x"), None);
-        assert_eq!(PageCursor::decode("2026-13-01_4"), None);
+        for area in applied.tagged("area:") {
+            rows.area.push(area.to_owned());
+            rows.position.push(applied.position);
+            rows.date.push(date);
+            rows.kind.push(kind_of(&applied.stream_id));
+            rows.tags.push(super::joined(&applied.tags));
+            rows.event_type.push(applied.event_type.clone());
+            rows.recorded_at.push(applied.recorded_at);
+            rows.actor_name.push(applied.meta.actor_name.clone());
+            rows.actor_role.push(applied.meta.role.clone());
+            rows.data.push(sqlx::types::Json(data.clone()));
+        }
     }
+    if rows.area.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sqlx::AssertSqlSafe(names.resolve(INSERT, TABLES)))
+        .bind(&rows.area)
+        .bind(&rows.position)
+        .bind(&rows.date)
+        .bind(&rows.kind)
+        .bind(&rows.tags)
+        .bind(&rows.event_type)
+        .bind(&rows.recorded_at)
+        .bind(&rows.actor_name)
+        .bind(&rows.actor_role)
+        .bind(&rows.data)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
 
-    #[test]
-    fn entries_are_described_in_swedish() {
-        assert_eq!(
-            describe(
-                "ActivityLogged",
-                &json!({"title": "Språkcafé", "participants": 12})
-            ),
-            "Insats: Språkcafé (12 deltagare)"
-        );
-        assert_eq!(
-            describe(
-                "ItemRaised",
-                &json!({"kind": "eskalering", "from": "omradesteam:araby", "to": "integrationsrad", "title": "Lokaler"})
-            ),
-            "Eskalering från Områdesteam araby till Integrationsrådet: Lokaler"
-        );
-        assert_eq!(
-            describe("CaseStatusChanged", &json!({"status": "vantar"})),
-            "Ärendets status: Väntar"
-        );
-    }
+/// A batch's rows, a column each.
+#[derive(Default)]
+struct Rows {
+    area: Vec<String>,
+    position: Vec<i64>,
+    date: Vec<time::Date>,
+    kind: Vec<&'static str>,
+    tags: Vec<String>,
+    event_type: Vec<String>,
+    recorded_at: Vec<time::OffsetDateTime>,
+    actor_name: Vec<Option<String>>,
+    actor_role: Vec<Option<String>>,
+    data: Vec<sqlx::types::Json<serde_json::Value>>,
 }
