@@ -65,51 +65,43 @@ pub fn to_json(strategy: &str, events: &[RecordedEvent], seals: &[RecordedEvent]
     bytes
 }
 
-/// The CSV export. `shown` holds, per position, the readable summary of the event.
+/// The CSV export (RFC 4180, comma-separated, every field quoted). `shown` holds, per
+/// position, the readable summary of the event.
 pub fn to_csv(
     events: &[RecordedEvent],
     seals: &[RecordedEvent],
     shown: &HashMap<i64, (String, String)>,
 ) -> Vec<u8> {
-    let mut out = String::new();
-    out.push_str(&HEADER.join(","));
-    out.push_str("\r\n");
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer
+        .write_record(HEADER)
+        .expect("writing to memory cannot fail");
     for event in events.iter().chain(seals) {
         let (who, what) = shown.get(&event.position).cloned().unwrap_or_default();
-        let fields = [
-            event.position.to_string(),
-            event.transaction_id.to_string(),
-            event.event_id.to_string(),
-            event.stream_id.clone(),
-            event.stream_version.to_string(),
-            event.event_type.clone(),
-            event.schema_version.to_string(),
-            crate::event_log::chain::format_timestamp(event.recorded_at),
-            event.data.to_string(),
-            event.metadata.to_string(),
-            serde_json::to_string(&event.tags).expect("tags serialize"),
-            hex::encode(&event.prev_hash),
-            hex::encode(&event.hash),
-            readable(&who),
-            readable(&what),
-        ];
-        let quoted: Vec<String> = fields
-            .iter()
-            .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
-            .collect();
-        out.push_str(&quoted.join(","));
-        out.push_str("\r\n");
+        writer
+            .write_record([
+                event.position.to_string(),
+                event.transaction_id.to_string(),
+                event.event_id.to_string(),
+                event.stream_id.clone(),
+                event.stream_version.to_string(),
+                event.event_type.clone(),
+                event.schema_version.to_string(),
+                crate::event_log::chain::format_timestamp(event.recorded_at),
+                event.data.to_string(),
+                event.metadata.to_string(),
+                serde_json::to_string(&event.tags).expect("tags serialize"),
+                hex::encode(&event.prev_hash),
+                hex::encode(&event.hash),
+                crate::spreadsheet::guarded(&who).into_owned(),
+                crate::spreadsheet::guarded(&what).into_owned(),
+            ])
+            .expect("writing to memory cannot fail");
     }
-    out.into_bytes()
-}
-
-/// A reading column never starts like a spreadsheet formula.
-fn readable(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
+    writer.into_inner().expect("flushing to memory cannot fail")
 }
 
 /// Reads an export, JSON or CSV (told apart by the first character).
@@ -130,10 +122,16 @@ pub fn parse(bytes: &[u8]) -> Result<Export, String> {
 }
 
 fn parse_csv(text: &str) -> Result<Export, String> {
-    let rows = csv_rows(text)?;
-    let mut rows = rows.into_iter();
-    let header = rows.next().ok_or("Filen är tom.")?;
-    if header != HEADER {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows = reader.records();
+    let header = rows
+        .next()
+        .ok_or("Filen är tom.")?
+        .map_err(|error| format!("Filen kunde inte läsas som CSV: {error}."))?;
+    if header.iter().ne(HEADER) {
         return Err("Filen är inte en CSV-export från Insats (fel kolumner).".into());
     }
     let mut events = Vec::new();
@@ -141,6 +139,7 @@ fn parse_csv(text: &str) -> Result<Export, String> {
     for (number, row) in rows.enumerate() {
         let line = number + 2;
         let bad = |what: &str| format!("Rad {line}: {what}.");
+        let row = row.map_err(|_| bad("raden kunde inte läsas"))?;
         if row.len() != HEADER.len() {
             return Err(bad("fel antal fält"));
         }
@@ -150,9 +149,9 @@ fn parse_csv(text: &str) -> Result<Export, String> {
             position: number(0)?,
             transaction_id: number(1)?,
             event_id: row[2].parse().map_err(|_| bad("event_id"))?,
-            stream_id: row[3].clone(),
+            stream_id: row[3].to_owned(),
             stream_version: number(4)?,
-            event_type: row[5].clone(),
+            event_type: row[5].to_owned(),
             schema_version: row[6].parse().map_err(|_| bad("schema_version"))?,
             recorded_at: OffsetDateTime::parse(
                 &row[7],
@@ -184,58 +183,6 @@ fn parse_csv(text: &str) -> Result<Export, String> {
         events,
         seals,
     })
-}
-
-/// RFC 4180 rows: fields separated by commas, quoted with `"` when they hold a comma, a
-/// quote or a line break.
-fn csv_rows(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_start => {
-                quoted = true;
-                at_start = false;
-            }
-            ',' => {
-                row.push(std::mem::take(&mut field));
-                at_start = true;
-            }
-            '\r' => {}
-            '\n' => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-                at_start = true;
-            }
-            c => {
-                field.push(c);
-                at_start = false;
-            }
-        }
-    }
-    if quoted {
-        return Err("Filen slutar mitt i ett citerat fält.".into());
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    Ok(rows)
 }
 
 /// Checks an export on its own.

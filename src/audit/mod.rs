@@ -2,11 +2,12 @@
 //! any moment, what changed between two moments, the proof that the record is whole
 //! ([`verify`]) and exports that can be checked without a database ([`export`]).
 //!
-//! The replay folds the events themselves, never today's read models: a read model could
-//! be wrong, and the point of an audit is to not have to trust it.
+//! The page folds the strategy history's read model, which holds the fold's inputs of each
+//! event of the history side by side (fast at a million events); [`state_from_log`] folds
+//! the log itself, for whoever does not want to trust a read model, and a test holds the
+//! two equal.
 
 pub mod export;
-pub mod replay;
 pub mod verify;
 
 use serde::Serialize;
@@ -17,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::event_log::{Cursor, RecordedEvent};
 
-pub use replay::{Change, StrategyState, diff, replay};
+pub use crate::domain::replay::{self, Change, StrategyState, diff};
 
 /// A moment to replay to: a place in the log, or a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,12 +53,9 @@ impl AsOf {
             time::macros::format_description!("[year]-[month]-[day]"),
         ) {
             let end = date.next_day().ok_or("Datumet ligger för långt fram.")?;
-            // Midnight after the day, Swedish time.
-            let offset = crate::web::pages::components::stockholm_offset(
-                date.midnight().assume_utc() + time::Duration::hours(12),
-            );
+            // Just before midnight after the day, Swedish time.
             return Ok(AsOf::Time(
-                end.midnight().assume_offset(offset) - time::Duration::microseconds(1),
+                crate::clock::start_of_day(end) - time::Duration::microseconds(1),
             ));
         }
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -91,7 +89,7 @@ impl AsOf {
         match self {
             AsOf::Now => "nu".into(),
             AsOf::Position(position) => format!("position {position}"),
-            AsOf::Time(at) => crate::web::pages::components::datetime(*at),
+            AsOf::Time(at) => crate::clock::datetime(*at),
         }
     }
 }
@@ -115,7 +113,7 @@ const HISTORY: &str = crate::event_log::select_events!(
 );
 
 const HISTORY_UP_TO: &str = concat!(
-    "SELECT position, recorded_at, event_type, data - $5::text[],
+    "SELECT position, recorded_at, event_type, schema_version, data - $5::text[],
             (SELECT substr(tag, 6) FROM unnest(tags) AS tag WHERE tag LIKE 'area:%' LIMIT 1)
      FROM events WHERE ",
     in_history!(),
@@ -145,25 +143,76 @@ pub async fn history(pool: &PgPool, strategy: &str) -> sqlx::Result<Vec<Recorded
     events
 }
 
-/// The state of `strategy` as of `as_of`, folded straight from the log: only the events up
-/// to the moment, and only the columns the fold reads. It reads no sealed field, so nothing
-/// is decrypted: a status report's comment is left empty here (the auditor's pages fold
-/// opened events, and show it). The same fold as [`load`]'s, without reading the whole history.
-pub async fn state_as_of(
+/// Where `as_of` lies: a cursor (for a position) or a time, or neither (now).
+async fn moment(
     pool: &PgPool,
-    strategy: &str,
     as_of: AsOf,
-) -> Result<StrategyState, crate::app::AppError> {
-    let tag = format!("strategy:{strategy}");
-    let (cursor, time) = match as_of {
+) -> Result<(Option<Cursor>, Option<OffsetDateTime>), crate::app::AppError> {
+    Ok(match as_of {
         AsOf::Now => (None, None),
         AsOf::Time(at) => (None, Some(at)),
         AsOf::Position(position) => match cursor_at(pool, position).await? {
             Some(cursor) => (Some(cursor), None),
             None => return Err(no_such_position()),
         },
-    };
-    let rows: Vec<(i64, OffsetDateTime, String, Value, Option<String>)> =
+    })
+}
+
+/// The state of `strategy` as of `as_of`, folded from the strategy history's read model
+/// (`projections::history`): the fold's inputs of each event of the history, side by side
+/// on disk. What the auditor's page shows; [`state_from_log`] folds the log itself and a
+/// test holds the two equal.
+pub async fn state_as_of(
+    pool: &PgPool,
+    strategy: &str,
+    as_of: AsOf,
+) -> Result<StrategyState, crate::app::AppError> {
+    let (cursor, time) = moment(pool, as_of).await?;
+    let rows: Vec<(
+        i64,
+        OffsetDateTime,
+        Option<String>,
+        sqlx::types::Json<replay::Input>,
+    )> = sqlx::query_as(
+        "WITH processes AS (
+                 SELECT DISTINCT 'process:' || process AS key FROM strategy_history
+                 WHERE strategy = $1 AND kind = 'defined'
+             )
+             SELECT position, recorded_at, area, input FROM strategy_history
+             WHERE (strategy = $1 OR strategy IN (SELECT key FROM processes))
+               AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2, $3))
+               AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+             ORDER BY transaction_id, position",
+    )
+    .bind(strategy)
+    .bind(cursor.map(|c| c.transaction_id))
+    .bind(cursor.map(|c| c.position))
+    .bind(time)
+    .fetch_all(pool)
+    .await?;
+    let steps: Vec<replay::Step> = rows
+        .into_iter()
+        .map(|(position, recorded_at, area, input)| replay::Step {
+            position,
+            recorded_at,
+            input: input.0,
+            area,
+        })
+        .collect();
+    Ok(replay::replay(strategy, &steps))
+}
+
+/// The state of `strategy` as of `as_of`, folded straight from the log: only the events up
+/// to the moment, and only the columns the fold reads. It reads no sealed field, so nothing
+/// is decrypted: a status report's comment stays sealed in the state.
+pub async fn state_from_log(
+    pool: &PgPool,
+    strategy: &str,
+    as_of: AsOf,
+) -> Result<StrategyState, crate::app::AppError> {
+    let tag = format!("strategy:{strategy}");
+    let (cursor, time) = moment(pool, as_of).await?;
+    let rows: Vec<(i64, OffsetDateTime, String, i32, Value, Option<String>)> =
         sqlx::query_as(HISTORY_UP_TO)
             .bind(&tag)
             .bind(cursor.map(|c| c.transaction_id))
@@ -172,24 +221,54 @@ pub async fn state_as_of(
             .bind(UNREAD_FIELDS)
             .fetch_all(pool)
             .await?;
-    Ok(replay::replay_steps(
-        strategy,
-        rows.iter().map(
-            |(position, recorded_at, event_type, data, area)| replay::Step {
-                position: *position,
-                recorded_at: *recorded_at,
-                event_type,
-                data,
-                area: area.as_deref(),
+    let steps: Vec<replay::Step> = rows
+        .into_iter()
+        .filter_map(
+            |(position, recorded_at, event_type, schema_version, data, area)| {
+                let decoded =
+                    crate::domain::catalogue::decode(&event_type, schema_version, data).ok()?;
+                Some(replay::Step {
+                    position,
+                    recorded_at,
+                    input: replay::Input::of(strategy, &decoded.event, &decoded.texts),
+                    area,
+                })
             },
-        ),
-    ))
+        )
+        .collect();
+    Ok(replay::replay(strategy, &steps))
 }
 
-/// The free-text fields the fold never reads (the sealed ones, which are also the largest):
-/// left in the database instead of sent and parsed.
+/// The state of `strategy` after `events` (a prefix of its history, as the log holds it).
+pub fn replay(strategy: &str, events: &[RecordedEvent]) -> StrategyState {
+    let steps: Vec<replay::Step> = events
+        .iter()
+        .filter_map(|event| {
+            let decoded = crate::domain::catalogue::decode(
+                &event.event_type,
+                event.schema_version,
+                event.data.clone(),
+            )
+            .ok()?;
+            Some(replay::Step {
+                position: event.position,
+                recorded_at: event.recorded_at,
+                input: replay::Input::of(strategy, &decoded.event, &decoded.texts),
+                area: event
+                    .tags
+                    .iter()
+                    .find_map(|tag| tag.strip_prefix("area:"))
+                    .map(str::to_owned),
+            })
+        })
+        .collect();
+    replay::replay(strategy, &steps)
+}
+
+/// The free-text fields the fold never reads (the sealed ones, which are also the largest;
+/// a status report's short comment it keeps, sealed, for whoever shows it): left in the
+/// database instead of sent and parsed.
 const UNREAD_FIELDS: &[&str] = &[
-    "comment",
     "description",
     "text",
     "answer",
@@ -240,24 +319,42 @@ pub fn actor(event: &RecordedEvent) -> String {
     }
 }
 
-/// What an event says, in Swedish.
+/// What an event says, in Swedish: the auditor's words for the plan's and the processes'
+/// events, the timeline's for the rest.
 pub fn describe(event: &RecordedEvent) -> String {
-    let text = |key: &str| event.data.get(key).and_then(Value::as_str).unwrap_or("");
-    match event.event_type.as_str() {
-        "StrategyDefined" => format!("Strategin definierades: {}", text("title")),
-        "StrategyReworded" | "StrategyRevised" => {
-            format!("Strategin reviderades: {}", text("title"))
+    use crate::domain::activity::ActivityEvent;
+    use crate::domain::catalogue::{self, DomainEvent};
+    use crate::domain::plan::{NodeKind, PlanEvent};
+    use crate::domain::process::ProcessEvent;
+    let Ok(decoded) =
+        catalogue::decode(&event.event_type, event.schema_version, event.data.clone())
+    else {
+        return event.event_type.clone();
+    };
+    match &decoded.event {
+        DomainEvent::Plan(PlanEvent::Defined { node }) if node.kind == NodeKind::Strategy => {
+            format!("Strategin definierades: {}", node.text("title"))
         }
-        "StrategyRetired" => "Strategin togs bort ur planen".into(),
-        "ProcessOwnerAssigned" => format!(
-            "Processägare för {}: {}",
-            text("process"),
-            text("owner_name")
+        DomainEvent::Plan(PlanEvent::Revised { node, .. }) if node.kind == NodeKind::Strategy => {
+            format!("Strategin reviderades: {}", node.text("title"))
+        }
+        DomainEvent::Plan(PlanEvent::Retired {
+            kind: NodeKind::Strategy,
+            ..
+        }) => "Strategin togs bort ur planen".into(),
+        DomainEvent::Process(ProcessEvent::ProcessOwnerAssigned {
+            process,
+            owner_name,
+            ..
+        }) => format!("Processägare för {process}: {}", owner_name.as_str()),
+        DomainEvent::Process(ProcessEvent::DecisionRecorded { title, .. }) => {
+            format!("Beslut: {}", title.as_str())
+        }
+        DomainEvent::Activity(ActivityEvent::ActivityRetracted { .. }) => format!(
+            "Insatsen drogs tillbaka: {}",
+            decoded.text("reason").as_str().unwrap_or_default()
         ),
-        "DecisionRecorded" => format!("Beslut: {}", text("title")),
-        "ActivityCorrected" => format!("Insatsen rättades: {}", text("title")),
-        "ActivityRetracted" => format!("Insatsen drogs tillbaka: {}", text("reason")),
-        other => crate::projections::timeline::describe(other, &event.data),
+        other => crate::domain::describe::describe(other),
     }
 }
 
@@ -281,6 +378,109 @@ pub struct Comparison {
     pub state: StrategyState,
     /// From the compared moment to `as_of`.
     pub changes: Vec<Change>,
+}
+
+/// What the auditor's page shows of a strategy: its state at a moment (and at a second, to
+/// compare) from the history's read model, the latest events of its history up to the
+/// moment (opened for reading), and how far the history reaches.
+pub struct StrategyPage {
+    pub strategy: String,
+    pub as_of: AsOf,
+    pub state: StrategyState,
+    pub compare: Option<Comparison>,
+    /// The latest events of the history up to the moment, oldest first, opened.
+    pub listed: Vec<RecordedEvent>,
+    /// Events of the history up to the moment, and in all.
+    pub upto: i64,
+    pub total: i64,
+    pub first_position: Option<i64>,
+    pub last_position: Option<i64>,
+}
+
+/// The latest `limit` events of a strategy's history up to a cursor, newest first.
+const HISTORY_LATEST: &str = crate::event_log::select_events!(
+    "WHERE ",
+    in_history!(),
+    " AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2::int8::text::xid8, $3))
+      AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+     ORDER BY events.transaction_id DESC, events.position DESC LIMIT $5"
+);
+
+/// What the auditor's page of `strategy` shows as of `as_of`, comparing with `compare`:
+/// the states folded from the history's read model, and the `listed` latest events.
+pub async fn page(
+    store: &crate::event_log::EventStore,
+    privacy: &crate::privacy::Privacy,
+    strategy: &str,
+    as_of: AsOf,
+    compare: Option<AsOf>,
+    listed: i64,
+) -> Result<StrategyPage, crate::app::AppError> {
+    let pool = store.pool();
+    let mut state = state_as_of(pool, strategy, as_of).await?;
+    open_report(privacy, &mut state).await?;
+    let compare = match compare {
+        Some(moment) => {
+            let mut before = state_as_of(pool, strategy, moment).await?;
+            open_report(privacy, &mut before).await?;
+            let changes = diff(&before, &state);
+            Some(Comparison {
+                as_of: moment,
+                state: before,
+                changes,
+            })
+        }
+        None => None,
+    };
+    let (cursor, time) = moment(pool, as_of).await?;
+    let mut latest: Vec<RecordedEvent> = sqlx::query(HISTORY_LATEST)
+        .bind(format!("strategy:{strategy}"))
+        .bind(cursor.map(|c| c.transaction_id))
+        .bind(cursor.map(|c| c.position))
+        .bind(time)
+        .bind(listed)
+        .try_map(|row: PgRow| crate::event_log::event_from_row(&row))
+        .fetch_all(pool)
+        .await?;
+    latest.reverse();
+    let listed = opened(privacy, &latest).await?;
+    let (total, first_position, last_position): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "WITH processes AS (
+                 SELECT DISTINCT 'process:' || process AS key FROM strategy_history
+                 WHERE strategy = $1 AND kind = 'defined'
+             )
+             SELECT count(*), min(position), max(position) FROM strategy_history
+             WHERE strategy = $1 OR strategy IN (SELECT key FROM processes)",
+    )
+    .bind(strategy)
+    .fetch_one(pool)
+    .await?;
+    Ok(StrategyPage {
+        strategy: strategy.to_owned(),
+        as_of,
+        upto: state.events as i64,
+        state,
+        compare,
+        listed,
+        total,
+        first_position,
+        last_position,
+    })
+}
+
+/// Opens the latest report's comment in a state folded from sealed inputs.
+async fn open_report(
+    privacy: &crate::privacy::Privacy,
+    state: &mut StrategyState,
+) -> sqlx::Result<()> {
+    if let Some(report) = &mut state.latest_report
+        && !report.sealed_comment.is_null()
+    {
+        let mut holder = serde_json::json!({ "comment": report.sealed_comment });
+        privacy.open(&mut holder).await?;
+        report.comment = holder["comment"].as_str().unwrap_or_default().to_owned();
+    }
+    Ok(())
 }
 
 /// Loads and replays the history of `strategy` as of `as_of`, and compares with `compare`.

@@ -149,7 +149,7 @@ impl Integrity {
             match up_to_time {
                 Some(at) => format!(
                     "Verifierad till position {up_to_position} ({}).",
-                    crate::web::pages::components::datetime(at)
+                    crate::clock::datetime(at)
                 ),
                 None => "Verifierad: det finns inga händelser att kontrollera.".into(),
             }

@@ -1,0 +1,327 @@
+//! An area's timeline: its entries newest first, filtered (period, strategy, process,
+//! kind, case) and paged by key, and what each entry says in Swedish. Everything comes from
+//! the timeline's read model (`projections::timeline`); nothing here reads the log.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgPool, QueryBuilder};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::domain::catalogue::{self, DomainEvent};
+
+/// The kinds of entry, as the timeline's filter names them.
+pub const KINDS: [(&str, &str); 4] = [
+    ("insats", "Insatser"),
+    ("arende", "Ärenden"),
+    ("forum", "Ärenden mellan forum"),
+    ("granskning", "Rådets granskningar"),
+];
+
+/// The timeline's filters; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineFilter {
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    pub strategy: Option<String>,
+    pub process: Option<String>,
+    pub kind: Option<String>,
+    pub case_id: Option<Uuid>,
+}
+
+/// Where a page of the timeline continues: the last entry's date and position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    pub date: Date,
+    pub position: i64,
+}
+
+impl PageCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.date, self.position)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (date, position) = text.split_once('_')?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Some(Self {
+            date: Date::parse(date, &format).ok()?,
+            position: position.parse().ok()?,
+        })
+    }
+}
+
+/// One entry as the read model holds it: the event's data as its type's current schema
+/// has it, free text still sealed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub position: i64,
+    pub area: String,
+    pub entry_date: Date,
+    pub kind: String,
+    pub tags: Vec<String>,
+    pub event_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    pub actor_name: Option<String>,
+    pub actor_role: Option<String>,
+    pub data: Value,
+}
+
+impl Entry {
+    /// The values of the entry's tags with `prefix` (`strategy:`, `process:` …).
+    pub fn tagged(&self, prefix: &str) -> Vec<String> {
+        self.tags
+            .iter()
+            .filter_map(|tag| tag.strip_prefix(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn case_id(&self) -> Option<Uuid> {
+        self.tagged("case:")
+            .first()
+            .and_then(|id| Uuid::parse_str(id).ok())
+    }
+
+    pub fn item_id(&self) -> Option<Uuid> {
+        self.tagged("item:")
+            .first()
+            .and_then(|id| Uuid::parse_str(id).ok())
+    }
+
+    /// The entry's event, typed (through the catalogue: the data is of the current schema).
+    pub fn event(&self) -> Option<DomainEvent> {
+        catalogue::decode(
+            &self.event_type,
+            crate::domain::event::SCHEMA_VERSION,
+            self.data.clone(),
+        )
+        .ok()
+        .map(|decoded| decoded.event)
+    }
+
+    /// What happened, in Swedish.
+    pub fn summary(&self) -> String {
+        match self.event() {
+            Some(event) => crate::domain::describe::describe(&event),
+            None => self.event_type.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str = "position, area, entry_date, kind, tags, event_type, recorded_at, actor_name, \
+     actor_role, data";
+
+/// One page of an area's timeline, newest first, and the cursor of the next page.
+pub async fn page(
+    pool: &PgPool,
+    area: &str,
+    filter: &TimelineFilter,
+    after: Option<PageCursor>,
+    limit: i64,
+) -> sqlx::Result<(Vec<Entry>, Option<PageCursor>)> {
+    let mut query = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM timeline_entries t WHERE t.area = "
+    ));
+    query.push_bind(area);
+    if let Some(from) = filter.from {
+        query.push(" AND t.entry_date >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        query.push(" AND t.entry_date <= ").push_bind(to);
+    }
+    let mut tags = Vec::new();
+    if let Some(strategy) = &filter.strategy {
+        tags.push(format!("strategy:{strategy}"));
+    }
+    if let Some(process) = &filter.process {
+        tags.push(format!("process:{process}"));
+    }
+    if let Some(case_id) = filter.case_id {
+        tags.push(format!("case:{case_id}"));
+    }
+    if !tags.is_empty() {
+        query.push(" AND t.tags @> ").push_bind(tags);
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND t.kind = ").push_bind(kind);
+    }
+    if let Some(after) = after {
+        query
+            .push(" AND (t.entry_date, t.position) < (")
+            .push_bind(after.date)
+            .push(", ")
+            .push_bind(after.position)
+            .push(")");
+    }
+    query
+        .push(" ORDER BY t.entry_date DESC, t.position DESC LIMIT ")
+        .push_bind(limit + 1);
+    let mut entries: Vec<Entry> = query.build_query_as().fetch_all(pool).await?;
+    let next = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|entry| PageCursor {
+            date: entry.entry_date,
+            position: entry.position,
+        })
+    } else {
+        None
+    };
+    Ok((entries, next))
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "ny" => "Nytt",
+        "pagaende" => "Pågående",
+        "vantar" => "Väntar",
+        "avslutad" => "Avslutat",
+        _ => "Okänd",
+    }
+}
+
+pub fn item_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "eskalering" => "Eskalering",
+        "rapport" => "Rapport",
+        "fraga" => "Fråga",
+        "information" => "Information",
+        _ => "Ärende",
+    }
+}
+
+/// A forum's name for people: "omradesteam:araby" becomes "Områdesteam araby".
+pub fn forum_label(forum: &str) -> String {
+    match forum.parse::<crate::domain::item::Forum>() {
+        Ok(forum) => forum.label(),
+        Err(_) => forum.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_cursors_round_trip_and_refuse_garbage() {
+        let cursor = PageCursor {
+            date: time::macros::date!(2026 - 05 - 04),
+            position: 42,
+        };
+        assert_eq!(PageCursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(PageCursor::decode("x"), None);
+        assert_eq!(PageCursor::decode("2026-13-01_4"), None);
+    }
+}
+
+// ---------------------------------------------------------------------- for a viewer
+
+/// One entry as a viewer sees it: secret text they may not read replaced by the secret
+/// marker, sealed text opened (or the erasure marker).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineItem {
+    pub position: i64,
+    /// The day it happened (an activity's own date).
+    pub date: String,
+    pub recorded_at: String,
+    /// `insats`, `arende`, `forum` or `granskning`.
+    pub kind: String,
+    pub event_type: String,
+    /// What happened, in Swedish.
+    pub summary: String,
+    pub actor: EntryActor,
+    pub strategies: Vec<String>,
+    pub processes: Vec<String>,
+    pub case_id: Option<Uuid>,
+    pub item_id: Option<Uuid>,
+    /// The entry's text is marked secret (it is shown only to those who may read it).
+    pub secret: bool,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// Who acted, as an entry names them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Actor)]
+pub struct EntryActor {
+    pub name: Option<String>,
+    pub role: Option<String>,
+}
+
+impl From<Entry> for TimelineItem {
+    fn from(entry: Entry) -> Self {
+        Self {
+            position: entry.position,
+            date: entry.entry_date.to_string(),
+            recorded_at: crate::event_log::chain::format_timestamp(entry.recorded_at),
+            summary: entry.summary(),
+            actor: EntryActor {
+                name: entry.actor_name.clone(),
+                role: entry.actor_role.clone(),
+            },
+            strategies: entry.tagged("strategy:"),
+            processes: entry.tagged("process:"),
+            case_id: entry.case_id(),
+            item_id: entry.item_id(),
+            secret: false,
+            kind: entry.kind,
+            event_type: entry.event_type,
+            data: entry.data,
+        }
+    }
+}
+
+/// What the timeline reads: its entries, the secrecy marks, and the ends of items (whose
+/// forums read their secret text).
+pub const READS: [&str; 3] = ["timeline", "secrecy", "council_flow"];
+
+impl super::Queries {
+    /// One page of an area's timeline as `viewer` may see it, and where the next begins.
+    pub async fn timeline(
+        &self,
+        viewer: &crate::domain::actor::Actor,
+        area: &str,
+        filter: &TimelineFilter,
+        after: Option<PageCursor>,
+        limit: i64,
+    ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
+        let (entries, next) = page(self.pool(), area, filter, after, limit).await?;
+        Ok((self.visible(viewer, entries).await?, next))
+    }
+
+    /// Timeline entries as `viewer` may see them: secret text only for those who may
+    /// read it, sealed text opened (or the erasure marker).
+    pub async fn visible(
+        &self,
+        viewer: &crate::domain::actor::Actor,
+        mut entries: Vec<Entry>,
+    ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
+        let areas: Vec<String> = entries.iter().map(|entry| entry.area.clone()).collect();
+        let mut shown: Vec<crate::privacy::visibility::Shown<'_>> = entries
+            .iter_mut()
+            .zip(&areas)
+            .map(|(entry, area)| crate::privacy::visibility::Shown {
+                event_type: &entry.event_type,
+                area: Some(area.as_str()),
+                data: &mut entry.data,
+            })
+            .collect();
+        let secret = crate::privacy::visibility::prepare(
+            self.services().privacy(),
+            self.pool(),
+            viewer,
+            &mut shown,
+        )
+        .await?;
+        Ok(entries
+            .into_iter()
+            .zip(secret)
+            .map(|(entry, secret)| {
+                let mut item = TimelineItem::from(entry);
+                item.secret = secret;
+                item
+            })
+            .collect())
+    }
+}
