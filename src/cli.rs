@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::accounts::{Accounts, NewUser};
-use crate::app::{AppError, CommandContext, ErasureTarget, Insats};
+use crate::app::{AppError, CommandContext, ErasureTarget, Services};
 use crate::config::Config;
 use crate::database::{self, Database};
 use crate::domain::actor::Actor;
@@ -284,9 +284,9 @@ async fn import_plan(
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("Failed to read the plan file {}", file.display()))?;
     prepared(database, &keyring).await?;
-    let insats = Insats::new(EventStore::new(database.pool.clone()), keyring);
+    let services = Services::new(EventStore::new(database.pool.clone()), keyring);
     let ctx = CommandContext::new(Actor::system());
-    let outcome = insats
+    let outcome = services
         .import_plan(&ctx, &text)
         .await
         .map_err(|error| match error {
@@ -376,8 +376,8 @@ async fn demo(
 ) -> anyhow::Result<ExitCode> {
     prepared(database, &keyring).await?;
     let store = EventStore::new(database.pool.clone());
-    let insats = Insats::new(store.clone(), keyring);
-    insats
+    let services = Services::new(store.clone(), keyring);
+    services
         .import_bundled_plan_if_empty()
         .await
         .map_err(anyhow::Error::new)?;
@@ -389,12 +389,12 @@ async fn demo(
         existing == 0,
         "The log already holds {existing} activities: demo data goes into a log without any (use a fresh INSATS_DATA_DIR or database)."
     );
-    let areas = crate::demo::areas_of(&insats).await?;
+    let areas = crate::demo::areas_of(&services).await?;
     let bar = progress_bar("writing demo history");
     bar.set_length(events);
     let started = std::time::Instant::now();
-    let today = time::OffsetDateTime::now_utc().date();
-    let outcome = crate::demo::write(&insats, &areas, events, seed, today, |done| {
+    let today = services.today();
+    let outcome = crate::demo::write(&services, &areas, events, seed, today, |done| {
         bar.set_position(done)
     })
     .await?;
@@ -406,8 +406,8 @@ async fn demo(
         started.elapsed().as_secs_f64()
     );
     rebuild(database, None).await?;
-    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
-    let accounts = Accounts::new(database.pool.clone(), insats);
+    let plan = services.plan().await.map_err(anyhow::Error::new)?;
+    let accounts = Accounts::new(database.pool.clone(), services);
     println!("\nDemo accounts (for local use only):");
     for user in &crate::demo::users(&plan, &areas) {
         let password = crate::demo::password(user);
@@ -432,7 +432,7 @@ async fn demo(
 
 fn accounts(database: &Database, keyring: Keyring) -> Accounts {
     let store = EventStore::new(database.pool.clone());
-    Accounts::new(database.pool.clone(), Insats::new(store, keyring))
+    Accounts::new(database.pool.clone(), Services::new(store, keyring))
 }
 
 /// The CLI acts as the coordinator: whoever can run it administers the installation.
@@ -562,8 +562,8 @@ async fn audit_verify(
     let store = EventStore::new(database.pool.clone());
     let report = match strategy {
         Some(strategy) => {
-            let insats = Insats::new(store.clone(), keyring);
-            insats.require_strategy(strategy).await.map_err(refused)?;
+            let services = Services::new(store.clone(), keyring);
+            services.require_strategy(strategy).await.map_err(refused)?;
             let bar = progress_bar("reading the history");
             let history = crate::audit::history(&database.pool, strategy).await?;
             bar.finish_and_clear();
@@ -663,7 +663,7 @@ async fn privacy(
     command: PrivacyCommand,
 ) -> anyhow::Result<ExitCode> {
     prepared(database, &keyring).await?;
-    let insats = Insats::new(EventStore::new(database.pool.clone()), keyring);
+    let services = Services::new(EventStore::new(database.pool.clone()), keyring);
     match command {
         PrivacyCommand::Erase {
             case,
@@ -682,7 +682,7 @@ async fn privacy(
                     "Name what to erase: --case ID, --activity ID, --item ID or --feedback ID."
                 ),
             };
-            let done = insats
+            let done = services
                 .erase_personal_data(&operator(), target, &decision, &reason, None)
                 .await
                 .map_err(refused)?;
@@ -704,12 +704,15 @@ async fn privacy(
                 return Ok(ExitCode::SUCCESS);
             };
             let affected = if apply && !dry_run {
-                insats
+                services
                     .apply_retention(&operator(), years)
                     .await
                     .map_err(refused)?
             } else {
-                insats.retention_candidates(years).await.map_err(refused)?
+                services
+                    .retention_candidates(years)
+                    .await
+                    .map_err(refused)?
             };
             let verb = if apply { "Erased" } else { "Would erase" };
             for case in &affected {
@@ -732,7 +735,7 @@ async fn privacy(
         PrivacyCommand::RotateKey { new_key_file } => {
             let new = Keyring::from_file(&new_key_file)?;
             let count =
-                crate::privacy::keys::rotate(&database.pool, insats.privacy().keyring(), &new)
+                crate::privacy::keys::rotate(&database.pool, services.privacy().keyring(), &new)
                     .await?;
             println!(
                 "Re-wrapped {count} data keys with the key in {}. Set INSATS_MASTER_KEY_FILE to it; keep the old key until a backup with the new one exists.",

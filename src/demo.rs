@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use time::{Date, Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::app::{Insats, to_log_events};
+use crate::app::{Services, to_log_events};
 use crate::domain::activity::{Activity, ActivityDetails, PartnerMention};
 use crate::domain::actor::Role;
 use crate::domain::case::{Assignee, Case, CaseStatus};
@@ -605,8 +605,8 @@ pub struct DemoSpec<'a> {
 }
 
 /// The areas Insats holds, as (id, name).
-pub async fn areas_of(insats: &Insats) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(insats
+pub async fn areas_of(services: &Services) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(services
         .areas()
         .await
         .map_err(anyhow::Error::new)?
@@ -620,17 +620,17 @@ pub async fn areas_of(insats: &Insats) -> anyhow::Result<Vec<(String, String)>> 
 /// holds and `areas` (as (id, name)), by the demo [`users`] of those. Calls `progress` with
 /// the events written so far.
 pub async fn write(
-    insats: &Insats,
+    services: &Services,
     areas: &[(String, String)],
     events: u64,
     seed: u64,
     today: Date,
     progress: impl FnMut(u64),
 ) -> anyhow::Result<DemoOutcome> {
-    let plan = insats.plan().await.map_err(anyhow::Error::new)?;
+    let plan = services.plan().await.map_err(anyhow::Error::new)?;
     let users = users(&plan, areas);
     generate(
-        insats,
+        services,
         DemoSpec {
             plan: &plan,
             users: &users,
@@ -647,7 +647,7 @@ pub async fn write(
 /// Writes about `spec.events` events of demo history. Calls `progress` with the events
 /// written so far.
 pub async fn generate(
-    insats: &Insats,
+    services: &Services,
     spec: DemoSpec<'_>,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<DemoOutcome> {
@@ -766,7 +766,7 @@ pub async fn generate(
         let until = (day + Duration::days(1)).midnight().assume_utc();
         generator.release(until);
         if generator.ready.len() >= BATCH {
-            written += flush(insats, &mut generator, target - written).await?;
+            written += flush(services, &mut generator, target - written).await?;
             progress(written);
         }
         day += Duration::days(1);
@@ -775,7 +775,7 @@ pub async fn generate(
     let now = today.midnight().assume_utc() + Duration::days(1);
     generator.release(now);
     while !generator.ready.is_empty() && written < target {
-        written += flush(insats, &mut generator, target - written).await?;
+        written += flush(services, &mut generator, target - written).await?;
         progress(written);
     }
     Ok(DemoOutcome {
@@ -785,7 +785,11 @@ pub async fn generate(
 }
 
 /// Writes up to `limit` ready events (and at most one batch) in one statement.
-async fn flush(insats: &Insats, generator: &mut Generator<'_>, limit: u64) -> anyhow::Result<u64> {
+async fn flush(
+    services: &Services,
+    generator: &mut Generator<'_>,
+    limit: u64,
+) -> anyhow::Result<u64> {
     let take = generator.ready.len().min(BATCH).min(limit as usize);
     let mut batch: Vec<Scheduled> = generator.ready.drain(..take).collect();
     // Free text is sealed under its subject's key, as commands do.
@@ -793,7 +797,7 @@ async fn flush(insats: &Insats, generator: &mut Generator<'_>, limit: u64) -> an
         .iter()
         .map(|scheduled| scheduled.event.clone())
         .collect();
-    insats.privacy().seal(&mut events).await?;
+    services.privacy().seal(&mut events).await?;
     for (scheduled, sealed) in batch.iter_mut().zip(events) {
         scheduled.event = sealed;
     }
@@ -823,7 +827,7 @@ async fn flush(insats: &Insats, generator: &mut Generator<'_>, limit: u64) -> an
             }
         })
         .collect();
-    let heads = insats.store().append_bulk(&streams).await?;
+    let heads = services.store().append_bulk(&streams).await?;
     for (stream, head) in streams.iter().zip(heads) {
         generator
             .heads

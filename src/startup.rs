@@ -87,8 +87,13 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
     loop {
         let prepared = async {
             database::migrate(&state.pool).await?;
-            state.insats.privacy().keyring().check(&state.pool).await?;
-            state.insats.import_bundled_plan_if_empty().await?;
+            state
+                .services
+                .privacy()
+                .keyring()
+                .check(&state.pool)
+                .await?;
+            state.services.import_bundled_plan_if_empty().await?;
             anyhow::Ok(())
         };
         match prepared.await {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::{AppError, CommandContext, Done, Insats, submission};
+use crate::app::{AppError, CommandContext, Done, Services, submission};
 use crate::domain::DomainError;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::error::{FieldError, Problems};
@@ -149,16 +149,16 @@ fn digest(secret: &str) -> Vec<u8> {
 #[derive(Clone)]
 pub struct Accounts {
     pool: PgPool,
-    insats: Insats,
+    services: Services,
     pub limiter: LoginLimiter,
     sessions: SessionLimits,
 }
 
 impl Accounts {
-    pub fn new(pool: PgPool, insats: Insats) -> Self {
+    pub fn new(pool: PgPool, services: Services) -> Self {
         Self {
             pool,
-            insats,
+            services,
             limiter: LoginLimiter::default(),
             sessions: SessionLimits::default(),
         }
@@ -191,8 +191,8 @@ impl Accounts {
         if let Err(message) = password::check_strength(&new.password) {
             problems.push(FieldError::new("password", message));
         }
-        let areas_known = self.insats.areas().await?;
-        let plan = self.insats.plan().await?;
+        let areas_known = self.services.areas().await?;
+        let plan = self.services.plan().await?;
         for area in &new.areas {
             if areas_known.get(area).is_none() {
                 problems.push(FieldError::new(
@@ -274,7 +274,7 @@ impl Accounts {
         .with_metadata(ctx_metadata(ctx))
         .with_tags([format!("user:{user_id}")]);
         let result = self
-            .insats
+            .services
             .store()
             .append_in(
                 &mut transaction,
@@ -348,7 +348,7 @@ impl Accounts {
         let event = NewEvent::new("UserDisabled", json!({"user_id": user.user_id}))
             .with_metadata(ctx_metadata(ctx))
             .with_tags([format!("user:{}", user.user_id)]);
-        self.insats
+        self.services
             .store()
             .append_in(
                 &mut transaction,
@@ -498,7 +498,7 @@ impl Accounts {
         )
         .with_metadata(ctx_metadata(ctx))
         .with_tags([format!("user:{}", user.user_id)]);
-        self.insats
+        self.services
             .store()
             .append_in(
                 &mut transaction,
@@ -529,7 +529,7 @@ impl Accounts {
         let event = NewEvent::new("ApiTokenRevoked", json!({"token_id": token_id}))
             .with_metadata(ctx_metadata(ctx))
             .with_tags([format!("token:{token_id}")]);
-        self.insats
+        self.services
             .store()
             .append_in(
                 &mut transaction,

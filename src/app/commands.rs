@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{AppError, CommandContext, Done, Insats, allow, done};
+use super::{AppError, CommandContext, Done, Services, allow, done};
 use crate::access::Action;
 use crate::domain::activity::{self, Activity, ActivityDetails, ActivityInput};
 use crate::domain::area::{self, Areas};
@@ -77,7 +77,7 @@ pub struct ReviewInput {
     pub feedback: String,
 }
 
-impl Insats {
+impl Services {
     /// The area, or 404.
     pub async fn require_area(&self, area: &str) -> Result<Slug, AppError> {
         let areas = self.areas().await?;

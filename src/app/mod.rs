@@ -9,7 +9,7 @@ pub mod submission;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
-use time::{Date, OffsetDateTime};
+use time::Date;
 use uuid::Uuid;
 
 use crate::domain::DomainError;
@@ -136,22 +136,93 @@ impl From<AppendError> for AppError {
     }
 }
 
+impl AppError {
+    /// The HTTP status this error is answered with, by the API and the pages alike: 422 for
+    /// invalid input, 404 for something that does not exist, 409 for a state that does not
+    /// allow it or a concurrent change, 403 for what the actor may not do, 503 when the
+    /// database is out of reach, 500 for a fault in Insats.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Domain(DomainError::Invalid(_)) | AppError::SubmissionReused => 422,
+            AppError::Domain(DomainError::NotFound(_)) => 404,
+            AppError::Domain(DomainError::Conflict(_)) | AppError::Conflict { .. } => 409,
+            AppError::Forbidden(_) => 403,
+            AppError::Internal(error) if is_unavailable(error) => 503,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    /// What the person is told, in Swedish, one sentence per problem.
+    pub fn messages(&self) -> Vec<(Option<String>, String)> {
+        match self {
+            AppError::Domain(DomainError::Invalid(errors)) => errors
+                .iter()
+                .map(|error| (Some(error.field.clone()), error.message.clone()))
+                .collect(),
+            AppError::Domain(DomainError::NotFound(message))
+            | AppError::Domain(DomainError::Conflict(message))
+            | AppError::Forbidden(message) => vec![(None, message.clone())],
+            AppError::Conflict { .. } => vec![(
+                None,
+                "Någon annan ändrade samma sak samtidigt. Läs in den igen och försök på nytt."
+                    .into(),
+            )],
+            AppError::SubmissionReused => vec![(
+                None,
+                "Det här har redan skickats en gång, med annat innehåll.".into(),
+            )],
+            AppError::Internal(_) if self.status() == 503 => vec![(
+                None,
+                "Databasen svarar inte just nu. Försök igen om en stund.".into(),
+            )],
+            AppError::Internal(_) => vec![(
+                None,
+                "Något gick fel hos Insats. Försök igen om en stund.".into(),
+            )],
+        }
+    }
+}
+
+/// Whether the database was out of reach (down, restarting, recovering, refusing
+/// connections), as opposed to a fault in Insats.
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            // A connection cut mid-message reads as a protocol error.
+            | sqlx::Error::Protocol(_),
+        ) => true,
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57
+            // (operator intervention: shutdown, crash, "the database system is starting up").
+            Some(sqlx::Error::Database(database)) => database.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
+            }),
+            _ => false,
+        })
+}
+
 /// Asks the access rules whether the context's actor may do `action`.
 pub fn allow(ctx: &CommandContext, action: &crate::access::Action<'_>) -> Result<(), AppError> {
     crate::access::authorize(&ctx.actor, action).map_err(|refusal| AppError::Forbidden(refusal.0))
 }
 
-/// Insats's application services over one event store.
+/// The application services over one event store: what the web layer and the CLI call to
+/// act on the log (commands) and to read the plan, the areas and sealed text.
 #[derive(Clone)]
-pub struct Insats {
+pub struct Services {
     store: EventStore,
     plan: PlanCache,
     areas: plan::AreaCache,
     privacy: crate::privacy::Privacy,
-    today: Arc<dyn Fn() -> Date + Send + Sync>,
+    clock: crate::clock::Clock,
 }
 
-impl Insats {
+impl Services {
     /// The services over `store`, sealing free text with data keys wrapped by `keyring`.
     pub fn new(store: EventStore, keyring: crate::privacy::Keyring) -> Self {
         Self {
@@ -159,7 +230,7 @@ impl Insats {
             areas: plan::AreaCache::default(),
             privacy: crate::privacy::Privacy::new(store.pool().clone(), keyring),
             store,
-            today: Arc::new(|| OffsetDateTime::now_utc().date()),
+            clock: crate::clock::Clock::system(),
         }
     }
 
@@ -167,18 +238,23 @@ impl Insats {
         &self.privacy
     }
 
-    /// The same services with a fixed "today" (for tests and demo data).
-    pub fn with_today(mut self, today: Date) -> Self {
-        self.today = Arc::new(move || today);
+    /// The same services on another clock (tests and the demo set the time).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
         self
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     pub fn store(&self) -> &EventStore {
         &self.store
     }
 
+    /// Today in Växjö, by the services' clock.
     pub fn today(&self) -> Date {
-        (self.today)()
+        self.clock.today()
     }
 
     /// Reads a stream and folds it into an aggregate's state; also returns its version.

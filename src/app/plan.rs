@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{AppError, CommandContext, Insats};
+use super::{AppError, CommandContext, Services};
 use crate::domain::area::{self, AreaEvent, Areas};
 
 use crate::domain::plan::document::PlanDocument;
@@ -84,7 +84,7 @@ pub struct ImportOutcome {
 
 const IMPORT_ATTEMPTS: usize = 3;
 
-impl Insats {
+impl Services {
     /// Imports a plan file: appends only what differs from the plan in the log, and the
     /// file's areas that do not exist yet, in one transaction.
     pub async fn import_plan(

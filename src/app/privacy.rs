@@ -3,7 +3,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{AppError, CommandContext, Done, Insats, allow, done, submission};
+use super::{AppError, CommandContext, Done, Services, allow, done, submission};
 use crate::access::Action;
 use crate::domain::DomainError;
 use crate::domain::activity::{self, Activity};
@@ -45,7 +45,7 @@ pub struct RetentionCandidate {
     pub closed_at: Option<time::OffsetDateTime>,
 }
 
-impl Insats {
+impl Services {
     /// Erases a subject's personal data: its key is destroyed and an erasure event says
     /// who, when, under which decision and why, in one transaction. Every view then shows
     /// "[raderat enligt beslut …]" where the text was.

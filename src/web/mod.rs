@@ -26,7 +26,7 @@ use axum::middleware;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::accounts::Accounts;
-use crate::app::Insats;
+use crate::app::Services;
 use crate::event_log::EventStore;
 
 /// Request bodies larger than this are refused with 413.
@@ -93,7 +93,9 @@ impl Settings {
 pub struct AppState {
     pub pool: PgPool,
     pub events: EventStore,
-    pub insats: Insats,
+    pub services: Services,
+    /// The read side, for pages and API alike.
+    pub queries: crate::queries::Queries,
     pub accounts: Accounts,
     pub settings: Arc<Settings>,
     /// Set once the migrations have been applied and the plan is in place.
@@ -106,17 +108,20 @@ pub struct AppState {
     pub form_tokens: form_token::FormTokens,
     /// Anonymous accessibility reports, per address and in all.
     pub reports: crate::accounts::Limiter,
+    /// The latest verification of each strategy's record, for the auditor's page.
+    pub verifications: pages::audit::Verifications,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings, keyring: crate::privacy::Keyring) -> Self {
         let events = EventStore::new(pool.clone());
         let form_tokens = form_token::FormTokens::new(&keyring, settings.secure_cookies);
-        let insats = Insats::new(events.clone(), keyring);
+        let services = Services::new(events.clone(), keyring);
         Self {
-            accounts: Accounts::new(pool.clone(), insats.clone())
+            accounts: Accounts::new(pool.clone(), services.clone())
                 .with_session_limits(settings.sessions),
-            insats,
+            queries: crate::queries::Queries::new(pool.clone(), services.clone()),
+            services,
             events,
             pool,
             settings: Arc::new(settings),
@@ -125,6 +130,7 @@ impl AppState {
             rendered: pages::rendered::Rendered::default(),
             form_tokens,
             reports: crate::accounts::Limiter::default(),
+            verifications: pages::audit::Verifications::default(),
         }
     }
 
@@ -164,6 +170,38 @@ impl AppState {
     }
 }
 
+/// The cause of a failed request (a fault in Insats or the database out of reach), carried
+/// from the handler to [`log_failures`] in the response's extensions: so it is logged once,
+/// inside the request's span (path, request id), with its whole chain of causes.
+#[derive(Clone, Debug)]
+pub struct Failure(Arc<anyhow::Error>);
+
+impl Failure {
+    /// The failure in `error`, if it is one (a refusal is not).
+    pub fn of(error: crate::app::AppError) -> Option<Self> {
+        match error {
+            crate::app::AppError::Internal(error) => Some(Self(Arc::new(error))),
+            _ => None,
+        }
+    }
+}
+
+/// Logs each failed request once, with the cause its answer carries.
+async fn log_failures(
+    request: Request<axum::body::Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if let Some(Failure(error)) = response.extensions().get::<Failure>() {
+        tracing::error!(
+            status = response.status().as_u16(),
+            error = %format!("{error:#}"),
+            "the request failed"
+        );
+    }
+    response
+}
+
 /// No inline scripts or styles, nothing from other origins, never in a frame.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
@@ -183,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(pages::router())
         .fallback(fallback)
+        .layer(middleware::from_fn(log_failures))
         .layer(middleware::from_fn(idempotency::api_keys))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

@@ -64,7 +64,10 @@ pub async fn log_activity(
     Path(area): Path<String>,
     ApiJson(body): ApiJson<ActivityRequest>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let done = state.insats.log_activity(&ctx, &area, &body.into()).await?;
+    let done = state
+        .services
+        .log_activity(&ctx, &area, &body.into())
+        .await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -94,7 +97,7 @@ pub async fn correct_activity(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = uuid_in_path(&id, "Insatsen finns inte.")?;
     let done = state
-        .insats
+        .services
         .correct_activity(&ctx, id, &body.activity.into(), &body.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(done.into())))
@@ -123,7 +126,7 @@ pub async fn retract_activity(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = uuid_in_path(&id, "Insatsen finns inte.")?;
     let done = state
-        .insats
+        .services
         .retract_activity(&ctx, id, &body.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(done.into())))

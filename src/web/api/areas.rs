@@ -27,7 +27,7 @@ pub async fn list_areas(
     State(state): State<AppState>,
     Reader(_reader): Reader,
 ) -> Result<Json<Vec<AreaResponse>>, ApiError> {
-    let areas = state.insats.areas().await?;
+    let areas = state.services.areas().await?;
     Ok(Json(
         areas
             .all()
@@ -61,7 +61,7 @@ pub async fn add_area(
     ApiJson(body): ApiJson<AddAreaRequest>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let (id, done) = state
-        .insats
+        .services
         .add_area(&ctx, body.id.as_deref(), &body.name)
         .await?;
     Ok((
@@ -104,6 +104,6 @@ pub async fn review_timeline(
         period_end: body.period_end,
         feedback: body.feedback,
     };
-    let done = state.insats.review_timeline(&ctx, &area, &input).await?;
+    let done = state.services.review_timeline(&ctx, &area, &input).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }

@@ -51,7 +51,7 @@ fn moment(field: &str, text: Option<&str>) -> Result<AsOf, ApiError> {
 }
 
 pub(crate) async fn require_strategy(state: &AppState, id: &str) -> Result<(), ApiError> {
-    state.insats.require_strategy(id).await?;
+    state.services.require_strategy(id).await?;
     Ok(())
 }
 
@@ -73,7 +73,7 @@ pub async fn replay(
         Some(text) => Some(moment("jamfor", Some(text))?),
         None => None,
     };
-    let loaded = audit::load(&state.events, state.insats.privacy(), &id, as_of, compare).await?;
+    let loaded = audit::load(&state.events, state.services.privacy(), &id, as_of, compare).await?;
     let events = loaded.opened[..loaded.upto]
         .iter()
         .map(|event| {
@@ -172,7 +172,7 @@ pub async fn export_csv(
 /// The CSV export of a strategy's history, with who and what for reading.
 pub(crate) async fn csv(state: &AppState, id: &str) -> Result<Vec<u8>, ApiError> {
     let history = audit::history(&state.pool, id).await.map_err(internal)?;
-    let opened = audit::opened(state.insats.privacy(), &history)
+    let opened = audit::opened(state.services.privacy(), &history)
         .await
         .map_err(internal)?;
     let shown: HashMap<i64, (String, String)> = opened

@@ -47,7 +47,7 @@ pub async fn open_case(
         description: body.description,
         strategies: body.strategies,
     };
-    let done = state.insats.open_case(&ctx, &area, &input).await?;
+    let done = state.services.open_case(&ctx, &area, &input).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -73,7 +73,7 @@ pub async fn add_note(
     ApiJson(body): ApiJson<NoteRequest>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = uuid_in_path(&id, NO_CASE)?;
-    let done = state.insats.add_case_note(&ctx, id, &body.text).await?;
+    let done = state.services.add_case_note(&ctx, id, &body.text).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -111,7 +111,7 @@ pub async fn assign(
         AssignRequest::ProcessOwner { process } => AssigneeInput::ProcessOwner { process },
         AssignRequest::TeamMember { name, user_id } => AssigneeInput::TeamMember { name, user_id },
     };
-    let done = state.insats.assign_case(&ctx, id, &input).await?;
+    let done = state.services.assign_case(&ctx, id, &input).await?;
     Ok(Json(done.into()))
 }
 
@@ -137,7 +137,7 @@ pub async fn change_status(
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_CASE)?;
     let done = state
-        .insats
+        .services
         .change_case_status(&ctx, id, body.status.into())
         .await?;
     Ok(Json(done.into()))
@@ -166,7 +166,7 @@ pub async fn escalate(
     ApiJson(body): ApiJson<EscalateRequest>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = uuid_in_path(&id, NO_CASE)?;
-    let done = state.insats.escalate_case(&ctx, id, &body.text).await?;
+    let done = state.services.escalate_case(&ctx, id, &body.text).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -193,7 +193,10 @@ pub async fn close(
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_CASE)?;
-    let done = state.insats.close_case(&ctx, id, &body.resolution).await?;
+    let done = state
+        .services
+        .close_case(&ctx, id, &body.resolution)
+        .await?;
     Ok(Json(done.into()))
 }
 
@@ -219,6 +222,6 @@ pub async fn reopen(
     ApiJson(body): ApiJson<ReopenRequest>,
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_CASE)?;
-    let done = state.insats.reopen_case(&ctx, id, &body.reason).await?;
+    let done = state.services.reopen_case(&ctx, id, &body.reason).await?;
     Ok(Json(done.into()))
 }

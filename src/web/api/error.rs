@@ -8,7 +8,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppError;
-use crate::domain::DomainError;
 
 /// The body of every 4xx and 5xx answer of the API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +28,8 @@ pub struct ErrorDetail {
 pub struct ApiError {
     pub status: StatusCode,
     pub errors: Vec<ErrorDetail>,
+    /// The cause of a 5xx, for the log (written once, by the middleware).
+    failure: Option<super::super::Failure>,
 }
 
 impl ApiError {
@@ -39,6 +40,7 @@ impl ApiError {
                 field: None,
                 message: message.into(),
             }],
+            failure: None,
         }
     }
 
@@ -49,59 +51,38 @@ impl ApiError {
                 field: Some(field.into()),
                 message: message.into(),
             }],
+            failure: None,
         }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }
-
-    pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Något gick fel hos Insats. Försök igen om en stund.",
-        )
-    }
 }
 
+/// The application's error in the API's shape, with the status it maps to.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        match error {
-            AppError::Domain(DomainError::Invalid(errors)) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                errors: errors
-                    .into_iter()
-                    .map(|error| ErrorDetail {
-                        field: Some(error.field),
-                        message: error.message,
-                    })
-                    .collect(),
-            },
-            AppError::Domain(DomainError::NotFound(message)) => ApiError::not_found(message),
-            AppError::Domain(DomainError::Conflict(message)) => {
-                ApiError::new(StatusCode::CONFLICT, message)
-            }
-            AppError::Conflict { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "Någon annan ändrade samma sak samtidigt. Läs in den igen och försök på nytt.",
-            ),
-            AppError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
-            AppError::SubmissionReused => ApiError::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Idempotency-Key",
-                "Nyckeln i Idempotency-Key har redan använts för en annan förfrågan. Använd en ny nyckel för en ny förfrågan.",
-            ),
-            AppError::Internal(error) => {
-                tracing::error!(error = %format!("{error:#}"), "a request failed");
-                if is_unavailable(&error) {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Databasen svarar inte just nu. Försök igen om en stund.",
-                    )
-                } else {
-                    ApiError::internal()
-                }
-            }
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let errors = error
+            .messages()
+            .into_iter()
+            .map(|(field, message)| ErrorDetail {
+                field: match (&error, field) {
+                    (AppError::SubmissionReused, _) => Some("Idempotency-Key".to_owned()),
+                    (_, field) => field,
+                },
+                message: match &error {
+                    AppError::SubmissionReused => "Nyckeln i Idempotency-Key har redan använts för en annan förfrågan. Använd en ny nyckel för en ny förfrågan.".to_owned(),
+                    _ => message,
+                },
+            })
+            .collect();
+        Self {
+            status,
+            errors,
+            failure: super::super::Failure::of(error),
         }
     }
 }
@@ -112,37 +93,18 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// Whether the database was out of reach (down, restarting, recovering, refusing
-/// connections), as opposed to a fault in Insats.
-fn is_unavailable(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            // A connection cut mid-message reads as a protocol error.
-            | sqlx::Error::Protocol(_),
-        ) => true,
-            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57
-            // (operator intervention: shutdown, crash, "the database system is starting up").
-            Some(sqlx::Error::Database(database)) => database.code().is_some_and(|code| {
-                code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
-            }),
-            _ => false,
-        })
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(ErrorBody {
                 errors: self.errors,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(failure) = self.failure {
+            response.extensions_mut().insert(failure);
+        }
+        response
     }
 }

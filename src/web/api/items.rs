@@ -56,7 +56,7 @@ pub async fn raise_item(
         strategy: body.strategy,
         area: body.area,
     };
-    let done = state.insats.raise_item(&ctx, &input).await?;
+    let done = state.services.raise_item(&ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -73,7 +73,7 @@ pub async fn acknowledge(
     Path(id): Path<String>,
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_ITEM)?;
-    let done = state.insats.acknowledge_item(&ctx, id).await?;
+    let done = state.services.acknowledge_item(&ctx, id).await?;
     Ok(Json(done.into()))
 }
 
@@ -99,7 +99,7 @@ pub async fn answer(
     ApiJson(body): ApiJson<AnswerRequest>,
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_ITEM)?;
-    let done = state.insats.answer_item(&ctx, id, &body.text).await?;
+    let done = state.services.answer_item(&ctx, id, &body.text).await?;
     Ok(Json(done.into()))
 }
 
@@ -116,6 +116,6 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> Result<Json<Created>, ApiError> {
     let id = uuid_in_path(&id, NO_ITEM)?;
-    let done = state.insats.close_item(&ctx, id).await?;
+    let done = state.services.close_item(&ctx, id).await?;
     Ok(Json(done.into()))
 }

@@ -137,8 +137,8 @@ pub async fn get_plan(
     State(state): State<AppState>,
     Reader(_reader): Reader,
 ) -> Result<Json<PlanResponse>, ApiError> {
-    let plan = state.insats.plan().await?;
-    let areas = state.insats.areas().await?;
+    let plan = state.services.plan().await?;
+    let areas = state.services.areas().await?;
     let header = plan.header();
     let field = |name: &str| header.and_then(|node| node.fields.get(name)).cloned();
     Ok(Json(PlanResponse {
@@ -336,7 +336,7 @@ pub async fn get_strategy(
     Reader(_reader): Reader,
     Path(id): Path<String>,
 ) -> Result<Json<StrategyResponse>, ApiError> {
-    let plan = state.insats.plan().await?;
+    let plan = state.services.plan().await?;
     let strategy = plan
         .strategy(&id)
         .ok_or_else(|| ApiError::not_found("Strategin finns inte i planen."))?;
@@ -345,7 +345,7 @@ pub async fn get_strategy(
         title: title_of(&plan, kind, id),
     };
     let (owner, _) = state
-        .insats
+        .services
         .load::<Process>(&process::stream(strategy.process()))
         .await?;
     Ok(Json(StrategyResponse {
@@ -393,7 +393,7 @@ pub async fn report_status(
         status: body.status.map(Into::into),
         comment: body.comment,
     };
-    let done = state.insats.report_status(&ctx, &id, &input).await?;
+    let done = state.services.report_status(&ctx, &id, &input).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -420,7 +420,7 @@ pub async fn assign_owner(
     ApiJson(body): ApiJson<OwnerRequest>,
 ) -> Result<Json<Created>, ApiError> {
     let done = state
-        .insats
+        .services
         .assign_process_owner(&ctx, &id, &body.name, body.user_id)
         .await?;
     Ok(Json(done.into()))
@@ -459,6 +459,6 @@ pub async fn record_decision(
         strategy: body.strategy,
         decided_on: body.decided_on,
     };
-    let done = state.insats.record_decision(&ctx, &id, &input).await?;
+    let done = state.services.record_decision(&ctx, &id, &input).await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }

@@ -53,7 +53,10 @@ pub async fn case_secrecy(
             }
         },
     };
-    let done = state.insats.set_secrecy(&ctx, target, body.secret).await?;
+    let done = state
+        .services
+        .set_secrecy(&ctx, target, body.secret)
+        .await?;
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
@@ -78,7 +81,7 @@ pub async fn item_secrecy(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let item_id = uuid_in_path(&id, "Ärendet mellan forumen finns inte.")?;
     let done = state
-        .insats
+        .services
         .set_secrecy(&ctx, SecrecyTarget::Item(item_id), body.secret)
         .await?;
     Ok((StatusCode::CREATED, Json(done.into())))
@@ -100,7 +103,7 @@ pub async fn activity_secrecy(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let activity_id = uuid_in_path(&id, "Insatsen finns inte.")?;
     let done = state
-        .insats
+        .services
         .set_secrecy(&ctx, SecrecyTarget::Activity(activity_id), body.secret)
         .await?;
     Ok((StatusCode::CREATED, Json(done.into())))
@@ -122,7 +125,7 @@ async fn erase(
     body: ErasureRequest,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let done = state
-        .insats
+        .services
         .erase_personal_data(ctx, target, &body.decision, &body.reason, None)
         .await?;
     Ok((StatusCode::CREATED, Json(done.into())))

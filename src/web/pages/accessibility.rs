@@ -157,7 +157,7 @@ pub async fn report(
         }
     };
     match state
-        .insats
+        .services
         .report_accessibility_problem(
             reporter.as_ref(),
             first(&fields, "page"),

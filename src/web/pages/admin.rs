@@ -29,7 +29,7 @@ fn unless_coordinator(user: &PageUser) -> Option<Response> {
 
 /// The coordinator's landing page: the areas, the state of the read models, shortcuts.
 pub async fn overview(State(state): State<AppState>, user: PageUser) -> Response {
-    let areas = match state.insats.areas().await {
+    let areas = match state.services.areas().await {
         Ok(areas) => areas,
         Err(error) => return refused(error),
     };
@@ -108,7 +108,7 @@ async fn render(
         Ok(areas) => areas,
         Err(error) => return refused(error),
     };
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -117,7 +117,7 @@ async fn render(
         .into_iter()
         .map(|p| (p.id.clone(), p.text("title").to_owned()))
         .collect();
-    let reports = match state.insats.accessibility_reports(20).await {
+    let reports = match state.services.accessibility_reports(20).await {
         Ok(reports) => reports,
         Err(error) => return refused(error),
     };
@@ -180,7 +180,7 @@ async fn render(
                 ul.reports {
                     @for report in &reports {
                         li {
-                            strong { (report.page) } " – " (report.problem) " " span.hint { (components::datetime(report.reported_at)) }
+                            strong { (report.page) } " – " (report.problem) " " span.hint { (crate::clock::datetime(report.reported_at)) }
                             form.inline method="post" action="/admin/radera" {
                                 (csrf(&user.csrf))
                                 input type="hidden" name="feedback" value=(report.id);
@@ -310,7 +310,7 @@ pub async fn add_area(
 ) -> Response {
     let fields = form_fields(&body);
     let outcome = state
-        .insats
+        .services
         .add_area(&user.ctx(&fields), None, first(&fields, "area_name"))
         .await
         .map(|_| "omrade");
@@ -359,7 +359,7 @@ pub async fn erase(
         .await;
     };
     let outcome = state
-        .insats
+        .services
         .erase_personal_data(
             &user.ctx(&fields),
             target,

@@ -19,12 +19,11 @@ use crate::access::{Action, authorize};
 use crate::domain::activity::ActivityInput;
 use crate::domain::actor::Role;
 use crate::domain::plan::{NodeKind, Plan};
-use crate::projections::timeline::{self, KINDS, PageCursor, TimelineFilter};
+use crate::queries::timeline::{KINDS, PageCursor, TimelineFilter, TimelineItem};
 use crate::web::AppState;
-use crate::web::api::reads::{TimelineItem, visible_items};
 
 pub async fn list(State(state): State<AppState>, user: PageUser) -> Response {
-    let areas = match state.insats.areas().await {
+    let areas = match state.services.areas().await {
         Ok(areas) => areas,
         Err(error) => return refused(error),
     };
@@ -116,9 +115,7 @@ impl TimelineQuery {
     }
 }
 
-/// What the timeline reads: its entries, the secrecy marks, and the ends of items (whose
-/// forums read their secret text).
-const TIMELINE_READS: [&str; 3] = ["timeline", "secrecy", "council_flow"];
+use crate::queries::timeline::READS as TIMELINE_READS;
 const PAGE_SIZE: i64 = 50;
 
 pub async fn timeline(
@@ -127,14 +124,14 @@ pub async fn timeline(
     Path(area_id): Path<String>,
     Query(query): Query<TimelineQuery>,
 ) -> Response {
-    let area = match state.insats.require_area(&area_id).await {
+    let area = match state.services.require_area(&area_id).await {
         Ok(area) => area,
         Err(error) => return refused(error),
     };
     settle(&state, query.efter, &TIMELINE_READS).await;
     let (filter, problems) = query.filter();
     let cursor = query.sida.as_deref().and_then(PageCursor::decode);
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -154,11 +151,10 @@ pub async fn timeline(
     let listing = state
         .rendered
         .get_or_render(&standing, &TIMELINE_READS, key, || async {
-            let (entries, next) =
-                timeline::page(&state.pool, area.as_str(), &filter, cursor, PAGE_SIZE).await?;
-            let items = visible_items(&state, &actor, entries).await.map_err(|_| {
-                crate::app::AppError::Internal(anyhow::anyhow!("the timeline could not be read"))
-            })?;
+            let (items, next) = state
+                .queries
+                .timeline(&actor, area.as_str(), &filter, cursor, PAGE_SIZE)
+                .await?;
             Ok::<_, crate::app::AppError>(
                 timeline_listing(area.as_str(), &items, next, &filters, &plan).into_string(),
             )
@@ -168,7 +164,7 @@ pub async fn timeline(
         Ok(listing) => listing,
         Err(error) => return refused(error),
     };
-    let areas = state.insats.areas().await.ok();
+    let areas = state.services.areas().await.ok();
     let name = areas
         .as_ref()
         .and_then(|areas| areas.get(area.as_str()))
@@ -206,7 +202,7 @@ pub async fn timeline(
             }
             (listing)
             @if may_review {
-                (review_form(area.as_str(), &user.csrf, &FormErrors::default(), &review_period(&query)))
+                (review_form(area.as_str(), &user.csrf, &FormErrors::default(), &review_period(&query, state.services.today())))
             }
         },
     )
@@ -323,8 +319,8 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
 
 /// The period a review covers unless the council changes it: the filtered period when the
 /// timeline is filtered by date, otherwise the last complete tertial (the plan's rhythm).
-fn review_period(query: &TimelineQuery) -> HashMap<String, Vec<String>> {
-    let (start, end) = crate::domain::strategy::last_tertial(components::today());
+fn review_period(query: &TimelineQuery, today: time::Date) -> HashMap<String, Vec<String>> {
+    let (start, end) = crate::domain::strategy::last_tertial(today);
     let chosen = |value: &Option<String>, fallback: time::Date| {
         vec![
             value
@@ -372,7 +368,7 @@ pub async fn review(
         period_end: first(&fields, "period_end").to_owned(),
         feedback: first(&fields, "feedback").to_owned(),
     };
-    match state.insats.review_timeline(&user.ctx(&fields), &area, &input).await {
+    match state.services.review_timeline(&user.ctx(&fields), &area, &input).await {
         Ok(done) => see_other(&format!("/omraden/{area}?efter={}&klart=granskning", done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => (
@@ -393,18 +389,14 @@ async fn export_items(
     area: &str,
     query: &TimelineQuery,
 ) -> Result<Vec<TimelineItem>, Response> {
-    state.insats.require_area(area).await.map_err(refused)?;
+    state.services.require_area(area).await.map_err(refused)?;
     let (filter, _) = query.filter();
-    let (entries, _) = timeline::page(&state.pool, area, &filter, None, EXPORT_LIMIT)
+    let (items, _) = state
+        .queries
+        .timeline(&user.actor(), area, &filter, None, EXPORT_LIMIT)
         .await
-        .map_err(|e| refused(e.into()))?;
-    visible_items(state, &user.actor(), entries)
-        .await
-        .map_err(|_| {
-            refused(crate::app::AppError::Internal(anyhow::anyhow!(
-                "the export could not be read"
-            )))
-        })
+        .map_err(refused)?;
+    Ok(items)
 }
 
 /// The filtered timeline as JSON (at most 10 000 entries), as the viewer may see it.
@@ -438,12 +430,21 @@ pub async fn export_csv(
         Ok(items) => items,
         Err(response) => return response,
     };
-    let mut csv = String::from(
-        "\u{feff}datum;registrerad;slag;händelse;text;vem;roll;strategier;ärende;sekretess\r\n",
-    );
+    let mut sheet = crate::spreadsheet::Sheet::new(&[
+        "datum",
+        "registrerad",
+        "slag",
+        "händelse",
+        "text",
+        "vem",
+        "roll",
+        "strategier",
+        "ärende",
+        "sekretess",
+    ]);
     for item in items {
         let text = free_texts(&item);
-        let fields = [
+        sheet.row([
             item.date.clone(),
             item.recorded_at.clone(),
             item.kind.clone(),
@@ -458,10 +459,7 @@ pub async fn export_csv(
             } else {
                 String::new()
             },
-        ];
-        let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
-        csv.push_str(&line.join(";"));
-        csv.push_str("\r\n");
+        ]);
     }
     (
         [
@@ -471,24 +469,9 @@ pub async fn export_csv(
                 format!("attachment; filename=\"tidslinje-{area}.csv\""),
             ),
         ],
-        csv,
+        sheet.finish(),
     )
         .into_response()
-}
-
-/// A CSV field, quoted when needed; a leading =, +, - or @ is neutralised so a
-/// spreadsheet never runs it as a formula.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
 }
 
 // ---------------------------------------------------------------------- logging an activity
@@ -568,7 +551,7 @@ pub async fn new_activity(
     user: PageUser,
     Path(area): Path<String>,
 ) -> Response {
-    let area = match state.insats.require_area(&area).await {
+    let area = match state.services.require_area(&area).await {
         Ok(area) => area,
         Err(error) => return refused(error),
     };
@@ -580,11 +563,11 @@ pub async fn new_activity(
     ) {
         return refused(crate::app::AppError::Forbidden(refusal.0));
     }
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
-    let today = components::today().to_string();
+    let today = state.services.today().to_string();
     let values = HashMap::from([
         ("date".to_owned(), vec![today]),
         ("participants".to_owned(), vec!["0".to_owned()]),
@@ -630,7 +613,7 @@ pub async fn log_activity(
         follow_up: first(&fields, "follow_up") == "ja",
     };
     match state
-        .insats
+        .services
         .log_activity(&user.ctx(&fields), &area, &input)
         .await
     {
@@ -640,7 +623,7 @@ pub async fn log_activity(
         )),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
-                let plan = match state.insats.plan().await {
+                let plan = match state.services.plan().await {
                     Ok(plan) => plan,
                     Err(error) => return refused(error),
                 };
@@ -656,18 +639,5 @@ pub async fn log_activity(
             }
             None => refused(error),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("Språkcafé"), "Språkcafé");
-        assert_eq!(csv_field("a;b"), "\"a;b\"");
-        assert_eq!(csv_field("säger \"hej\""), "\"säger \"\"hej\"\"\"");
-        assert_eq!(csv_field("=SUMMA(A1)"), "'=SUMMA(A1)");
     }
 }

@@ -19,6 +19,64 @@ use crate::audit::{self, AsOf, StrategyAudit, StrategyState};
 use crate::domain::plan::NodeKind;
 use crate::web::AppState;
 
+/// How long a verification of a strategy's record is shown before it is made again.
+pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The latest verification of each strategy's record, with when it was made and how far
+/// the history reached: shown again while it is recent and the history has not grown.
+#[derive(Clone, Default)]
+pub struct Verifications {
+    kept: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Kept>>>,
+}
+
+/// One verification kept: when it was made (by the instance's clock and the wall clock),
+/// how far the history reached, and what it found.
+struct Kept {
+    made: std::time::Instant,
+    last_position: Option<i64>,
+    report: Integrity,
+    at: time::OffsetDateTime,
+}
+
+impl Verifications {
+    fn get(
+        &self,
+        id: &str,
+        last_position: Option<i64>,
+    ) -> Option<(Integrity, time::OffsetDateTime)> {
+        let kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.get(id)
+            .filter(|kept| {
+                kept.made.elapsed() < VERIFIED_FOR && kept.last_position == last_position
+            })
+            .map(|kept| (kept.report.clone(), kept.at))
+    }
+
+    fn keep(
+        &self,
+        id: &str,
+        last_position: Option<i64>,
+        report: Integrity,
+        at: time::OffsetDateTime,
+    ) {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(
+                id.to_owned(),
+                Kept {
+                    made: std::time::Instant::now(),
+                    last_position,
+                    report,
+                    at,
+                },
+            );
+    }
+}
+
 /// How many events of the history the page lists (the exports hold them all).
 const LISTED: usize = 300;
 
@@ -33,7 +91,7 @@ pub async fn start(State(state): State<AppState>, user: PageUser) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
         return refusal;
     }
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -112,6 +170,8 @@ pub async fn verify_log(State(state): State<AppState>, user: PageUser) -> Respon
 pub struct Moment {
     pub per: Option<String>,
     pub jamfor: Option<String>,
+    /// `ja`: verify the record now, not show the latest verification.
+    pub verifiera: Option<String>,
 }
 
 /// Parses the page's moments; a wrong one is a message next to its field.
@@ -129,14 +189,9 @@ fn moments(query: &Moment) -> (Result<AsOf, String>, Result<Option<AsOf>, String
     (as_of, compare)
 }
 
-async fn loaded(
-    state: &AppState,
-    id: &str,
-    query: &Moment,
-) -> Result<(StrategyAudit, Integrity, Vec<(&'static str, String)>), Response> {
-    if let Err(error) = state.insats.require_strategy(id).await {
-        return Err(refused(error));
-    }
+/// The moments asked for, with a Swedish message for each that cannot be read (the page
+/// then shows now).
+fn asked(query: &Moment) -> (AsOf, Option<AsOf>, Vec<(&'static str, String)>) {
     let (as_of, compare) = moments(query);
     let mut errors = Vec::new();
     let as_of = as_of.unwrap_or_else(|message| {
@@ -147,26 +202,97 @@ async fn loaded(
         errors.push(("jamfor", message));
         None
     });
-    let loaded = match audit::load(&state.events, state.insats.privacy(), id, as_of, compare).await
-    {
-        Ok(loaded) => loaded,
-        Err(AppError::Domain(crate::domain::DomainError::Invalid(problems))) => {
-            for problem in problems {
-                errors.push(("per", problem.message));
+    (as_of, compare, errors)
+}
+
+/// The whole history as of the moments asked for (the printable report lists it all).
+async fn loaded(
+    state: &AppState,
+    id: &str,
+    query: &Moment,
+) -> Result<(StrategyAudit, Integrity, Vec<(&'static str, String)>), Response> {
+    if let Err(error) = state.services.require_strategy(id).await {
+        return Err(refused(error));
+    }
+    let (as_of, compare, mut errors) = asked(query);
+    let loaded =
+        match audit::load(&state.events, state.services.privacy(), id, as_of, compare).await {
+            Ok(loaded) => loaded,
+            Err(AppError::Domain(crate::domain::DomainError::Invalid(problems))) => {
+                for problem in problems {
+                    errors.push(("per", problem.message));
+                }
+                audit::load(&state.events, state.services.privacy(), id, AsOf::Now, None)
+                    .await
+                    .map_err(refused)?
             }
-            audit::load(&state.events, state.insats.privacy(), id, AsOf::Now, None)
-                .await
-                .map_err(refused)?
-        }
-        Err(error) => return Err(refused(error)),
-    };
+            Err(error) => return Err(refused(error)),
+        };
     let report = audit::verify::strategy(&state.events, id, &loaded.history)
         .await
         .map_err(|error| refused(AppError::from(error)))?;
     Ok((loaded, report, errors))
 }
 
-/// `/granskning/strategier/{id}?per=…&jamfor=…`
+/// What the strategy's page shows, as of the moments asked for.
+async fn shown(
+    state: &AppState,
+    id: &str,
+    query: &Moment,
+) -> Result<(audit::StrategyPage, Vec<(&'static str, String)>), Response> {
+    if let Err(error) = state.services.require_strategy(id).await {
+        return Err(refused(error));
+    }
+    let (as_of, compare, mut errors) = asked(query);
+    let load = |as_of, compare| {
+        audit::page(
+            &state.events,
+            state.services.privacy(),
+            id,
+            as_of,
+            compare,
+            LISTED as i64,
+        )
+    };
+    match load(as_of, compare).await {
+        Ok(shown) => Ok((shown, errors)),
+        Err(AppError::Domain(crate::domain::DomainError::Invalid(problems))) => {
+            for problem in problems {
+                errors.push(("per", problem.message));
+            }
+            let shown = load(AsOf::Now, None).await.map_err(refused)?;
+            Ok((shown, errors))
+        }
+        Err(error) => Err(refused(error)),
+    }
+}
+
+/// The verification of a strategy's record as the page shows it: the latest one, if it
+/// was made less than [`VERIFIED_FOR`] ago and the history has not grown since; otherwise
+/// made now (reading the whole history).
+async fn verification(
+    state: &AppState,
+    id: &str,
+    last_position: Option<i64>,
+    fresh: bool,
+) -> Result<(Integrity, time::OffsetDateTime), Response> {
+    if !fresh && let Some(kept) = state.verifications.get(id, last_position) {
+        return Ok(kept);
+    }
+    let history = audit::history(state.events.pool(), id)
+        .await
+        .map_err(|error| refused(error.into()))?;
+    let report = audit::verify::strategy(&state.events, id, &history)
+        .await
+        .map_err(|error| refused(AppError::from(error)))?;
+    let at = state.services.clock().now();
+    state
+        .verifications
+        .keep(id, last_position, report.clone(), at);
+    Ok((report, at))
+}
+
+/// `/granskning/strategier/{id}?per=…&jamfor=…[&verifiera=ja]`
 pub async fn strategy(
     State(state): State<AppState>,
     user: PageUser,
@@ -176,12 +302,17 @@ pub async fn strategy(
     if let Some(refusal) = unless_auditor(&user) {
         return refusal;
     }
-    let (loaded, report, errors) = match loaded(&state, &id, &query).await {
+    let (shown, errors) = match shown(&state, &id, &query).await {
         Ok(found) => found,
         Err(response) => return response,
     };
+    let fresh = query.verifiera.as_deref() == Some("ja");
+    let (report, verified_at) = match verification(&state, &id, shown.last_position, fresh).await {
+        Ok(verified) => verified,
+        Err(response) => return response,
+    };
     let names = Names::of(&state).await;
-    let title = loaded
+    let title = shown
         .state
         .title
         .clone()
@@ -193,16 +324,14 @@ pub async fn strategy(
             .find(|(f, _)| *f == field)
             .map(|(_, m)| m.clone())
     };
-    let first = loaded.opened.first().map_or(1, |e| e.position);
-    let last = loaded.opened.last().map_or(1, |e| e.position);
-    let slider = match loaded.as_of {
+    let first = shown.first_position.unwrap_or(1);
+    let last = shown.last_position.unwrap_or(1);
+    let slider = match shown.as_of {
         AsOf::Position(position) => position,
-        _ => loaded.state.last_position.unwrap_or(last),
+        _ => shown.state.last_position.unwrap_or(last),
     };
     let per = query.per.clone().unwrap_or_default();
     let jamfor = query.jamfor.clone().unwrap_or_default();
-    let shown = &loaded.opened[..loaded.upto];
-    let skipped = shown.len().saturating_sub(LISTED);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -217,6 +346,10 @@ pub async fn strategy(
             section aria-labelledby="verifiering" {
                 h2 id="verifiering" { "Verifiering" }
                 (integrity(&report))
+                p.hint {
+                    "Verifierad " (crate::clock::datetime(verified_at)) " mot loggens kedjor och sigill. "
+                    a href={ "?verifiera=ja&per=" (per) "&jamfor=" (jamfor) } { "Verifiera igen nu" }
+                }
             }
             section aria-labelledby="tidpunkt" {
                 h2 id="tidpunkt" { "Tidpunkt" }
@@ -239,7 +372,7 @@ pub async fn strategy(
                     }
                     button type="submit" { "Visa" }
                 }
-                @if !loaded.opened.is_empty() {
+                @if shown.total > 0 {
                     form.filters method="get" {
                         div.field {
                             label for="position" { "Eller dra till en position i historiken (" (first) "–" (last) ")" }
@@ -251,12 +384,12 @@ pub async fn strategy(
                 }
             }
             section aria-labelledby="lage" {
-                h2 id="lage" { "Läget " (loaded.as_of.label()) }
-                (state_view(&loaded.state, &names))
+                h2 id="lage" { "Läget " (shown.as_of.label()) }
+                (state_view(&shown.state, &names))
             }
-            @if let Some(compare) = &loaded.compare {
+            @if let Some(compare) = &shown.compare {
                 section aria-labelledby="andringar" {
-                    h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (loaded.as_of.label()) }
+                    h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (shown.as_of.label()) }
                     @if compare.changes.is_empty() { (nothing("Ingenting ändrades.")) } @else {
                         table {
                             thead { tr { th scope="col" { "Vad" } th scope="col" { "Före" } th scope="col" { "Efter" } } }
@@ -266,7 +399,7 @@ pub async fn strategy(
                 }
             }
             section aria-labelledby="handelser" {
-                h2 id="handelser" { "Händelserna (" (shown.len()) ")" }
+                h2 id="handelser" { "Händelserna (" (shown.upto) ")" }
                 p {
                     "Exportera hela historiken med hashar och sigill: "
                     a href={ "/api/v1/audit/strategies/" (id) "/export.csv" } { "CSV" } " · "
@@ -274,8 +407,8 @@ pub async fn strategy(
                     a href={ "/granskning/strategier/" (id) "/rapport?per=" (per) } { "Utskrivbar rapport" }
                     ". Kontrollera en export utan databas med " code { "insats audit verify-export FIL" } "."
                 }
-                @if skipped > 0 { p { "Visar de senaste " (LISTED) " av " (shown.len()) " händelser; exporterna har alla." } }
-                (events_table(&shown[skipped..]))
+                @if shown.upto > shown.listed.len() as i64 { p { "Visar de senaste " (shown.listed.len()) " av " (shown.upto) " händelser; exporterna har alla." } }
+                (events_table(&shown.listed))
             }
         },
     );
@@ -311,7 +444,7 @@ pub async fn report(
             body.report {
                 main {
                     h1 { "Granskningsrapport: " (title) }
-                    p { "Strategi " code { (id) } ". Läget " (loaded.as_of.label()) ". Rapporten skapades " (components::datetime(now)) " av " (user.user.name) "." }
+                    p { "Strategi " code { (id) } ". Läget " (loaded.as_of.label()) ". Rapporten skapades " (crate::clock::datetime(now)) " av " (user.user.name) "." }
                     h2 { "Verifiering" }
                     (integrity(&report))
                     h2 { "Läget " (loaded.as_of.label()) }
@@ -356,7 +489,7 @@ struct Names {
 impl Names {
     async fn of(state: &AppState) -> Names {
         let mut names = Names::default();
-        if let Ok(plan) = state.insats.plan().await {
+        if let Ok(plan) = state.services.plan().await {
             for process in plan.nodes(NodeKind::Process) {
                 names
                     .processes
@@ -404,7 +537,7 @@ fn state_view(state: &StrategyState, names: &Names) -> Markup {
                     }
                 }
                 dt { "Beslut" } dd { (state.decisions) }
-                dt { "Senaste händelse" } dd { @if let (Some(position), Some(at)) = (state.last_position, state.last_recorded_at) { "Position " (position) ", " (components::datetime(at)) } @else { "–" } }
+                dt { "Senaste händelse" } dd { @if let (Some(position), Some(at)) = (state.last_position, state.last_recorded_at) { "Position " (position) ", " (crate::clock::datetime(at)) } @else { "–" } }
             }
             h3 { "Insatser per område" }
             @if state.activities.is_empty() { (nothing("Inga insatser.")) } @else {
@@ -435,7 +568,7 @@ fn events_table(events: &[crate::event_log::RecordedEvent]) -> Markup {
                         @for event in events.iter().rev() {
                             tr {
                                 td.number { (event.position) }
-                                td { (components::datetime(event.recorded_at)) }
+                                td { (crate::clock::datetime(event.recorded_at)) }
                                 td { (audit::actor(event)) }
                                 td { (audit::describe(event)) }
                                 td { code { (event.stream_id) } ", " (event.stream_version) }

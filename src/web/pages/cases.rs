@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::components::{
@@ -19,10 +18,9 @@ use crate::access::{Action, authorize};
 use crate::app::{AssigneeInput, CaseInput, SecrecyTarget};
 use crate::domain::case::CaseStatus;
 use crate::domain::plan::{NodeKind, Plan};
-use crate::projections::cases::{self as read, CaseRow};
-use crate::projections::timeline::{self, TimelineFilter, status_label};
+use crate::queries::cases::CaseRow;
+use crate::queries::timeline::{TimelineFilter, status_label};
 use crate::web::AppState;
-use crate::web::api::reads::visible_items;
 
 const CASE_READS: [&str; 3] = ["cases", "timeline", "secrecy"];
 
@@ -32,14 +30,14 @@ pub async fn list(
     Path(area): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
-    let area = match state.insats.require_area(&area).await {
+    let area = match state.services.require_area(&area).await {
         Ok(area) => area,
         Err(error) => return refused(error),
     };
     settle(&state, after.efter, &CASE_READS).await;
-    let rows = match read::for_area(&state.pool, area.as_str(), None, 500).await {
+    let rows = match state.queries.case_rows(area.as_str()).await {
         Ok(rows) => rows,
-        Err(error) => return refused(error.into()),
+        Err(error) => return refused(error),
     };
     let may_write = authorize(
         &user.actor(),
@@ -48,7 +46,7 @@ pub async fn list(
         },
     )
     .is_ok();
-    let now = OffsetDateTime::now_utc();
+    let now = state.services.clock().now();
     page(
         "Ärenden",
         Some(&user.viewer()),
@@ -67,7 +65,7 @@ pub async fn list(
                                 tr {
                                     td { a href={ "/arenden/" (row.case_id) } { (row.title.as_deref().unwrap_or("(utan rubrik)")) } }
                                     td { (status_label(row.status.as_deref().unwrap_or(""))) }
-                                    td { (row.opened_at.map(components::datetime).unwrap_or_default()) }
+                                    td { (row.opened_at.map(crate::clock::datetime).unwrap_or_default()) }
                                     td.number { (row.age_days(now)) }
                                     td { @if row.open_escalation.is_some() { "Väntar på rådet" } }
                                 }
@@ -127,7 +125,7 @@ pub async fn new_case(
     user: PageUser,
     Path(area): Path<String>,
 ) -> Response {
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -147,14 +145,14 @@ pub async fn open(
         strategies: fields.get("strategies").cloned().unwrap_or_default(),
     };
     match state
-        .insats
+        .services
         .open_case(&user.ctx(&fields), &area, &input)
         .await
     {
         Ok(done) => see_other(&format!("/arenden/{}?efter={}", done.id, done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
-                let plan = match state.insats.plan().await {
+                let plan = match state.services.plan().await {
                     Ok(plan) => plan,
                     Err(error) => return refused(error),
                 };
@@ -194,31 +192,27 @@ async fn render(
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
     };
     settle(state, after, &CASE_READS).await;
-    let row = match read::get(&state.pool, case_id).await {
+    let row = match state.queries.case(case_id).await {
         Ok(Some(row)) => row,
         Ok(None) => {
             return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
         }
-        Err(error) => return refused(error.into()),
+        Err(error) => return refused(error),
     };
     let area = row.area.clone().unwrap_or_default();
     let filter = TimelineFilter {
         case_id: Some(case_id),
         ..TimelineFilter::default()
     };
-    let entries = match timeline::page(&state.pool, &area, &filter, None, 500).await {
-        Ok((entries, _)) => entries,
-        Err(error) => return refused(error.into()),
+    let items = match state
+        .queries
+        .timeline(&user.actor(), &area, &filter, None, 500)
+        .await
+    {
+        Ok((items, _)) => items,
+        Err(error) => return refused(error),
     };
-    let items = match visible_items(state, &user.actor(), entries).await {
-        Ok(items) => items,
-        Err(_) => {
-            return refused(crate::app::AppError::Internal(anyhow::anyhow!(
-                "the case could not be read"
-            )));
-        }
-    };
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -286,7 +280,7 @@ fn summary(row: &CaseRow, plan: &Plan, description: &str) -> Markup {
     html! {
         dl {
             dt { "Status" } dd { (status_label(row.status.as_deref().unwrap_or(""))) }
-            dt { "Öppnat" } dd { (row.opened_at.map(components::datetime).unwrap_or_default()) }
+            dt { "Öppnat" } dd { (row.opened_at.map(crate::clock::datetime).unwrap_or_default()) }
             @if let Some(assignee) = assignee { dt { "Tilldelat" } dd { (assignee) } }
             @if row.open_escalation.is_some() { dt { "Eskalering" } dd { "Väntar på Integrationsrådets svar" } }
             dt { "Strategier" }
@@ -391,10 +385,10 @@ pub async fn act(
     };
     let fields = form_fields(&body);
     let ctx = user.ctx(&fields);
-    let insats = &state.insats;
+    let services = &state.services;
     let outcome = match action.as_str() {
         "anteckning" => {
-            insats
+            services
                 .add_case_note(&ctx, case_id, first(&fields, "text"))
                 .await
         }
@@ -410,12 +404,12 @@ pub async fn act(
                     process: process.to_owned(),
                 }
             };
-            insats.assign_case(&ctx, case_id, &input).await
+            services.assign_case(&ctx, case_id, &input).await
         }
         "status" => {
             match serde_json::from_value::<CaseStatus>(serde_json::json!(first(&fields, "status")))
             {
-                Ok(status) => insats.change_case_status(&ctx, case_id, status).await,
+                Ok(status) => services.change_case_status(&ctx, case_id, status).await,
                 Err(_) => {
                     return super::error_page(
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -426,17 +420,17 @@ pub async fn act(
             }
         }
         "eskalera" => {
-            insats
+            services
                 .escalate_case(&ctx, case_id, first(&fields, "escalation"))
                 .await
         }
         "avsluta" => {
-            insats
+            services
                 .close_case(&ctx, case_id, first(&fields, "resolution"))
                 .await
         }
         "oppna" => {
-            insats
+            services
                 .reopen_case(&ctx, case_id, first(&fields, "reason"))
                 .await
         }
@@ -457,7 +451,7 @@ pub async fn act(
                     }
                 },
             };
-            insats
+            services
                 .set_secrecy(&ctx, target, first(&fields, "lift") != "ja")
                 .await
         }

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
-use time::{Date, OffsetDateTime};
 
 use crate::app::AppError;
 use crate::domain::DomainError;
@@ -154,91 +153,39 @@ pub fn tag(text: &str) -> Markup {
     html! { span.tag { (text) } }
 }
 
-/// A date as people write it in Sweden: 4 maj 2026.
-pub fn date(date: Date) -> String {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mars", "apr", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec",
-    ];
-    format!(
-        "{} {} {}",
-        date.day(),
-        MONTHS[u8::from(date.month()) as usize - 1],
-        date.year()
-    )
-}
-
-pub fn datetime(at: OffsetDateTime) -> String {
-    let local = at.to_offset(stockholm_offset(at));
-    format!(
-        "{} {:02}:{:02}",
-        date(local.date()),
-        local.hour(),
-        local.minute()
-    )
-}
-
-/// Sweden's offset: +2 in summer time (last Sunday of March to last Sunday of October).
-pub fn stockholm_offset(at: OffsetDateTime) -> time::UtcOffset {
-    let year = at.year();
-    let last_sunday = |month: time::Month| {
-        let mut day =
-            Date::from_calendar_date(year, month, 31).expect("March and October have 31 days");
-        while day.weekday() != time::Weekday::Sunday {
-            day = day.previous_day().expect("in range");
-        }
-        day.with_hms(1, 0, 0).expect("valid").assume_utc()
-    };
-    let summer = at >= last_sunday(time::Month::March) && at < last_sunday(time::Month::October);
-    time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).expect("a valid offset")
-}
-
-/// Today in Sweden.
-pub fn today() -> Date {
-    let now = OffsetDateTime::now_utc();
-    now.to_offset(stockholm_offset(now)).date()
-}
-
-/// A page's answer to a refused command that is not about form fields.
+/// A page's answer to a refusal or a failure that is not about form fields: the status of
+/// the application's error, a title for it and its message, in Swedish. A failure's cause
+/// goes with the answer to the log.
 pub fn refused(error: AppError) -> Response {
-    let (status, title, message) = match error {
-        AppError::Domain(DomainError::NotFound(message)) => {
-            (StatusCode::NOT_FOUND, "Finns inte", message)
-        }
-        AppError::Domain(DomainError::Conflict(message)) => {
-            (StatusCode::CONFLICT, "Det gick inte", message)
-        }
-        AppError::Domain(DomainError::Invalid(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Uppgifterna behöver rättas",
-            errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        AppError::Conflict { .. } => (
-            StatusCode::CONFLICT,
-            "Någon annan hann före",
-            "Någon annan ändrade samma sak samtidigt. Gå tillbaka, ladda om sidan och försök igen."
-                .into(),
-        ),
-        AppError::Forbidden(message) => (StatusCode::FORBIDDEN, "Saknar behörighet", message),
-        AppError::SubmissionReused => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Formuläret är redan skickat",
-            SUBMISSION_REUSED.into(),
-        ),
-        AppError::Internal(error) => {
-            tracing::error!(error = %format!("{error:#}"), "a page failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Insats svarar inte",
-                "Något gick fel hos Insats eller databasen svarar inte. Försök igen om en stund."
-                    .into(),
-            )
-        }
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let title = match (&error, status.as_u16()) {
+        (AppError::Conflict { .. }, _) => "Någon annan hann före",
+        (AppError::SubmissionReused, _) => "Formuläret är redan skickat",
+        (_, 404) => "Finns inte",
+        (_, 409) => "Det gick inte",
+        (_, 403) => "Saknar behörighet",
+        (_, 422) => "Uppgifterna behöver rättas",
+        (_, 503) => "Insats svarar inte",
+        _ => "Något gick fel",
     };
-    super::error_page(status, title, &message)
+    let message = match &error {
+        AppError::SubmissionReused => SUBMISSION_REUSED.to_owned(),
+        AppError::Conflict { .. } => {
+            "Någon annan ändrade samma sak samtidigt. Gå tillbaka, ladda om sidan och försök igen."
+                .to_owned()
+        }
+        error => error
+            .messages()
+            .into_iter()
+            .map(|(_, message)| message)
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let mut response = super::error_page(status, title, &message);
+    if let Some(failure) = crate::web::Failure::of(error) {
+        response.extensions_mut().insert(failure);
+    }
+    response
 }
 
 /// Form fields as a multimap (checkbox lists repeat a name).
@@ -269,7 +216,7 @@ pub fn see_other(location: &str) -> Response {
 /// Every area as (id, name), in the order the areas were added.
 pub async fn area_names(state: &crate::web::AppState) -> Result<Vec<(String, String)>, AppError> {
     Ok(state
-        .insats
+        .services
         .areas()
         .await?
         .all()
@@ -304,24 +251,5 @@ pub fn forum_name(
         }
         Ok(forum) => forum.label(),
         Err(_) => forum.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn swedish_dates_and_summer_time() {
-        assert_eq!(date(time::macros::date!(2026 - 05 - 04)), "4 maj 2026");
-        assert_eq!(
-            datetime(datetime!(2026-07-01 10:00 UTC)),
-            "1 juli 2026 12:00"
-        );
-        assert_eq!(
-            datetime(datetime!(2026-12-01 10:00 UTC)),
-            "1 dec 2026 11:00"
-        );
     }
 }

@@ -20,17 +20,15 @@ use super::components::{
 use super::rendered::Standing;
 use super::{After, PageUser, nothing, page, settle};
 use crate::access::{Action, authorize};
+use crate::app::AppError;
 use crate::app::ItemInput;
-use crate::domain::item::{Forum, Item, ItemKind};
+use crate::domain::item::{Forum, ItemKind};
 use crate::domain::plan::{NodeKind, Plan};
-use crate::projections::council::{self, Edge, OpenItem};
-use crate::projections::strategy::{self, Cell};
-use crate::projections::timeline::{describe, item_kind_label};
+use crate::queries::council::{COUNCIL_READS, Edge, ItemView, OpenItem, Step};
+use crate::queries::period;
+use crate::queries::strategies::{Cell, SILENT_DAYS};
+use crate::queries::timeline::item_kind_label;
 use crate::web::AppState;
-use crate::web::api::error::ApiError;
-use crate::web::api::reads::{
-    COUNCIL_READS, PeriodQuery, SILENT_DAYS, last_reviews, period, silent,
-};
 use time::Date;
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +40,12 @@ pub struct FlowQuery {
     pub oppna: Option<String>,
 }
 
+/// The period the council asked for, as it asked.
+struct Asked {
+    from: Option<String>,
+    to: Option<String>,
+}
+
 /// How many of the open items the flow page lists unless asked for all.
 const OPEN_ITEMS_SHOWN: usize = 25;
 
@@ -50,12 +54,15 @@ pub async fn flow(
     user: PageUser,
     Query(query): Query<FlowQuery>,
 ) -> Response {
-    let asked = PeriodQuery {
+    let asked = Asked {
         from: query.fran.clone().filter(|s| !s.is_empty()),
         to: query.till.clone().filter(|s| !s.is_empty()),
-        after: query.efter,
     };
-    let Ok((from, to)) = period(&asked) else {
+    let Ok((from, to)) = period(
+        asked.from.as_deref(),
+        asked.to.as_deref(),
+        state.queries.today(),
+    ) else {
         return super::error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Ogiltig period",
@@ -68,7 +75,7 @@ pub async fn flow(
     // whether every open item is listed, and on the day (ages, silent strategies); the flow
     // of items and the reviews come from the council's read model, the matrix and the
     // silent strategies from the strategies' (which every activity changes).
-    let today = components::today();
+    let today = state.services.today();
     let parts = async {
         let standing = Standing::now(&state).await?;
         let rendered = &state.rendered;
@@ -100,13 +107,13 @@ pub async fn flow(
                 || reviews_part(&state),
             )
             .await?;
-        Ok::<_, ApiError>(html! { (flow) (activity) (reviews) })
+        Ok::<_, AppError>(html! { (flow) (activity) (reviews) })
     };
     match parts.await {
         Ok(view) => {
             page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
         }
-        Err(error) => super::api_error_page(&error, "Det gick inte att visa informationsflödet"),
+        Err(error) => refused(error),
     }
 }
 
@@ -114,15 +121,14 @@ pub async fn flow(
 /// and the open items.
 async fn flow_part(
     state: &AppState,
-    asked: &PeriodQuery,
+    asked: &Asked,
     from: Date,
     to: Date,
     all_open: bool,
-) -> Result<String, ApiError> {
-    let pool = &state.pool;
-    let edges = council::edges(pool, from, to).await?;
-    let open = council::open_items(pool, 200).await?;
-    let plan = state.insats.plan().await?;
+) -> Result<String, AppError> {
+    let edges = state.queries.edges(from, to).await?;
+    let open = state.queries.open_items(200).await?;
+    let plan = state.services.plan().await?;
     let areas = components::area_names(state).await?;
     let none = FormErrors::default();
     let (from, to) = (from.to_string(), to.to_string());
@@ -156,10 +162,10 @@ async fn flow_part(
 }
 
 /// The area × strategy heat map of the period and the silent strategies.
-async fn activity_part(state: &AppState, from: Date, to: Date) -> Result<String, ApiError> {
-    let matrix = strategy::matrix(&state.pool, from, to).await?;
-    let silent = silent(state, SILENT_DAYS).await?;
-    let plan = state.insats.plan().await?;
+async fn activity_part(state: &AppState, from: Date, to: Date) -> Result<String, AppError> {
+    let matrix = state.queries.matrix(from, to).await?;
+    let silent = state.queries.silent_strategies(SILENT_DAYS).await?;
+    let plan = state.services.plan().await?;
     let areas = components::area_names(state).await?;
     Ok(html! {
         section aria-labelledby="matris" {
@@ -184,8 +190,8 @@ async fn activity_part(state: &AppState, from: Date, to: Date) -> Result<String,
 }
 
 /// When the council last reviewed each area's timeline, and its feedback.
-async fn reviews_part(state: &AppState) -> Result<String, ApiError> {
-    let reviews = last_reviews(state).await?;
+async fn reviews_part(state: &AppState) -> Result<String, AppError> {
+    let reviews = state.queries.last_reviews().await?;
     let areas = components::area_names(state).await?;
     Ok(html! {
         section aria-labelledby="granskningar" {
@@ -197,7 +203,7 @@ async fn reviews_part(state: &AppState) -> Result<String, ApiError> {
                         @let review = reviews.iter().find(|r| &r.area == id);
                         tr {
                             th scope="row" { a href={ "/omraden/" (id) } { (name) } }
-                            td { (review.map(|r| components::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }
+                            td { (review.map(|r| crate::clock::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }
                             td { (review.map(|r| format!("{} – {}", r.period_start, r.period_end)).unwrap_or_default()) }
                             td { (review.map(|r| feedback_text(&r.feedback)).unwrap_or_default()) }
                         }
@@ -539,141 +545,97 @@ async fn render_item(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Response {
+    let missing = || {
+        super::error_page(
+            StatusCode::NOT_FOUND,
+            "Finns inte",
+            "Ärendet mellan forumen finns inte.",
+        )
+    };
     let Ok(item_id) = Uuid::parse_str(id) else {
-        return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
+        return missing();
     };
     settle(state, after, &["council_flow", "secrecy"]).await;
-    let mut events = match state
-        .events
-        .read_stream(&crate::domain::item::stream(item_id), None)
-        .await
-    {
-        Ok(events) if !events.is_empty() => events,
-        Ok(_) => {
-            return super::error_page(
-                StatusCode::NOT_FOUND,
-                "Finns inte",
-                "Ärendet mellan forumen finns inte.",
-            );
-        }
-        Err(error) => return refused(error.into()),
-    };
-    let area = events[0]
-        .data
-        .get("area")
-        .and_then(|a| a.as_str())
-        .map(str::to_owned);
-    let mut shown: Vec<crate::privacy::visibility::Shown<'_>> = events
-        .iter_mut()
-        .map(|event| crate::privacy::visibility::Shown {
-            event_type: &event.event_type,
-            area: area.as_deref(),
-            data: &mut event.data,
-        })
-        .collect();
-    if crate::privacy::visibility::prepare(
-        state.insats.privacy(),
-        &state.pool,
-        &user.actor(),
-        &mut shown,
-    )
-    .await
-    .is_err()
-    {
-        return refused(crate::app::AppError::Internal(anyhow::anyhow!(
-            "the item could not be read"
-        )));
-    }
-    let raised = events[0].data.clone();
-    let decoded: Vec<crate::domain::item::ItemEvent> = events
-        .iter()
-        .filter_map(|e| crate::domain::event::decode(&e.event_type, e.schema_version, &e.data).ok())
-        .collect();
-    let state_now = crate::domain::event::fold::<Item>(&decoded);
-    let (from, to): (Forum, Forum) = match (
-        raised["from"].as_str().and_then(|f| f.parse().ok()),
-        raised["to"].as_str().and_then(|f| f.parse().ok()),
-    ) {
-        (Some(from), Some(to)) => (from, to),
-        _ => {
-            return super::error_page(
-                StatusCode::NOT_FOUND,
-                "Finns inte",
-                "Ärendet mellan forumen finns inte.",
-            );
-        }
-    };
     let actor = user.actor();
-    let may_answer = authorize(
-        &actor,
-        &Action::Settle {
-            from: &from,
-            to: &to,
-            closing: false,
-        },
-    )
-    .is_ok();
-    let may_close = authorize(
-        &actor,
-        &Action::Settle {
-            from: &from,
-            to: &to,
-            closing: true,
-        },
-    )
-    .is_ok();
-    let status_now = state_now.status;
-    use crate::domain::item::ItemStatus;
-    let title = raised["title"].as_str().unwrap_or("Ärende").to_owned();
+    let item = match state.queries.item(&actor, item_id).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return missing(),
+        Err(error) => return refused(error),
+    };
+    let settle_as = |closing| Action::Settle {
+        from: &item.from,
+        to: &item.to,
+        closing,
+    };
+    let may_answer = authorize(&actor, &settle_as(false)).is_ok();
+    let may_close = authorize(&actor, &settle_as(true)).is_ok();
     let body = page(
-        &title,
+        &item.title,
         Some(&user.viewer()),
-        html! {
-            p { a href="/rad/informationsflode" { "← Informationsflödet" } }
-            h1 { (title) }
-            dl {
-                dt { "Slag" } dd { (item_kind_label(raised["kind"].as_str().unwrap_or(""))) }
-                dt { "Från" } dd { (from.label()) }
-                dt { "Till" } dd { (to.label()) }
-                @if let Some(case_id) = raised["case_id"].as_str() { dt { "Gäller ärendet" } dd { a href={ "/arenden/" (case_id) } { "Öppna ärendet" } } }
-                dt { "Status" } dd { (match status_now { Some(ItemStatus::Raised) => "Skickat", Some(ItemStatus::Acknowledged) => "Mottaget", Some(ItemStatus::Answered) => "Besvarat", _ => "Stängt" }) }
-            }
-            @if let Some(text) = raised["text"].as_str().filter(|t| !t.is_empty()) { h2 { "Text" } p { (text) } }
-            @for event in &events {
-                @if event.event_type == "ItemAnswered" {
-                    h2 { "Svar" }
-                    p { (event.data["answer"].as_str().unwrap_or("")) }
-                    p.meta { (event.metadata["actor_name"].as_str().unwrap_or("")) ", " (components::datetime(event.recorded_at)) }
-                }
-            }
-            (super::layout::error_summary(&errors.0))
-            div.actions {
-                @if may_answer && status_now == Some(ItemStatus::Raised) {
-                    form method="post" action={ "/forum/" (item_id) "/mottaget" } { (csrf(&user.csrf)) button.secondary type="submit" { "Bekräfta mottagandet" } }
-                }
-                @if may_answer && matches!(status_now, Some(ItemStatus::Raised | ItemStatus::Acknowledged)) {
-                    form.stack method="post" action={ "/forum/" (item_id) "/svara" } {
-                        (csrf(&user.csrf))
-                        (textarea("answer", "Svar", "", errors, None))
-                        button type="submit" { "Skicka svaret" }
-                    }
-                }
-                @if may_close && status_now != Some(ItemStatus::Closed) {
-                    form method="post" action={ "/forum/" (item_id) "/stang" } { (csrf(&user.csrf)) button.secondary type="submit" { "Stäng ärendet" } }
-                }
-            }
-            h2 { "Händelser" }
-            ol.timeline {
-                @for event in &events {
-                    li {
-                        p.what { (describe(&event.event_type, &event.data)) }
-                        p.meta { (components::datetime(event.recorded_at)) " · " (event.metadata["actor_name"].as_str().unwrap_or("")) }
-                    }
-                }
-            }
-        },
+        item_body(&item, user, errors, may_answer, may_close),
     );
     (status, body).into_response()
+}
+
+/// An item's page: what it says, where it stands, what may be done with it, its history.
+fn item_body(
+    item: &ItemView,
+    user: &PageUser,
+    errors: &FormErrors,
+    may_answer: bool,
+    may_close: bool,
+) -> Markup {
+    use crate::domain::item::ItemStatus;
+    let status_now = item.status();
+    let item_id = item.item_id;
+    let step = |what: &str, step: &Step| {
+        html! {
+            li {
+                p.what { (what) }
+                p.meta { (crate::clock::datetime(step.at)) " · " (step.by.as_deref().unwrap_or("")) }
+            }
+        }
+    };
+    html! {
+        p { a href="/rad/informationsflode" { "← Informationsflödet" } }
+        h1 { (item.title) }
+        dl {
+            dt { "Slag" } dd { (item_kind_label(&item.kind)) }
+            dt { "Från" } dd { (item.from.label()) }
+            dt { "Till" } dd { (item.to.label()) }
+            @if let Some(case_id) = item.case_id { dt { "Gäller ärendet" } dd { a href={ "/arenden/" (case_id) } { "Öppna ärendet" } } }
+            dt { "Status" } dd { (match status_now { ItemStatus::Raised => "Skickat", ItemStatus::Acknowledged => "Mottaget", ItemStatus::Answered => "Besvarat", ItemStatus::Closed => "Stängt" }) }
+        }
+        @if !item.text.is_empty() { h2 { "Text" } p { (item.text) } }
+        @if let (Some(answer), Some(answered)) = (&item.answer, &item.answered) {
+            h2 { "Svar" }
+            p { (answer) }
+            p.meta { (answered.by.as_deref().unwrap_or("")) ", " (crate::clock::datetime(answered.at)) }
+        }
+        (super::layout::error_summary(&errors.0))
+        div.actions {
+            @if may_answer && status_now == ItemStatus::Raised {
+                form method="post" action={ "/forum/" (item_id) "/mottaget" } { (csrf(&user.csrf)) button.secondary type="submit" { "Bekräfta mottagandet" } }
+            }
+            @if may_answer && matches!(status_now, ItemStatus::Raised | ItemStatus::Acknowledged) {
+                form.stack method="post" action={ "/forum/" (item_id) "/svara" } {
+                    (csrf(&user.csrf))
+                    (textarea("answer", "Svar", "", errors, None))
+                    button type="submit" { "Skicka svaret" }
+                }
+            }
+            @if may_close && status_now != ItemStatus::Closed {
+                form method="post" action={ "/forum/" (item_id) "/stang" } { (csrf(&user.csrf)) button.secondary type="submit" { "Stäng ärendet" } }
+            }
+        }
+        h2 { "Händelser" }
+        ol.timeline {
+            (step(&format!("{} från {} till {}: {}", item_kind_label(&item.kind), item.from.label(), item.to.label(), item.title), &item.raised))
+            @if let Some(acknowledged) = &item.acknowledged { (step("Mottagandet bekräftades", acknowledged)) }
+            @if let Some(answered) = &item.answered { (step("Ärendet besvarades", answered)) }
+            @if let Some(closed) = &item.closed { (step("Ärendet stängdes", closed)) }
+        }
+    }
 }
 
 pub async fn act_on_item(
@@ -688,14 +650,14 @@ pub async fn act_on_item(
     let fields = form_fields(&body);
     let ctx = user.ctx(&fields);
     let outcome = match action.as_str() {
-        "mottaget" => state.insats.acknowledge_item(&ctx, item_id).await,
+        "mottaget" => state.services.acknowledge_item(&ctx, item_id).await,
         "svara" => {
             state
-                .insats
+                .services
                 .answer_item(&ctx, item_id, first(&fields, "answer"))
                 .await
         }
-        "stang" => state.insats.close_item(&ctx, item_id).await,
+        "stang" => state.services.close_item(&ctx, item_id).await,
         _ => {
             return super::error_page(
                 StatusCode::NOT_FOUND,
@@ -800,7 +762,7 @@ async fn item_form_page(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Response {
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -838,7 +800,7 @@ pub async fn raise_item(
         strategy: Some(first(&fields, "strategy").to_owned()),
         area: None,
     };
-    match state.insats.raise_item(&user.ctx(&fields), &input).await {
+    match state.services.raise_item(&user.ctx(&fields), &input).await {
         Ok(done) => see_other(&format!("/forum/{}?efter={}", done.id, done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {

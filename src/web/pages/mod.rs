@@ -7,7 +7,7 @@
 mod accessibility;
 mod admin;
 mod area;
-mod audit;
+pub mod audit;
 mod cases;
 pub(crate) mod components;
 mod council;
@@ -87,6 +87,8 @@ pub fn router() -> Router<AppState> {
 pub struct PageUser {
     pub user: User,
     pub csrf: String,
+    /// The request's id, for the events a form's command appends.
+    pub request_id: Option<String>,
 }
 
 impl PageUser {
@@ -112,6 +114,7 @@ impl PageUser {
         fields: &std::collections::HashMap<String, Vec<String>>,
     ) -> crate::app::CommandContext {
         crate::app::CommandContext::new(self.actor())
+            .with_request_id(self.request_id.clone())
             .with_submission(components::submission(fields))
     }
 }
@@ -124,6 +127,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
             Some(Caller::Session(session)) => Ok(PageUser {
                 user: session.user.clone(),
                 csrf: session.csrf_token.clone(),
+                request_id: parts
+                    .headers
+                    .get("x-request-id")
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned),
             }),
             // A session that ended by itself: the login page says why.
             _ => Err(
@@ -148,18 +156,11 @@ pub struct After {
     pub efter: Option<i64>,
 }
 
-/// Waits (bounded) until `names` have applied the event at `position`.
+/// Waits (bounded) until `names` have applied the event at `position`. A page shown after
+/// a change waits for it; one shown with a position that names no event is shown as the
+/// read models stand.
 pub async fn settle(state: &AppState, position: Option<i64>, names: &[&str]) {
-    let Some(position) = position else { return };
-    if let Ok(Some(cursor)) = crate::projections::cursor_at(&state.pool, position).await {
-        let _ = crate::projections::wait_for(
-            &state.pool,
-            names,
-            cursor,
-            super::api::reads::READ_YOUR_WRITES,
-        )
-        .await;
-    }
+    let _ = state.queries.settle(position, names).await;
 }
 
 /// An error as a page, with the status it belongs to.
@@ -174,16 +175,6 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         },
     );
     (status, body).into_response()
-}
-
-/// A failed read of the API's as a page: its status, `title`, and the API's first message.
-pub fn api_error_page(error: &super::api::error::ApiError, title: &str) -> Response {
-    let message = error
-        .errors
-        .first()
-        .map(|e| e.message.as_str())
-        .unwrap_or_default();
-    error_page(error.status, title, message)
 }
 
 /// Each role lands where its work is.

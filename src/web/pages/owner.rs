@@ -10,14 +10,14 @@ use maud::{Markup, html};
 use std::collections::HashMap;
 
 use super::components::{
-    self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
+    FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
 };
 use super::{After, PageUser, nothing, page, settle};
 use crate::app::{DecisionInput, StatusReportInput};
 use crate::domain::actor::Role;
 use crate::domain::plan::NodeKind;
 use crate::domain::strategy::StrategyStatus;
-use crate::projections::{council, strategy};
+use crate::queries::strategies::Report;
 use crate::web::AppState;
 
 pub async fn page_for(
@@ -27,7 +27,7 @@ pub async fn page_for(
     values: &HashMap<String, Vec<String>>,
     status: StatusCode,
 ) -> Response {
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -39,15 +39,15 @@ pub async fn page_for(
             .collect(),
         _ => user.user.processes.clone(),
     };
-    let latest: HashMap<String, strategy::Report> =
-        match strategy::latest_reports(&state.pool, state.insats.privacy()).await {
-            Ok(reports) => reports
-                .into_iter()
-                .map(|r| (r.strategy.clone(), r))
-                .collect(),
-            Err(error) => return refused(error.into()),
-        };
-    let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(components::today());
+    let latest: HashMap<String, Report> = match state.queries.latest_reports().await {
+        Ok(reports) => reports
+            .into_iter()
+            .map(|r| (r.strategy.clone(), r))
+            .collect(),
+        Err(error) => return refused(error),
+    };
+    let today = state.services.today();
+    let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(today);
     let statuses: Vec<(String, String)> = StrategyStatus::ALL
         .iter()
         .map(|s| {
@@ -63,9 +63,13 @@ pub async fn page_for(
         .collect();
     let mut waiting = Vec::new();
     for process in &processes {
-        match council::open_items_to(&state.pool, &format!("processagare:{process}")).await {
+        match state
+            .queries
+            .open_items_to(&format!("processagare:{process}"))
+            .await
+        {
             Ok(items) => waiting.extend(items),
-            Err(error) => return refused(error.into()),
+            Err(error) => return refused(error),
         }
     }
     let default = |name: &str, fallback: String| {
@@ -114,7 +118,7 @@ pub async fn page_for(
                             button type="submit" { "Skicka rapporten" }
                         }
                         h3 { "Registrera ett beslut" }
-                        (decision_form(process, &user.csrf, errors))
+                        (decision_form(process, &user.csrf, errors, today))
                     }
                 }
             }
@@ -123,13 +127,13 @@ pub async fn page_for(
     (status, body).into_response()
 }
 
-fn decision_form(process: &str, token: &str, errors: &FormErrors) -> Markup {
+fn decision_form(process: &str, token: &str, errors: &FormErrors, today: time::Date) -> Markup {
     html! {
         form.stack method="post" action={ "/processagare/processer/" (process) "/beslut" } {
             (csrf(token))
             (input(&format!("title-{process}"), "Beslut", "text", "", errors, None))
             (textarea(&format!("text-{process}"), "Beskrivning", "", errors, None))
-            (input(&format!("decided_on-{process}"), "Beslutsdatum", "date", &components::today().to_string(), errors, None))
+            (input(&format!("decided_on-{process}"), "Beslutsdatum", "date", &today.to_string(), errors, None))
             button type="submit" { "Registrera beslutet" }
         }
     }
@@ -207,7 +211,7 @@ pub async fn report(
         comment: field("comment"),
     };
     let outcome = state
-        .insats
+        .services
         .report_status(&user.ctx(&fields), &strategy_id, &input)
         .await;
     after_change(&state, &user, &process, &fields, outcome).await
@@ -228,7 +232,7 @@ pub async fn decide(
         decided_on: field("decided_on"),
     };
     let outcome = state
-        .insats
+        .services
         .record_decision(&user.ctx(&fields), &process, &input)
         .await;
     after_change(&state, &user, &process, &fields, outcome).await

@@ -9,16 +9,16 @@ use maud::html;
 use super::components::{self, refused};
 use super::rendered::Standing;
 use super::{After, PageUser, nothing, page, settle};
+use crate::app::AppError;
 use crate::domain::plan::{NodeKind, Plan, PlanNode};
 use crate::domain::strategy::StrategyStatus;
-use crate::projections::council;
-use crate::projections::timeline::{item_kind_label, status_label};
+use crate::queries::period;
+use crate::queries::strategies::{OVERVIEW_READS, known};
+use crate::queries::timeline::{item_kind_label, status_label};
 use crate::web::AppState;
-use crate::web::api::error::ApiError;
-use crate::web::api::reads::{PeriodQuery, activity_overview, known_strategy, open_cases, period};
 
 pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
@@ -108,20 +108,20 @@ pub async fn strategy(
     Path(id): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
-    let plan = match state.insats.plan().await {
+    let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
-    let title = match known_strategy(&plan, &id) {
+    let title = match known(&plan, &id) {
         Ok(strategy) => strategy.title().to_owned(),
-        Err(error) => return super::api_error_page(&error, "Finns inte"),
+        Err(error) => return refused(error),
     };
-    settle(&state, after.efter, &STRATEGY_READS).await;
+    settle(&state, after.efter, &OVERVIEW_READS).await;
     let may_audit = crate::access::may_audit(&user.actor());
     // The same for everyone but for the link to the audit history. The activity, the open
     // cases and the open items each come from a read model of their own, and are kept
     // apart: a note on a case changes only the open cases, a new activity only the first.
-    let today = components::today();
+    let today = state.services.today();
     let parts = async {
         let standing = Standing::now(&state).await?;
         let rendered = &state.rendered;
@@ -149,27 +149,19 @@ pub async fn strategy(
                 || items_part(&state, &id),
             )
             .await?;
-        Ok::<_, ApiError>(html! { (activity) (cases) (items) })
+        Ok::<_, AppError>(html! { (activity) (cases) (items) })
     };
     match parts.await {
         Ok(view) => page(&title, Some(&user.viewer()), view).into_response(),
-        Err(error) => super::api_error_page(&error, "Det gick inte att visa strategin"),
+        Err(error) => refused(error),
     }
 }
 
-/// The read models a strategy's page shows.
-const STRATEGY_READS: [&str; 3] = ["strategy_overview", "cases", "council_flow"];
-
 /// A strategy's heading, process and owner, last activity, activity per area over the
 /// last year and status reports.
-async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<String, ApiError> {
-    let last_year = PeriodQuery {
-        from: None,
-        to: None,
-        after: None,
-    };
-    let (from, to) = period(&last_year)?;
-    let overview = activity_overview(state, id, from, to).await?;
+async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<String, AppError> {
+    let (from, to) = period(None, None, state.queries.today())?;
+    let overview = state.queries.activity_overview(id, from, to).await?;
     let areas = components::area_names(state).await?;
     let area_name = |id: &str| {
         areas
@@ -191,7 +183,7 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
         @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
             table {
                 thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
-                tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(components::date).unwrap_or_default()) } } } }
+                tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(crate::clock::date).unwrap_or_default()) } } } }
             }
         }
         h2 { "Statusrapporter" }
@@ -205,7 +197,7 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
                             td { (report.period_start) " – " (report.period_end) }
                             td { span class={ "status-" (report.status) } { (label) } }
                             td { (report.comment) }
-                            td { (components::datetime(report.reported_at)) " " (report.reporter.as_deref().unwrap_or("")) }
+                            td { (crate::clock::datetime(report.reported_at)) " " (report.reporter.as_deref().unwrap_or("")) }
                         }
                     }
                 }
@@ -216,8 +208,8 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
 }
 
 /// A strategy's open cases.
-async fn cases_part(state: &AppState, id: &str) -> Result<String, ApiError> {
-    let open = open_cases(state, id).await?;
+async fn cases_part(state: &AppState, id: &str) -> Result<String, AppError> {
+    let open = state.queries.open_cases(id).await?;
     Ok(html! {
         h2 { "Öppna ärenden" }
         @if open.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
@@ -228,9 +220,9 @@ async fn cases_part(state: &AppState, id: &str) -> Result<String, ApiError> {
 }
 
 /// The items about a strategy waiting for an answer between the forums.
-async fn items_part(state: &AppState, id: &str) -> Result<String, ApiError> {
-    let open = council::open_items_for_strategy(&state.pool, id).await?;
-    let plan = state.insats.plan().await?;
+async fn items_part(state: &AppState, id: &str) -> Result<String, AppError> {
+    let open = state.queries.open_items_for_strategy(id).await?;
+    let plan = state.services.plan().await?;
     let areas = components::area_names(state).await?;
     Ok(html! {
         h2 { "Öppna ärenden mellan forumen" }

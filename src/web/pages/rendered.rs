@@ -82,8 +82,8 @@ impl Standing {
         Ok(Self {
             generations: generations.0,
             erased,
-            plan: state.insats.plan().await?.version,
-            areas: state.insats.areas().await?.version,
+            plan: state.services.plan().await?.version,
+            areas: state.services.areas().await?.version,
         })
     }
 
