@@ -92,7 +92,7 @@ async fn run() -> anyhow::Result<()> {
     demo.seal().await?;
     let team_password = demo.account("araby@insats.local").await?;
     let council_password = demo.account("rad@insats.local").await?;
-    let accounts = insats::accounts::Accounts::new(demo.db.pool.clone(), demo.insats.clone());
+    let accounts = insats::accounts::Accounts::new(demo.db.pool.clone(), demo.services.clone());
     let operator = insats::app::CommandContext::new(insats::domain::actor::Actor::system());
     let (_, token) = accounts
         .create_token(&operator, "araby@insats.local", "load")

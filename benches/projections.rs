@@ -35,7 +35,7 @@ async fn run() -> anyhow::Result<()> {
     let target = support::env_number("INSATS_BENCH_EVENTS", 1_000_000);
     let lag_seconds = support::env_number("INSATS_BENCH_SECONDS", 20);
     let demo = support::demo(target, 24).await?;
-    let (db, store, insats) = (&demo.db, demo.store.clone(), demo.insats.clone());
+    let (db, store, insats) = (&demo.db, demo.store.clone(), demo.services.clone());
     let events = demo.events as f64;
 
     // Baseline: the raw read, twice (the first warms the cache), best counts.

@@ -141,7 +141,7 @@ async fn run() -> anyhow::Result<()> {
         let started = Instant::now();
         let loaded = audit::load(
             &demo.store,
-            demo.insats.privacy(),
+            demo.services.privacy(),
             STRATEGY,
             AsOf::Position(middle),
             None,

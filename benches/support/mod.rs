@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each benchmark uses its own part of this module
 
-use insats::app::Insats;
+use insats::app::Services;
 use insats::database::scratch::ScratchDatabase;
 use insats::demo::DemoUser;
 use insats::domain::plan::Plan;
@@ -14,7 +14,7 @@ use std::time::Instant;
 pub struct Demo {
     pub db: ScratchDatabase,
     pub store: EventStore,
-    pub insats: Insats,
+    pub services: Services,
     pub plan: std::sync::Arc<Plan>,
     pub areas: Vec<(String, String)>,
     pub users: Vec<DemoUser>,
@@ -70,12 +70,12 @@ pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
     let mut db = ScratchDatabase::create(pool_size).await?;
     let kek: [u8; 32] = insats::privacy::keys::random();
     let store = EventStore::new(db.pool.clone());
-    let insats = Insats::new(store, insats::privacy::Keyring::from_bytes(kek));
-    insats.import_bundled_plan_if_empty().await?;
-    let areas = insats::demo::areas_of(&insats).await?;
+    let services = Services::new(store, insats::privacy::Keyring::from_bytes(kek));
+    services.import_bundled_plan_if_empty().await?;
+    let areas = insats::demo::areas_of(&services).await?;
     let started = Instant::now();
     let today = time::OffsetDateTime::now_utc().date();
-    let written = insats::demo::write(&insats, &areas, target, 2018, today, |_| {}).await?;
+    let written = insats::demo::write(&services, &areas, target, 2018, today, |_| {}).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} demo events written in {seconds:.1} s ({:.0} events/s with append_bulk)",
@@ -97,15 +97,15 @@ pub async fn demo(target: u64, pool_size: u32) -> anyhow::Result<Demo> {
 async fn open(db: ScratchDatabase, kek: [u8; 32]) -> anyhow::Result<Demo> {
     let store = EventStore::new(db.pool.clone());
     let keyring = insats::privacy::Keyring::from_bytes(kek);
-    let insats = Insats::new(store.clone(), keyring.clone());
-    let plan = insats.plan().await?;
-    let areas = insats::demo::areas_of(&insats).await?;
+    let services = Services::new(store.clone(), keyring.clone());
+    let plan = services.plan().await?;
+    let areas = insats::demo::areas_of(&services).await?;
     let users = insats::demo::users(&plan, &areas);
     let events = store.count_events().await? as u64;
     Ok(Demo {
         db,
         store,
-        insats,
+        services,
         plan,
         areas,
         users,
@@ -148,7 +148,7 @@ impl Demo {
             .find(|u| u.email == email)
             .ok_or_else(|| anyhow::anyhow!("no demo user {email}"))?;
         let password = insats::demo::password(user);
-        let accounts = insats::accounts::Accounts::new(self.db.pool.clone(), self.insats.clone());
+        let accounts = insats::accounts::Accounts::new(self.db.pool.clone(), self.services.clone());
         accounts
             .ensure_user(
                 user.id,

@@ -129,6 +129,14 @@ async fn replay_at_several_moments_equals_the_states_worked_out_by_hand() {
             insats::audit::state_as_of(&app.db.pool, STRATEGY, insats::audit::AsOf::Position(p))
                 .await
                 .unwrap();
+        let from_log =
+            insats::audit::state_from_log(&app.db.pool, STRATEGY, insats::audit::AsOf::Position(p))
+                .await
+                .unwrap();
+        assert_eq!(
+            from_log, direct,
+            "at {p}: the history's read model folds to what the log folds to"
+        );
         let mut opened = replay(&app, &at(p)).await["state"].clone();
         if let Some(report) = opened.get_mut("latest_report").filter(|r| r.is_object()) {
             report["comment"] = json!("");

@@ -179,7 +179,7 @@ async fn with_the_database_gone_pages_and_api_answer_503_and_service_resumes_by_
         "a write that cannot be saved is not acknowledged"
     );
 
-    // The database is back: Insats reconnects without a restart.
+    // The database is back: Services reconnects without a restart.
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(30);
     while status(&client, &format!("{address}/healthz")).await != 200 {

@@ -1,7 +1,7 @@
 //! What the integration tests share: a running Insats on a fresh database.
 
 use insats::accounts::{Accounts, NewUser};
-use insats::app::{CommandContext, Insats};
+use insats::app::{CommandContext, Services};
 use insats::database::scratch::ScratchDatabase;
 use insats::domain::actor::Actor;
 use insats::event_log::{EventStore, NewEvent, RecordedEvent};
@@ -175,7 +175,7 @@ pub async fn wait_until_healthy(address: &str, mut gone: impl FnMut() -> Option<
 /// The event store and the accounts on `pool`, as an Insats instance has them.
 pub fn services(pool: &sqlx::PgPool) -> (EventStore, Accounts) {
     let store = EventStore::new(pool.clone());
-    let accounts = Accounts::new(pool.clone(), Insats::new(store.clone(), keyring()));
+    let accounts = Accounts::new(pool.clone(), Services::new(store.clone(), keyring()));
     (store, accounts)
 }
 
@@ -262,8 +262,8 @@ pub fn key_file() -> std::path::PathBuf {
 }
 
 /// Application services on the test app's database.
-pub fn insats(app: &TestApp) -> Insats {
-    Insats::new(app.store.clone(), keyring())
+pub fn insats(app: &TestApp) -> Services {
+    Services::new(app.store.clone(), keyring())
 }
 
 /// A number from the environment, or `default`.
@@ -308,7 +308,7 @@ pub fn activity(area: &str, title: &str) -> NewEvent {
 /// Writes about `events` events of demo history (`insats::demo`) in `areas` (id, name),
 /// ending on `today`.
 pub async fn demo_history(
-    insats: &Insats,
+    services: &Services,
     areas: &[(&str, &str)],
     events: u64,
     seed: u64,
@@ -318,7 +318,7 @@ pub async fn demo_history(
         .iter()
         .map(|(id, name)| (id.to_string(), name.to_string()))
         .collect();
-    insats::demo::write(insats, &areas, events, seed, today, |_| {})
+    insats::demo::write(services, &areas, events, seed, today, |_| {})
         .await
         .unwrap();
 }

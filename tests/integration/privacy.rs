@@ -358,10 +358,10 @@ async fn secret_text_is_shown_only_to_the_own_area_team_the_coordinator_and_the_
 #[tokio::test]
 async fn retention_dry_run_lists_exactly_what_apply_then_erases() {
     let app = TestApp::spawn().await;
-    let insats = crate::helpers::insats(&app);
+    let services = crate::helpers::insats(&app);
     let today = time::OffsetDateTime::now_utc().date();
     demo_history(
-        &insats,
+        &services,
         &[("araby", "Araby"), ("teleborg", "Teleborg")],
         3_000,
         11,
@@ -370,15 +370,15 @@ async fn retention_dry_run_lists_exactly_what_apply_then_erases() {
     .await;
     caught_up(&app.db.pool).await;
 
-    let dry_run = insats.retention_candidates(4).await.unwrap();
+    let dry_run = services.retention_candidates(4).await.unwrap();
     assert!(!dry_run.is_empty(), "the demo history has old closed cases");
     let operator = CommandContext::new(Actor::system());
-    let applied = insats.apply_retention(&operator, 4).await.unwrap();
+    let applied = services.apply_retention(&operator, 4).await.unwrap();
     let ids = |cases: &[insats::app::RetentionCandidate]| {
         cases.iter().map(|c| c.case_id).collect::<Vec<_>>()
     };
     assert_eq!(ids(&applied), ids(&dry_run));
-    assert!(insats.retention_candidates(4).await.unwrap().is_empty());
+    assert!(services.retention_candidates(4).await.unwrap().is_empty());
     let erasures: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'PersonalDataErased' AND data->>'rule' LIKE '%4 år%'")
         .fetch_one(&app.db.pool)
         .await
@@ -449,7 +449,7 @@ async fn insats_refuses_to_start_with_a_wrong_or_missing_key() {
     let new = insats::privacy::Keyring::from_file(&wrong).unwrap();
     assert!(new.check(&app.db.pool).await.is_ok());
     assert!(crate::helpers::keyring().check(&app.db.pool).await.is_err());
-    let rotated_insats = insats::app::Insats::new(app.store.clone(), new);
+    let rotated_insats = insats::app::Services::new(app.store.clone(), new);
     let mut events = app
         .stream(&format!("case-{}", case["id"].as_str().unwrap()))
         .await;

@@ -77,10 +77,10 @@ async fn kill_9_of_the_leading_instance_mid_batch_moves_the_projectors_to_the_su
     let pool = db.pool.clone();
     let (store, _) = services(&pool);
     // A backlog for the projectors, in the log before any instance runs.
-    let insats = insats::app::Insats::new(store.clone(), keyring());
-    insats.import_bundled_plan_if_empty().await.unwrap();
+    let services = insats::app::Services::new(store.clone(), keyring());
+    services.import_bundled_plan_if_empty().await.unwrap();
     demo_history(
-        &insats,
+        &services,
         &[("araby", "Araby"), ("teleborg", "Teleborg")],
         BACKLOG,
         9,

@@ -1,4 +1,4 @@
-//! A retry after the worst moment: Insats recorded the request and began to answer, but
+//! A retry after the worst moment: Services recorded the request and began to answer, but
 //! the answer never reached the client, and the instance was killed. The client retries
 //! with the same Idempotency-Key against a new instance: one event, and the answer.
 
