@@ -168,6 +168,9 @@ pub async fn state_as_of(
     as_of: AsOf,
 ) -> Result<StrategyState, crate::app::AppError> {
     let (cursor, time) = moment(pool, as_of).await?;
+    if history_behind(pool, strategy, cursor, time).await? {
+        return state_from_log(pool, strategy, as_of).await;
+    }
     let rows: Vec<(
         i64,
         OffsetDateTime,
@@ -200,6 +203,35 @@ pub async fn state_as_of(
         })
         .collect();
     Ok(replay::replay(strategy, &steps))
+}
+
+/// Whether the log holds an event of `strategy`, up to the moment, that the history's read
+/// model has not applied yet (it follows the log by a moment, or is being rebuilt). The
+/// auditor then gets the fold of the log itself, never a state that silently lacks events.
+async fn history_behind(
+    pool: &PgPool,
+    strategy: &str,
+    cursor: Option<Cursor>,
+    time: Option<OffsetDateTime>,
+) -> Result<bool, crate::app::AppError> {
+    let behind: Option<bool> = sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM events e
+             WHERE (e.transaction_id, e.position) > (c.transaction_id::text::xid8, c.position)
+               AND ($2::int8 IS NULL OR (e.transaction_id, e.position) <= ($2::int8::text::xid8, $3))
+               AND ($4::timestamptz IS NULL OR e.recorded_at <= $4)
+               AND e.tags @> ARRAY['strategy:' || $1])
+         FROM projection_checkpoints c WHERE c.name = $5",
+    )
+    .bind(strategy)
+    .bind(cursor.map(|c| c.transaction_id))
+    .bind(cursor.map(|c| c.position))
+    .bind(time)
+    .bind(crate::projections::history::PROJECTION.name)
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(behind.unwrap_or(true))
 }
 
 /// The state of `strategy` as of `as_of`, folded straight from the log: only the events up
