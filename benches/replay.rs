@@ -171,7 +171,10 @@ async fn run() -> anyhow::Result<()> {
         .await?;
         let load_seconds = started.elapsed().as_secs_f64();
         load_s = load_s.min(load_seconds);
-        anyhow::ensure!(shown.state.events == state.events, "the page shows the replay");
+        anyhow::ensure!(
+            shown.state.events == state.events,
+            "the page shows the replay"
+        );
         println!(
             "round {round}: replay as of position {middle}: {seconds:.3} s from the history's read model, {log_seconds:.3} s from the log ({} events folded, {} activities); the page's load {load_seconds:.3} s ({} events of {} listed); COPY of the history {:.3} s ({bytes} bytes)",
             state.events,
