@@ -66,6 +66,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// A typed page path whose segment cannot be read (`web::paths`).
+impl From<PathRejection> for Refused {
+    fn from(rejection: PathRejection) -> Self {
+        path_refused("", &rejection)
+    }
+}
+
 fn path_refused(path: &str, rejection: &PathRejection) -> Refused {
     tracing::debug!(%rejection, "refused a path");
     Refused::new(

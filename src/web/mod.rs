@@ -9,6 +9,7 @@ mod health;
 pub mod idempotency;
 pub mod metrics;
 pub mod pages;
+pub mod paths;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -5,6 +5,7 @@
 //! signed in is held to a signed form token (no cross-site posts) and to limits per
 //! address and in total per hour, so nobody can fill the log from outside.
 
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,7 +47,7 @@ fn statement_body(errors: &FormErrors, sent: bool, token: &str) -> maud::Markup 
         p { "Hittar du något som inte fungerar för dig? Beskriv det här, så återkommer verksamhetsutvecklaren för integration. Skriv inte mer om dig själv än vad som behövs för att förstå problemet." }
         @if sent { p.notice role="status" { "Tack! Din rapport är skickad." } }
         (super::layout::error_summary(&errors.0))
-        form.stack method="post" action="/tillganglighet" {
+        form.stack method="post" action=(paths::Accessibility) {
             input type="hidden" name="csrf" value=(token);
             (input("page", "Vilken sida gäller det?", "text", "", errors, None))
             (textarea("problem", "Vad fungerade inte?", "", errors, Some("Högst 2 000 tecken.")))
@@ -100,6 +101,7 @@ fn statement_page(
 }
 
 pub async fn statement(
+    _: paths::Accessibility,
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
 ) -> Response {
@@ -113,6 +115,7 @@ pub async fn statement(
 }
 
 pub async fn report(
+    _: paths::Accessibility,
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     ClientAddress(client): ClientAddress,

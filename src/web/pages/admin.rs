@@ -3,6 +3,7 @@
 
 use crate::web::extract::FormBody;
 use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +29,11 @@ fn unless_coordinator(user: &PageUser) -> Option<Response> {
 }
 
 /// The coordinator's landing page: the areas, the state of the read models, shortcuts.
-pub async fn overview(State(state): State<AppState>, user: PageUser) -> Response {
+pub async fn overview(
+    _: paths::Overview,
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Response {
     let areas = match state.services.areas().await {
         Ok(areas) => areas,
         Err(error) => return refused(error),
@@ -52,10 +57,10 @@ pub async fn overview(State(state): State<AppState>, user: PageUser) -> Response
             h1 { "Översikt" }
             ul.cards {
                 li { h2 { "Öppna ärenden" } p { (open_cases) } }
-                li { h2 { "Ärenden mellan forum som väntar på svar" } p { (open_items) } p { a href="/rad/informationsflode" { "Informationsflödet" } } }
+                li { h2 { "Ärenden mellan forum som väntar på svar" } p { (open_items) } p { a href=(paths::CouncilFlow) { "Informationsflödet" } } }
             }
             h2 { "Områden" }
-            ul { @for area in areas.all() { li { a href={ "/omraden/" (area.id) } { (area.name) } } } }
+            ul { @for area in areas.all() { li { a href=(paths::area_timeline(area.id.to_string())) { (area.name) } } } }
             h2 { "Läsmodellerna" }
             table {
                 thead { tr { th scope="col" { "Läsmodell" } th.number scope="col" { "Position" } th.number scope="col" { "Efter (händelser)" } th scope="col" { "Väntar" } } }
@@ -82,7 +87,7 @@ fn user_form(
     let mut process_options = vec![(String::new(), "Ingen".to_owned())];
     process_options.extend(processes.iter().cloned());
     html! {
-        form.stack method="post" action="/admin/anvandare" novalidate {
+        form.stack method="post" action=(paths::AdminUsers) novalidate {
             (csrf(token))
             (input("email", "E-postadress", "email", first(values, "email"), errors, None))
             (input("name", "Namn", "text", first(values, "name"), errors, None))
@@ -128,74 +133,118 @@ async fn render(
             h1 { "Administration" }
             @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (super::layout::error_summary(&errors.0))
-            section aria-labelledby="konton" {
-                h2 id="konton" { "Konton" }
-                div.table-scroll {
-                    table {
-                        thead { tr { th scope="col" { "Namn" } th scope="col" { "E-post" } th scope="col" { "Roll" } th scope="col" { "Område / process" } th scope="col" { "Status" } } }
-                        tbody {
-                            @for account in &users {
-                                tr {
-                                    td { (account.name) } td { (account.email) } td { (account.role().label()) }
-                                    td { (account.areas.join(", ")) (account.processes.join(", ")) }
-                                    td { @if account.disabled_at.is_some() { "Avstängt" } @else { "Aktivt" } }
-                                }
-                            }
-                        }
-                    }
-                }
-                h3 { "Nytt konto" }
-                (user_form(&user.csrf, values, errors, &areas, &processes))
-                h3 { "Stäng av ett konto" }
-                form.stack method="post" action="/admin/anvandare/stang-av" {
-                    (csrf(&user.csrf))
-                    (input("disable_email", "E-postadress", "email", "", errors, None))
-                    button.danger type="submit" { "Stäng av kontot" }
-                }
-            }
-            section aria-labelledby="omraden" {
-                h2 id="omraden" { "Områden" }
-                ul { @for (id, name) in &areas { li { (name) " (" (id) ")" } } }
-                form.stack method="post" action="/admin/omraden" {
-                    (csrf(&user.csrf))
-                    (input("area_name", "Nytt område", "text", first(values, "area_name"), errors, None))
-                    button type="submit" { "Lägg till området" }
-                }
-            }
-            section aria-labelledby="radera" {
-                h2 id="radera" { "Radera personuppgifter" }
-                p { "Ett ärendes fria text raderas för gott: nyckeln förstörs och en händelse visar vem som raderade, när och enligt vilket beslut. Tidslinjen och kedjan förblir hela." }
-                form.stack method="post" action="/admin/radera" {
-                    (csrf(&user.csrf))
-                    (input("case", "Ärendets id", "text", first(values, "case"), errors, None))
-                    (input("decision", "Gallringsbeslut", "text", first(values, "decision"), errors, Some("Till exempel diarienummer och datum.")))
-                    (textarea("reason", "Skäl", first(values, "reason"), errors, None))
-                    button.danger type="submit" { "Radera personuppgifterna" }
-                }
-            }
-            section aria-labelledby="tillganglighet" {
-                h2 id="tillganglighet" { "Rapporter om tillgänglighet" }
-                @if reports.is_empty() { (nothing("Inga rapporter.")) }
-                p { "Rapporterna kan innehålla personuppgifter om den som skrev. Radera en rapport när den är omhändertagen och beslutet om gallring medger det." }
-                ul.reports {
-                    @for report in &reports {
-                        li {
-                            strong { (report.page) } " – " (report.problem) " " span.hint { (crate::clock::datetime(report.reported_at)) }
-                            form.inline method="post" action="/admin/radera" {
-                                (csrf(&user.csrf))
-                                input type="hidden" name="feedback" value=(report.id);
-                                input type="hidden" name="reason" value="Rapporten är omhändertagen.";
-                                label for={ "beslut-" (report.id) } { "Gallringsbeslut" }
-                                input id={ "beslut-" (report.id) } name="decision" type="text" required;
-                                button.danger type="submit" { "Radera rapporten" }
-                            }
-                        }
-                    }
-                }
-            }
+            (accounts_section(user, &users, values, errors, &areas, &processes))
+            (areas_section(user, &areas, values, errors))
+            (erase_section(user, values, errors))
+            (reports_section(user, &reports))
         },
     );
     (status, body).into_response()
+}
+
+/// The accounts, a form for a new one and one to disable one.
+fn accounts_section(
+    user: &PageUser,
+    users: &[crate::accounts::User],
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+    areas: &[(String, String)],
+    processes: &[(String, String)],
+) -> Markup {
+    html! {
+        section aria-labelledby="konton" {
+            h2 id="konton" { "Konton" }
+            div.table-scroll {
+                table {
+                    thead { tr { th scope="col" { "Namn" } th scope="col" { "E-post" } th scope="col" { "Roll" } th scope="col" { "Område / process" } th scope="col" { "Status" } } }
+                    tbody {
+                        @for account in users {
+                            tr {
+                                td { (account.name) } td { (account.email) } td { (account.role().label()) }
+                                td { (account.areas.join(", ")) (account.processes.join(", ")) }
+                                td { @if account.disabled_at.is_some() { "Avstängt" } @else { "Aktivt" } }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Nytt konto" }
+            (user_form(&user.csrf, values, errors, areas, processes))
+            h3 { "Stäng av ett konto" }
+            form.stack method="post" action=(paths::AdminDisableUser) {
+                (csrf(&user.csrf))
+                (input("disable_email", "E-postadress", "email", "", errors, None))
+                button.danger type="submit" { "Stäng av kontot" }
+            }
+        }
+    }
+}
+
+/// The areas and a form for a new one.
+fn areas_section(
+    user: &PageUser,
+    areas: &[(String, String)],
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+) -> Markup {
+    html! {
+        section aria-labelledby="omraden" {
+            h2 id="omraden" { "Områden" }
+            ul { @for (id, name) in areas { li { (name) " (" (id) ")" } } }
+            form.stack method="post" action=(paths::AdminAreas) {
+                (csrf(&user.csrf))
+                (input("area_name", "Nytt område", "text", first(values, "area_name"), errors, None))
+                button type="submit" { "Lägg till området" }
+            }
+        }
+    }
+}
+
+/// Erasing a case's personal data.
+fn erase_section(
+    user: &PageUser,
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+) -> Markup {
+    html! {
+        section aria-labelledby="radera" {
+            h2 id="radera" { "Radera personuppgifter" }
+            p { "Ett ärendes fria text raderas för gott: nyckeln förstörs och en händelse visar vem som raderade, när och enligt vilket beslut. Tidslinjen och kedjan förblir hela." }
+            form.stack method="post" action=(paths::AdminErase) {
+                (csrf(&user.csrf))
+                (input("case", "Ärendets id", "text", first(values, "case"), errors, None))
+                (input("decision", "Gallringsbeslut", "text", first(values, "decision"), errors, Some("Till exempel diarienummer och datum.")))
+                (textarea("reason", "Skäl", first(values, "reason"), errors, None))
+                button.danger type="submit" { "Radera personuppgifterna" }
+            }
+        }
+    }
+}
+
+/// The accessibility reports, each with a form to erase it.
+fn reports_section(user: &PageUser, reports: &[crate::app::AccessibilityReport]) -> Markup {
+    html! {
+        section aria-labelledby="tillganglighet" {
+            h2 id="tillganglighet" { "Rapporter om tillgänglighet" }
+            @if reports.is_empty() { (nothing("Inga rapporter.")) }
+            p { "Rapporterna kan innehålla personuppgifter om den som skrev. Radera en rapport när den är omhändertagen och beslutet om gallring medger det." }
+            ul.reports {
+                @for report in reports {
+                    li {
+                        strong { (report.page) } " – " (report.problem) " " span.hint { (crate::clock::datetime(report.reported_at)) }
+                        form.inline method="post" action=(paths::AdminErase) {
+                            (csrf(&user.csrf))
+                            input type="hidden" name="feedback" value=(report.id);
+                            input type="hidden" name="reason" value="Rapporten är omhändertagen.";
+                            label for={ "beslut-" (report.id) } { "Gallringsbeslut" }
+                            input id={ "beslut-" (report.id) } name="decision" type="text" required;
+                            button.danger type="submit" { "Radera rapporten" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -206,6 +255,7 @@ pub struct AdminQuery {
 }
 
 pub async fn show(
+    _: paths::Admin,
     State(state): State<AppState>,
     user: PageUser,
     Query(query): Query<AdminQuery>,
@@ -240,7 +290,7 @@ async fn answer(
 ) -> Response {
     match outcome {
         // Post/redirect/get: reloading the page does not repeat the change.
-        Ok(done) => see_other(&format!("/admin?klart={done}")),
+        Ok(done) => see_other(&format!("{}?klart={done}", paths::Admin)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
                 render(
@@ -259,6 +309,7 @@ async fn answer(
 }
 
 pub async fn add_user(
+    _: paths::AdminUsers,
     State(state): State<AppState>,
     user: PageUser,
     FormBody(body): FormBody,
@@ -290,6 +341,7 @@ pub async fn add_user(
 }
 
 pub async fn disable_user(
+    _: paths::AdminDisableUser,
     State(state): State<AppState>,
     user: PageUser,
     FormBody(body): FormBody,
@@ -304,6 +356,7 @@ pub async fn disable_user(
 }
 
 pub async fn add_area(
+    _: paths::AdminAreas,
     State(state): State<AppState>,
     user: PageUser,
     FormBody(body): FormBody,
@@ -332,6 +385,7 @@ pub async fn add_area(
 }
 
 pub async fn erase(
+    _: paths::AdminErase,
     State(state): State<AppState>,
     user: PageUser,
     FormBody(body): FormBody,

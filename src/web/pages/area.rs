@@ -2,7 +2,8 @@
 //! logging an activity.
 
 use crate::web::extract::FormBody;
-use crate::web::extract::{Path, Query};
+use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +23,7 @@ use crate::domain::plan::{NodeKind, Plan};
 use crate::queries::timeline::{KINDS, PageCursor, TimelineFilter, TimelineItem};
 use crate::web::AppState;
 
-pub async fn list(State(state): State<AppState>, user: PageUser) -> Response {
+pub async fn list(_: paths::Areas, State(state): State<AppState>, user: PageUser) -> Response {
     let areas = match state.services.areas().await {
         Ok(areas) => areas,
         Err(error) => return refused(error),
@@ -35,8 +36,8 @@ pub async fn list(State(state): State<AppState>, user: PageUser) -> Response {
             ul.cards {
                 @for area in areas.all() {
                     li {
-                        h2 { a href={ "/omraden/" (area.id) } { (area.name) } }
-                        p { a href={ "/omraden/" (area.id) "/arenden" } { "Ärenden i " (area.name) } }
+                        h2 { a href=(paths::area_timeline(area.id.to_string())) { (area.name) } }
+                        p { a href=(paths::AreaCases { area: area.id.to_string() }) { "Ärenden i " (area.name) } }
                     }
                 }
             }
@@ -119,9 +120,9 @@ use crate::queries::timeline::READS as TIMELINE_READS;
 const PAGE_SIZE: i64 = 50;
 
 pub async fn timeline(
+    paths::AreaTimeline { area: area_id }: paths::AreaTimeline,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area_id): Path<String>,
     Query(query): Query<TimelineQuery>,
 ) -> Response {
     let area = match state.services.require_area(&area_id).await {
@@ -137,30 +138,7 @@ pub async fn timeline(
     };
     let filters = query.filters();
     let actor = user.actor();
-    // The entries shown depend on the area, the filters, the page and which of the area's
-    // secret texts the viewer reads; nothing else about the viewer.
-    let reading = crate::privacy::visibility::reading_class(&actor, Some(area.as_str()));
-    let key = format!(
-        "tidslinje {area} {reading} {} {filters}",
-        cursor.map(|c| c.encode()).unwrap_or_default()
-    );
-    let standing = match Standing::now(&state).await {
-        Ok(standing) => standing,
-        Err(error) => return refused(error),
-    };
-    let listing = state
-        .rendered
-        .get_or_render(&standing, &TIMELINE_READS, key, || async {
-            let (items, next) = state
-                .queries
-                .timeline(&actor, area.as_str(), &filter, cursor, PAGE_SIZE)
-                .await?;
-            Ok::<_, crate::app::AppError>(
-                timeline_listing(area.as_str(), &items, next, &filters, &plan).into_string(),
-            )
-        })
-        .await;
-    let listing = match listing {
+    let listing = match listing(&state, &actor, &area, &filter, cursor, &filters, &plan).await {
         Ok(listing) => listing,
         Err(error) => return refused(error),
     };
@@ -188,17 +166,17 @@ pub async fn timeline(
             }
             p.actions {
                 @if may_write {
-                    a.button href={ "/omraden/" (area) "/insatser/ny" } { "Logga en insats" }
+                    a.button href=(paths::NewActivity { area: area.to_string() }) { "Logga en insats" }
                 }
-                a.button.secondary href={ "/omraden/" (area) "/arenden" } { "Ärenden" }
+                a.button.secondary href=(paths::AreaCases { area: area.to_string() }) { "Ärenden" }
             }
             (filter_form(&plan, &query))
             @for problem in &problems { p.field-error { (problem) } }
             p {
                 "Exportera det som visas: "
-                a href={ "/omraden/" (area) "/export.csv?" (filters) } { "CSV" }
+                a href={ (paths::AreaExportCsv { area: area.to_string() }) "?" (filters) } { "CSV" }
                 " · "
-                a href={ "/omraden/" (area) "/export.json?" (filters) } { "JSON" }
+                a href={ (paths::AreaExportJson { area: area.to_string() }) "?" (filters) } { "JSON" }
             }
             (listing)
             @if may_review {
@@ -207,6 +185,36 @@ pub async fn timeline(
         },
     )
     .into_response()
+}
+
+/// One page of the timeline as shown, kept rendered while the read models it comes from
+/// stand still. The entries shown depend on the area, the filters, the page and which of the
+/// area's secret texts the viewer reads; nothing else about the viewer.
+async fn listing(
+    state: &AppState,
+    actor: &crate::domain::actor::Actor,
+    area: &crate::domain::values::Slug,
+    filter: &crate::queries::timeline::TimelineFilter,
+    cursor: Option<PageCursor>,
+    filters: &str,
+    plan: &crate::domain::plan::Plan,
+) -> Result<maud::PreEscaped<std::sync::Arc<str>>, crate::app::AppError> {
+    let reading = crate::privacy::visibility::reading_class(actor, Some(area.as_str()));
+    let key = format!(
+        "tidslinje {area} {reading} {} {filters}",
+        cursor.map(|c| c.encode()).unwrap_or_default()
+    );
+    let standing = Standing::now(state).await?;
+    state
+        .rendered
+        .get_or_render(&standing, &TIMELINE_READS, key, || async {
+            let (items, next) = state
+                .queries
+                .timeline(actor, area.as_str(), filter, cursor, PAGE_SIZE)
+                .await?;
+            Ok(timeline_listing(area.as_str(), &items, next, filters, plan).into_string())
+        })
+        .await
 }
 
 /// The entries of one page of a timeline, newest first, and the link to the next page.
@@ -226,7 +234,7 @@ fn timeline_listing(
             }
         }
         @if let Some(next) = next {
-            p { a href={ "/omraden/" (area) "?" (filters) "&sida=" (next.encode()) } rel="next" { "Äldre händelser" } }
+            p { a href={ (paths::area_timeline(area.to_string())) "?" (filters) "&sida=" (next.encode()) } rel="next" { "Äldre händelser" } }
         }
     }
 }
@@ -299,10 +307,10 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
                 time datetime=(item.date) { (item.date) }
                 " · " (item.actor.name.as_deref().unwrap_or("")) " (" (role_label) ")"
                 @if let Some(case_id) = item.case_id {
-                    " · " a href={ "/arenden/" (case_id) } { "Ärendet" }
+                    " · " a href=(paths::case(case_id)) { "Ärendet" }
                 }
                 @if let Some(item_id) = item.item_id.filter(|_| item.kind == "forum") {
-                    " · " a href={ "/forum/" (item_id) } { "Ärendet mellan forumen" }
+                    " · " a href=(paths::item(item_id)) { "Ärendet mellan forumen" }
                 }
             }
             @if !item.strategies.is_empty() {
@@ -345,7 +353,7 @@ fn review_form(
         section aria-labelledby="granska" {
             h2 id="granska" { "Integrationsrådets granskning" }
             (super::layout::error_summary(&errors.0))
-            form.stack method="post" action={ "/omraden/" (area) "/granskning" } {
+            form.stack method="post" action=(paths::AreaReview { area: area.to_string() }) {
                 (csrf(token))
                 (input("period_start", "Periodens första dag", "date", first(values, "period_start"), errors, None))
                 (input("period_end", "Periodens sista dag", "date", first(values, "period_end"), errors, None))
@@ -357,9 +365,9 @@ fn review_form(
 }
 
 pub async fn review(
+    paths::AreaReview { area }: paths::AreaReview,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
@@ -369,7 +377,11 @@ pub async fn review(
         feedback: first(&fields, "feedback").to_owned(),
     };
     match state.services.review_timeline(&user.ctx(&fields), &area, &input).await {
-        Ok(done) => see_other(&format!("/omraden/{area}?efter={}&klart=granskning", done.position)),
+        Ok(done) => see_other(&format!(
+            "{}?efter={}&klart=granskning",
+            paths::area_timeline(area.to_string()),
+            done.position
+        )),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -401,9 +413,9 @@ async fn export_items(
 
 /// The filtered timeline as JSON (at most 10 000 entries), as the viewer may see it.
 pub async fn export_json(
+    paths::AreaExportJson { area }: paths::AreaExportJson,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     Query(query): Query<TimelineQuery>,
 ) -> Response {
     match export_items(&state, &user, &area, &query).await {
@@ -421,9 +433,9 @@ pub async fn export_json(
 
 /// The filtered timeline as CSV (semicolon-separated, as Swedish spreadsheets expect).
 pub async fn export_csv(
+    paths::AreaExportCsv { area }: paths::AreaExportCsv,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     Query(query): Query<TimelineQuery>,
 ) -> Response {
     let items = match export_items(&state, &user, &area, &query).await {
@@ -494,7 +506,7 @@ fn activity_form(
     let partner_error = errors.get("partners");
     html! {
         (super::layout::error_summary(&errors.0))
-        form.stack method="post" action={ "/omraden/" (area) "/insatser" } novalidate {
+        form.stack method="post" action=(paths::AreaActivities { area: area.to_string() }) novalidate {
             (csrf(token))
             (input("date", "Datum", "date", first(values, "date"), errors, None))
             (input("title", "Rubrik", "text", first(values, "title"), errors, Some("Kort, utan namn på personer.")))
@@ -547,9 +559,9 @@ fn activity_form(
 }
 
 pub async fn new_activity(
+    paths::NewActivity { area }: paths::NewActivity,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
 ) -> Response {
     let area = match state.services.require_area(&area).await {
         Ok(area) => area,
@@ -584,9 +596,9 @@ pub async fn new_activity(
 }
 
 pub async fn log_activity(
+    paths::AreaActivities { area }: paths::AreaActivities,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
@@ -618,7 +630,8 @@ pub async fn log_activity(
         .await
     {
         Ok(done) => see_other(&format!(
-            "/omraden/{area}?efter={}&klart=insats",
+            "{}?efter={}&klart=insats",
+            paths::area_timeline(area.to_string()),
             done.position
         )),
         Err(error) => match FormErrors::from_refusal(&error) {

@@ -3,7 +3,8 @@
 //! a printable report, exports, and the verification of the whole log. For the auditor
 //! and the coordinator only.
 
-use crate::web::extract::{Path, Query};
+use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -87,7 +88,7 @@ fn unless_auditor(user: &PageUser) -> Option<Response> {
 }
 
 /// `/granskning`: the strategies by process, and the whole log's verification.
-pub async fn start(State(state): State<AppState>, user: PageUser) -> Response {
+pub async fn start(_: paths::Audit, State(state): State<AppState>, user: PageUser) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
         return refusal;
     }
@@ -102,7 +103,7 @@ pub async fn start(State(state): State<AppState>, user: PageUser) -> Response {
         html! {
             h1 { "Granskning" }
             p { "Välj en strategi för att se dess historik: vad som hände, vem som gjorde det och hur bilden såg ut vid en viss tidpunkt. Varje sida kontrollerar också att historiken är fullständig och oförändrad." }
-            form.filters method="get" action="/granskning/strategi" {
+            form.filters method="get" action=(paths::AuditChosen) {
                 div.field {
                     label for="strategi" { "Strategi" }
                     select id="strategi" name="strategi" {
@@ -119,7 +120,7 @@ pub async fn start(State(state): State<AppState>, user: PageUser) -> Response {
             }
             h2 { "Hela loggen" }
             p { "Kontrollera varje ströms hashkedja och varje sigill över hela loggen. Det läser alla händelser och kan ta en stund." }
-            p { a.button href="/granskning/verifiering" { "Verifiera hela loggen" } }
+            p { a.button href=(paths::AuditVerifyLog) { "Verifiera hela loggen" } }
         },
     )
     .into_response()
@@ -131,7 +132,11 @@ pub struct Chosen {
 }
 
 /// The strategy chooser's form lands here and is sent on to the strategy's page.
-pub async fn chosen(user: PageUser, Query(query): Query<Chosen>) -> Response {
+pub async fn chosen(
+    _: paths::AuditChosen,
+    user: PageUser,
+    Query(query): Query<Chosen>,
+) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
         return refusal;
     }
@@ -139,13 +144,17 @@ pub async fn chosen(user: PageUser, Query(query): Query<Chosen>) -> Response {
         .strategi
         .filter(|s| crate::domain::values::Slug::parse("strategi", s).is_ok())
     {
-        Some(id) => components::see_other(&format!("/granskning/strategier/{id}")),
-        None => components::see_other("/granskning"),
+        Some(id) => components::see_other(&paths::audit_strategy(id).to_string()),
+        None => components::see_other(&paths::Audit.to_string()),
     }
 }
 
 /// `/granskning/verifiering`: every chain and every seal of the whole log.
-pub async fn verify_log(State(state): State<AppState>, user: PageUser) -> Response {
+pub async fn verify_log(
+    _: paths::AuditVerifyLog,
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
         return refusal;
     }
@@ -158,7 +167,7 @@ pub async fn verify_log(State(state): State<AppState>, user: PageUser) -> Respon
         "Verifiering av hela loggen",
         Some(&user.viewer()),
         html! {
-            p { a href="/granskning" { "← Granskning" } }
+            p { a href=(paths::Audit) { "← Granskning" } }
             h1 { "Verifiering av hela loggen" }
             (integrity(&report))
         },
@@ -294,9 +303,9 @@ async fn verification(
 
 /// `/granskning/strategier/{id}?per=…&jamfor=…[&verifiera=ja]`
 pub async fn strategy(
+    paths::AuditStrategy { id }: paths::AuditStrategy,
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
     Query(query): Query<Moment>,
 ) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
@@ -318,6 +327,47 @@ pub async fn strategy(
         .clone()
         .or_else(|| names.strategies.get(&id).cloned())
         .unwrap_or_else(|| id.clone());
+    let per = query.per.clone().unwrap_or_default();
+    let jamfor = query.jamfor.clone().unwrap_or_default();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let markup = page(
+        &format!("Granskning: {title}"),
+        Some(&user.viewer()),
+        html! {
+            p { a href=(paths::Audit) { "← Granskning" } " · " a href=(paths::strategy(id.to_string())) { "Strategins sida i planen" } }
+            h1 { "Granskning: " (title) }
+            section aria-labelledby="verifiering" {
+                h2 id="verifiering" { "Verifiering" }
+                (integrity(&report))
+                p.hint {
+                    "Verifierad " (crate::clock::datetime(verified_at)) " mot loggens kedjor och sigill. "
+                    a href={ "?verifiera=ja&per=" (per) "&jamfor=" (jamfor) } { "Verifiera igen nu" }
+                }
+            }
+            (moment_section(&shown, &per, &jamfor, &errors))
+            section aria-labelledby="lage" {
+                h2 id="lage" { "Läget " (shown.as_of.label()) }
+                (state_view(&shown.state, &names))
+            }
+            (changes_section(&shown))
+            (events_section(&id, &shown, &per))
+        },
+    );
+    (status, markup).into_response()
+}
+
+/// The moment the auditor looks at: a date or position, one to compare with, and a slider
+/// over the history's positions.
+fn moment_section(
+    shown: &audit::StrategyPage,
+    per: &str,
+    jamfor: &str,
+    errors: &[(&'static str, String)],
+) -> Markup {
     let error = |field: &str| {
         errors
             .iter()
@@ -330,96 +380,83 @@ pub async fn strategy(
         AsOf::Position(position) => position,
         _ => shown.state.last_position.unwrap_or(last),
     };
-    let per = query.per.clone().unwrap_or_default();
-    let jamfor = query.jamfor.clone().unwrap_or_default();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let markup = page(
-        &format!("Granskning: {title}"),
-        Some(&user.viewer()),
-        html! {
-            p { a href="/granskning" { "← Granskning" } " · " a href={ "/planen/strategier/" (id) } { "Strategins sida i planen" } }
-            h1 { "Granskning: " (title) }
-            section aria-labelledby="verifiering" {
-                h2 id="verifiering" { "Verifiering" }
-                (integrity(&report))
-                p.hint {
-                    "Verifierad " (crate::clock::datetime(verified_at)) " mot loggens kedjor och sigill. "
-                    a href={ "?verifiera=ja&per=" (per) "&jamfor=" (jamfor) } { "Verifiera igen nu" }
+    html! {
+        section aria-labelledby="tidpunkt" {
+            h2 id="tidpunkt" { "Tidpunkt" }
+            form.filters method="get" {
+                div.field {
+                    label for="per" { "Per datum eller position" }
+                    span.hint id="per-hint" { "Ett datum (ÅÅÅÅ-MM-DD) eller en position i loggen. Tomt: nu." }
+                    @if let Some(message) = error("per") { span.error id="per-error" { (message) } }
+                    input id="per" name="per" type="text" inputmode="numeric" value=(per)
+                        aria-describedby=(if error("per").is_some() { "per-hint per-error" } else { "per-hint" })
+                        aria-invalid=[error("per").map(|_| "true")];
                 }
+                div.field {
+                    label for="jamfor" { "Jämför med" }
+                    span.hint id="jamfor-hint" { "Ett tidigare datum eller en position. Tomt: ingen jämförelse." }
+                    @if let Some(message) = error("jamfor") { span.error id="jamfor-error" { (message) } }
+                    input id="jamfor" name="jamfor" type="text" value=(jamfor)
+                        aria-describedby=(if error("jamfor").is_some() { "jamfor-hint jamfor-error" } else { "jamfor-hint" })
+                        aria-invalid=[error("jamfor").map(|_| "true")];
+                }
+                button type="submit" { "Visa" }
             }
-            section aria-labelledby="tidpunkt" {
-                h2 id="tidpunkt" { "Tidpunkt" }
+            @if shown.total > 0 {
                 form.filters method="get" {
                     div.field {
-                        label for="per" { "Per datum eller position" }
-                        span.hint id="per-hint" { "Ett datum (ÅÅÅÅ-MM-DD) eller en position i loggen. Tomt: nu." }
-                        @if let Some(message) = error("per") { span.error id="per-error" { (message) } }
-                        input id="per" name="per" type="text" inputmode="numeric" value=(per)
-                            aria-describedby=(if error("per").is_some() { "per-hint per-error" } else { "per-hint" })
-                            aria-invalid=[error("per").map(|_| "true")];
+                        label for="position" { "Eller dra till en position i historiken (" (first) "–" (last) ")" }
+                        input id="position" name="per" type="range" min=(first) max=(last) value=(slider);
                     }
-                    div.field {
-                        label for="jamfor" { "Jämför med" }
-                        span.hint id="jamfor-hint" { "Ett tidigare datum eller en position. Tomt: ingen jämförelse." }
-                        @if let Some(message) = error("jamfor") { span.error id="jamfor-error" { (message) } }
-                        input id="jamfor" name="jamfor" type="text" value=(jamfor)
-                            aria-describedby=(if error("jamfor").is_some() { "jamfor-hint jamfor-error" } else { "jamfor-hint" })
-                            aria-invalid=[error("jamfor").map(|_| "true")];
-                    }
-                    button type="submit" { "Visa" }
-                }
-                @if shown.total > 0 {
-                    form.filters method="get" {
-                        div.field {
-                            label for="position" { "Eller dra till en position i historiken (" (first) "–" (last) ")" }
-                            input id="position" name="per" type="range" min=(first) max=(last) value=(slider);
-                        }
-                        @if !jamfor.is_empty() { input type="hidden" name="jamfor" value=(jamfor); }
-                        button type="submit" { "Visa positionen" }
-                    }
+                    @if !jamfor.is_empty() { input type="hidden" name="jamfor" value=(jamfor); }
+                    button type="submit" { "Visa positionen" }
                 }
             }
-            section aria-labelledby="lage" {
-                h2 id="lage" { "Läget " (shown.as_of.label()) }
-                (state_view(&shown.state, &names))
-            }
-            @if let Some(compare) = &shown.compare {
-                section aria-labelledby="andringar" {
-                    h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (shown.as_of.label()) }
-                    @if compare.changes.is_empty() { (nothing("Ingenting ändrades.")) } @else {
-                        table {
-                            thead { tr { th scope="col" { "Vad" } th scope="col" { "Före" } th scope="col" { "Efter" } } }
-                            tbody { @for change in &compare.changes { tr { th scope="row" { (change.what) } td { (change.before) } td { (change.after) } } } }
-                        }
-                    }
+        }
+    }
+}
+
+/// What changed between the compared moment and the one shown.
+fn changes_section(shown: &audit::StrategyPage) -> Markup {
+    let Some(compare) = &shown.compare else {
+        return html! {};
+    };
+    html! {
+        section aria-labelledby="andringar" {
+            h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (shown.as_of.label()) }
+            @if compare.changes.is_empty() { (nothing("Ingenting ändrades.")) } @else {
+                table {
+                    thead { tr { th scope="col" { "Vad" } th scope="col" { "Före" } th scope="col" { "Efter" } } }
+                    tbody { @for change in &compare.changes { tr { th scope="row" { (change.what) } td { (change.before) } td { (change.after) } } } }
                 }
             }
-            section aria-labelledby="handelser" {
-                h2 id="handelser" { "Händelserna (" (shown.upto) ")" }
-                p {
-                    "Exportera hela historiken med hashar och sigill: "
-                    a href={ "/api/v1/audit/strategies/" (id) "/export.csv" } { "CSV" } " · "
-                    a href={ "/api/v1/audit/strategies/" (id) "/export.json" } { "JSON" } " · "
-                    a href={ "/granskning/strategier/" (id) "/rapport?per=" (per) } { "Utskrivbar rapport" }
-                    ". Kontrollera en export utan databas med " code { "insats audit verify-export FIL" } "."
-                }
-                @if shown.upto > shown.listed.len() as i64 { p { "Visar de senaste " (shown.listed.len()) " av " (shown.upto) " händelser; exporterna har alla." } }
-                (events_table(&shown.listed))
+        }
+    }
+}
+
+/// The events up to the moment (the latest of them), with the exports of them all.
+fn events_section(id: &str, shown: &audit::StrategyPage, per: &str) -> Markup {
+    html! {
+        section aria-labelledby="handelser" {
+            h2 id="handelser" { "Händelserna (" (shown.upto) ")" }
+            p {
+                "Exportera hela historiken med hashar och sigill: "
+                a href={ "/api/v1/audit/strategies/" (id) "/export.csv" } { "CSV" } " · "
+                a href={ "/api/v1/audit/strategies/" (id) "/export.json" } { "JSON" } " · "
+                a href={ (paths::AuditReport { id: id.to_string() }) "?per=" (per) } { "Utskrivbar rapport" }
+                ". Kontrollera en export utan databas med " code { "insats audit verify-export FIL" } "."
             }
-        },
-    );
-    (status, markup).into_response()
+            @if shown.upto > shown.listed.len() as i64 { p { "Visar de senaste " (shown.listed.len()) " av " (shown.upto) " händelser; exporterna har alla." } }
+            (events_table(&shown.listed))
+        }
+    }
 }
 
 /// `/granskning/strategier/{id}/rapport?per=…`: a printable report in Swedish.
 pub async fn report(
+    paths::AuditReport { id }: paths::AuditReport,
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
     Query(query): Query<Moment>,
 ) -> Response {
     if let Some(refusal) = unless_auditor(&user) {
@@ -548,11 +585,11 @@ fn state_view(state: &StrategyState, names: &Names) -> Markup {
             }
             h3 { "Öppna ärenden (" (state.open_cases.len()) ")" }
             @if state.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-                ul { @for (case_id, case) in state.open_cases.iter().take(50) { li { a href={ "/arenden/" (case_id) } { (case.title) } " (" (case.area.as_deref().map(|a| names.area(a)).unwrap_or_default()) ", position " (case.position) ")" } } }
+                ul { @for (case_id, case) in state.open_cases.iter().take(50) { li { a href=(paths::case(case_id)) { (case.title) } " (" (case.area.as_deref().map(|a| names.area(a)).unwrap_or_default()) ", position " (case.position) ")" } } }
             }
             h3 { "Öppna frågor mellan forum (" (state.open_items.len()) ")" }
             @if state.open_items.is_empty() { (nothing("Inga öppna frågor.")) } @else {
-                ul { @for (item_id, item) in state.open_items.iter().take(50) { li { a href={ "/forum/" (item_id) } { (item.title) } " (" (item.route.clone().unwrap_or_default()) ", position " (item.position) ")" } } }
+                ul { @for (item_id, item) in state.open_items.iter().take(50) { li { a href=(paths::item(item_id)) { (item.title) } " (" (item.route.clone().unwrap_or_default()) ", position " (item.position) ")" } } }
             }
         }
     }

@@ -2,7 +2,8 @@
 //! actions (note, assign, status, escalate to the council, close, reopen, secrecy).
 
 use crate::web::extract::FormBody;
-use crate::web::extract::{Path, Query};
+use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,15 +20,15 @@ use crate::app::{AssigneeInput, CaseInput, SecrecyTarget};
 use crate::domain::case::CaseStatus;
 use crate::domain::plan::{NodeKind, Plan};
 use crate::queries::cases::CaseRow;
-use crate::queries::timeline::{TimelineFilter, status_label};
+use crate::queries::timeline::{TimelineFilter, TimelineItem, status_label};
 use crate::web::AppState;
 
 const CASE_READS: [&str; 3] = ["cases", "timeline", "secrecy"];
 
 pub async fn list(
+    paths::AreaCases { area }: paths::AreaCases,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
     let area = match state.services.require_area(&area).await {
@@ -52,7 +53,7 @@ pub async fn list(
         Some(&user.viewer()),
         html! {
             h1 { "Ärenden i " (area) }
-            @if may_write { p { a.button href={ "/omraden/" (area) "/arenden/nytt" } { "Nytt ärende" } } }
+            @if may_write { p { a.button href=(paths::NewCase { area: area.to_string() }) { "Nytt ärende" } } }
             @if rows.is_empty() {
                 (nothing("Inga ärenden ännu."))
             } @else {
@@ -63,7 +64,7 @@ pub async fn list(
                         tbody {
                             @for row in &rows {
                                 tr {
-                                    td { a href={ "/arenden/" (row.case_id) } { (row.title.as_deref().unwrap_or("(utan rubrik)")) } }
+                                    td { a href=(paths::case(row.case_id)) { (row.title.as_deref().unwrap_or("(utan rubrik)")) } }
                                     td { (status_label(row.status.as_deref().unwrap_or(""))) }
                                     td { (row.opened_at.map(crate::clock::datetime).unwrap_or_default()) }
                                     td.number { (row.age_days(now)) }
@@ -94,7 +95,7 @@ fn case_form(
     let strategy_error = errors.get("strategies");
     html! {
         (super::layout::error_summary(&errors.0))
-        form.stack method="post" action={ "/omraden/" (area) "/arenden" } novalidate {
+        form.stack method="post" action=(paths::AreaCases { area: area.to_string() }) novalidate {
             (csrf(token))
             (input("title", "Rubrik", "text", first(values, "title"), errors, Some("Kort, utan namn på personer.")))
             (textarea("description", "Beskrivning", first(values, "description"), errors, None))
@@ -121,9 +122,9 @@ fn case_form(
 }
 
 pub async fn new_case(
+    paths::NewCase { area }: paths::NewCase,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
 ) -> Response {
     let plan = match state.services.plan().await {
         Ok(plan) => plan,
@@ -133,9 +134,9 @@ pub async fn new_case(
 }
 
 pub async fn open(
+    paths::AreaCases { area }: paths::AreaCases,
     State(state): State<AppState>,
     user: PageUser,
-    Path(area): Path<String>,
     FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
@@ -149,7 +150,7 @@ pub async fn open(
         .open_case(&user.ctx(&fields), &area, &input)
         .await
     {
-        Ok(done) => see_other(&format!("/arenden/{}?efter={}", done.id, done.position)),
+        Ok(done) => see_other(&format!("{}?efter={}", paths::case(done.id), done.position)),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
                 let plan = match state.services.plan().await {
@@ -164,9 +165,9 @@ pub async fn open(
 }
 
 pub async fn show(
+    paths::Case { id }: paths::Case,
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
     render(
@@ -217,32 +218,13 @@ async fn render(
         Err(error) => return refused(error),
     };
     let may_write = authorize(&user.actor(), &Action::WriteCase { area: &area }).is_ok();
-    let description = items
-        .iter()
-        .find(|item| item.event_type == "CaseOpened")
-        .and_then(|item| {
-            item.data
-                .get("description")
-                .and_then(|d| d.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    let notes: Vec<(String, String)> = items
-        .iter()
-        .filter(|item| item.event_type == "CaseNoteAdded")
-        .filter_map(|item| {
-            Some((
-                item.data.get("note_id")?.as_str()?.to_owned(),
-                item.data.get("text")?.as_str()?.chars().take(40).collect(),
-            ))
-        })
-        .collect();
+    let (description, notes) = description_and_notes(&items);
     let title = row.title.clone().unwrap_or_else(|| "Ärende".into());
     let body = page(
         &title,
         Some(&user.viewer()),
         html! {
-            p { a href={ "/omraden/" (area) "/arenden" } { "← Ärenden i " (area) } }
+            p { a href=(paths::AreaCases { area: area.to_string() }) { "← Ärenden i " (area) } }
             h1 { (title) }
             (summary(&row, &plan, &description))
             @if may_write {
@@ -259,6 +241,31 @@ async fn render(
         },
     );
     (status, body).into_response()
+}
+
+/// The case's description and its notes (id and beginning, for the secrecy form), as the
+/// viewer may read them.
+fn description_and_notes(items: &[TimelineItem]) -> (String, Vec<(String, String)>) {
+    let text = |item: &TimelineItem, field: &str| {
+        item.data
+            .get(field)
+            .and_then(|d| d.as_str())
+            .map(str::to_owned)
+    };
+    let description = items
+        .iter()
+        .find(|item| item.event_type == "CaseOpened")
+        .and_then(|item| text(item, "description"))
+        .unwrap_or_default();
+    let notes = items
+        .iter()
+        .filter(|item| item.event_type == "CaseNoteAdded")
+        .filter_map(|item| {
+            let beginning = text(item, "text")?.chars().take(40).collect();
+            Some((text(item, "note_id")?, beginning))
+        })
+        .collect();
+    (description, notes)
 }
 
 fn summary(row: &CaseRow, plan: &Plan, description: &str) -> Markup {
@@ -298,7 +305,26 @@ fn actions(
     notes: &[(String, String)],
 ) -> Markup {
     let id = row.case_id;
-    let closed = !row.is_open();
+    html! {
+        div.actions {
+            @if row.is_open() {
+                (open_case_forms(row, plan, token, errors))
+            } @else {
+                form.stack method="post" action=(paths::CaseReopen { id: id.to_string() }) {
+                    (csrf(token))
+                    (textarea("reason", "Varför öppnas ärendet igen?", "", errors, None))
+                    button type="submit" { "Öppna igen" }
+                }
+            }
+            (secrecy_form(id, token, notes))
+        }
+    }
+}
+
+/// What may be done with an open case: a note, an assignment, a status, an escalation (when
+/// none is open) and closing it.
+fn open_case_forms(row: &CaseRow, plan: &Plan, token: &str, errors: &FormErrors) -> Markup {
+    let id = row.case_id;
     let mut processes = vec![(String::new(), "Välj process".to_owned())];
     processes.extend(
         plan.nodes(NodeKind::Process)
@@ -306,187 +332,119 @@ fn actions(
             .map(|p| (p.id.clone(), p.text("title").to_owned())),
     );
     let statuses = [CaseStatus::Ny, CaseStatus::Pagaende, CaseStatus::Vantar].map(|status| {
-        (
-            serde_json::to_value(status)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned(),
-            status.label().to_owned(),
-        )
+        let stored = serde_json::to_value(status).ok();
+        let stored = stored.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
+        (stored.to_owned(), status.label().to_owned())
     });
+    let none = FormErrors::default();
+    html! {
+        form.stack method="post" action=(paths::CaseNote { id: id.to_string() }) {
+            (csrf(token))
+            (textarea("text", "Ny anteckning", "", errors, None))
+            button type="submit" { "Spara anteckningen" }
+        }
+        form.stack method="post" action=(paths::CaseAssign { id: id.to_string() }) {
+            (csrf(token))
+            (select("process", "Tilldela processägaren för", &processes, "", errors))
+            (input("name", "… eller en person i teamet", "text", "", errors, None))
+            button type="submit" { "Tilldela" }
+        }
+        form.stack method="post" action=(paths::CaseStatus { id: id.to_string() }) {
+            (csrf(token))
+            (select("status", "Status", &statuses, row.status.as_deref().unwrap_or("ny"), &none))
+            button type="submit" { "Ändra status" }
+        }
+        @if row.open_escalation.is_none() {
+            form.stack method="post" action=(paths::CaseEscalate { id: id.to_string() }) {
+                (csrf(token))
+                (textarea("escalation", "Vad ska Integrationsrådet ta ställning till?", "", errors, Some("Skriv en sammanfattning för rådet. Rådet läser den här texten, även om den sekretessmarkeras, men inte ärendets sekretessmarkerade beskrivning eller anteckningar.")))
+                button type="submit" { "Eskalera till Integrationsrådet" }
+            }
+        }
+        form.stack method="post" action=(paths::CaseClose { id: id.to_string() }) {
+            (csrf(token))
+            (textarea("resolution", "Hur avslutades ärendet?", "", errors, None))
+            button type="submit" { "Avsluta ärendet" }
+        }
+    }
+}
+
+/// Marking the description or a note secret, or lifting the mark.
+fn secrecy_form(id: Uuid, token: &str, notes: &[(String, String)]) -> Markup {
     let mut secret_targets = vec![("description".to_owned(), "Beskrivningen".to_owned())];
     secret_targets.extend(
         notes
             .iter()
             .map(|(id, text)| (format!("note:{id}"), format!("Anteckningen ”{text}…”"))),
     );
-    let none = FormErrors::default();
     html! {
-        div.actions {
-            @if closed {
-                form.stack method="post" action={ "/arenden/" (id) "/oppna" } {
-                    (csrf(token))
-                    (textarea("reason", "Varför öppnas ärendet igen?", "", errors, None))
-                    button type="submit" { "Öppna igen" }
-                }
-            } @else {
-                form.stack method="post" action={ "/arenden/" (id) "/anteckning" } {
-                    (csrf(token))
-                    (textarea("text", "Ny anteckning", "", errors, None))
-                    button type="submit" { "Spara anteckningen" }
-                }
-                form.stack method="post" action={ "/arenden/" (id) "/tilldela" } {
-                    (csrf(token))
-                    (select("process", "Tilldela processägaren för", &processes, "", errors))
-                    (input("name", "… eller en person i teamet", "text", "", errors, None))
-                    button type="submit" { "Tilldela" }
-                }
-                form.stack method="post" action={ "/arenden/" (id) "/status" } {
-                    (csrf(token))
-                    (select("status", "Status", &statuses, row.status.as_deref().unwrap_or("ny"), &none))
-                    button type="submit" { "Ändra status" }
-                }
-                @if row.open_escalation.is_none() {
-                    form.stack method="post" action={ "/arenden/" (id) "/eskalera" } {
-                        (csrf(token))
-                        (textarea("escalation", "Vad ska Integrationsrådet ta ställning till?", "", errors, Some("Skriv en sammanfattning för rådet. Rådet läser den här texten, även om den sekretessmarkeras, men inte ärendets sekretessmarkerade beskrivning eller anteckningar.")))
-                        button type="submit" { "Eskalera till Integrationsrådet" }
-                    }
-                }
-                form.stack method="post" action={ "/arenden/" (id) "/avsluta" } {
-                    (csrf(token))
-                    (textarea("resolution", "Hur avslutades ärendet?", "", errors, None))
-                    button type="submit" { "Avsluta ärendet" }
-                }
+        form.stack method="post" action=(paths::CaseSecrecy { id: id.to_string() }) {
+            (csrf(token))
+            (select("target", "Sekretessmarkera", &secret_targets, "description", &FormErrors::default()))
+            div.field.check {
+                input type="checkbox" id="lift" name="lift" value="ja";
+                label for="lift" { "Ta bort markeringen i stället" }
             }
-            form.stack method="post" action={ "/arenden/" (id) "/sekretess" } {
-                (csrf(token))
-                (select("target", "Sekretessmarkera", &secret_targets, "description", &none))
-                div.field.check {
-                    input type="checkbox" id="lift" name="lift" value="ja";
-                    label for="lift" { "Ta bort markeringen i stället" }
-                }
-                button.secondary type="submit" { "Ändra sekretess" }
-            }
+            button.secondary type="submit" { "Ändra sekretess" }
         }
     }
 }
 
-/// The case's actions, posted from its page.
-pub async fn act(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path((id, action)): Path<(String, String)>,
-    FormBody(body): FormBody,
+/// What a case's form sent: the case, its fields and the command's context.
+struct CaseForm {
+    case_id: Uuid,
+    fields: HashMap<String, Vec<String>>,
+    ctx: crate::app::CommandContext,
+}
+
+impl CaseForm {
+    fn read(id: &str, user: &PageUser, body: &[u8]) -> Result<Self, super::Missing> {
+        let case_id = Uuid::parse_str(id).map_err(|_| super::Missing("Ärendet finns inte."))?;
+        let fields = form_fields(body);
+        let ctx = user.ctx(&fields);
+        Ok(Self {
+            case_id,
+            fields,
+            ctx,
+        })
+    }
+
+    fn field(&self, name: &str) -> &str {
+        first(&self.fields, name)
+    }
+}
+
+/// After a case's command: back to the case, or the case with the form's errors (named as
+/// the page names its fields: `renamed` maps the command's field to the page's).
+async fn after_case_action(
+    state: &AppState,
+    user: &PageUser,
+    form: &CaseForm,
+    outcome: Result<crate::app::Done, crate::app::AppError>,
+    renamed: Option<(&str, &str)>,
 ) -> Response {
-    let Ok(case_id) = Uuid::parse_str(&id) else {
-        return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
-    };
-    let fields = form_fields(&body);
-    let ctx = user.ctx(&fields);
-    let services = &state.services;
-    let outcome = match action.as_str() {
-        "anteckning" => {
-            services
-                .add_case_note(&ctx, case_id, first(&fields, "text"))
-                .await
-        }
-        "tilldela" => {
-            let process = first(&fields, "process");
-            let input = if process.is_empty() {
-                AssigneeInput::TeamMember {
-                    name: first(&fields, "name").to_owned(),
-                    user_id: None,
-                }
-            } else {
-                AssigneeInput::ProcessOwner {
-                    process: process.to_owned(),
-                }
-            };
-            services.assign_case(&ctx, case_id, &input).await
-        }
-        "status" => {
-            match serde_json::from_value::<CaseStatus>(serde_json::json!(first(&fields, "status")))
-            {
-                Ok(status) => services.change_case_status(&ctx, case_id, status).await,
-                Err(_) => {
-                    return super::error_page(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "Okänd status",
-                        "Välj en status i listan.",
-                    );
-                }
-            }
-        }
-        "eskalera" => {
-            services
-                .escalate_case(&ctx, case_id, first(&fields, "escalation"))
-                .await
-        }
-        "avsluta" => {
-            services
-                .close_case(&ctx, case_id, first(&fields, "resolution"))
-                .await
-        }
-        "oppna" => {
-            services
-                .reopen_case(&ctx, case_id, first(&fields, "reason"))
-                .await
-        }
-        "sekretess" => {
-            let target = match first(&fields, "target") {
-                "description" => SecrecyTarget::CaseDescription(case_id),
-                other => match other
-                    .strip_prefix("note:")
-                    .and_then(|n| Uuid::parse_str(n).ok())
-                {
-                    Some(note_id) => SecrecyTarget::Note { case_id, note_id },
-                    None => {
-                        return super::error_page(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "Okänd text",
-                            "Välj en text i listan.",
-                        );
-                    }
-                },
-            };
-            services
-                .set_secrecy(&ctx, target, first(&fields, "lift") != "ja")
-                .await
-        }
-        _ => {
-            return super::error_page(
-                StatusCode::NOT_FOUND,
-                "Finns inte",
-                "Den åtgärden finns inte.",
-            );
-        }
-    };
     match outcome {
-        Ok(done) => see_other(&format!("/arenden/{case_id}?efter={}", done.position)),
+        Ok(done) => see_other(&format!(
+            "{}?efter={}",
+            paths::case(form.case_id),
+            done.position
+        )),
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => {
-                // The escalation's text field is called "escalation" on the page.
                 let errors = FormErrors(
                     errors
                         .0
                         .into_iter()
-                        .map(|(field, message)| {
-                            (
-                                if action == "eskalera" && field == "text" {
-                                    "escalation".into()
-                                } else {
-                                    field
-                                },
-                                message,
-                            )
+                        .map(|(field, message)| match renamed {
+                            Some((from, to)) if field == from => (to.to_owned(), message),
+                            _ => (field, message),
                         })
                         .collect(),
                 );
+                let id = form.case_id.to_string();
                 render(
-                    &state,
-                    &user,
+                    state,
+                    user,
                     &id,
                     None,
                     &errors,
@@ -497,4 +455,160 @@ pub async fn act(
             None => refused(error),
         },
     }
+}
+
+pub async fn note(
+    paths::CaseNote { id }: paths::CaseNote,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let outcome = state
+        .services
+        .add_case_note(&form.ctx, form.case_id, form.field("text"))
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
+}
+
+pub async fn assign(
+    paths::CaseAssign { id }: paths::CaseAssign,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let process = form.field("process");
+    let input = if process.is_empty() {
+        AssigneeInput::TeamMember {
+            name: form.field("name").to_owned(),
+            user_id: None,
+        }
+    } else {
+        AssigneeInput::ProcessOwner {
+            process: process.to_owned(),
+        }
+    };
+    let outcome = state
+        .services
+        .assign_case(&form.ctx, form.case_id, &input)
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
+}
+
+pub async fn status(
+    paths::CaseStatus { id }: paths::CaseStatus,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let Ok(status) = serde_json::from_value::<CaseStatus>(serde_json::json!(form.field("status")))
+    else {
+        return super::error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Okänd status",
+            "Välj en status i listan.",
+        );
+    };
+    let outcome = state
+        .services
+        .change_case_status(&form.ctx, form.case_id, status)
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
+}
+
+pub async fn escalate(
+    paths::CaseEscalate { id }: paths::CaseEscalate,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let outcome = state
+        .services
+        .escalate_case(&form.ctx, form.case_id, form.field("escalation"))
+        .await;
+    // The escalation's text field is called "escalation" on the page.
+    after_case_action(&state, &user, &form, outcome, Some(("text", "escalation"))).await
+}
+
+pub async fn close(
+    paths::CaseClose { id }: paths::CaseClose,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let outcome = state
+        .services
+        .close_case(&form.ctx, form.case_id, form.field("resolution"))
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
+}
+
+pub async fn reopen(
+    paths::CaseReopen { id }: paths::CaseReopen,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let outcome = state
+        .services
+        .reopen_case(&form.ctx, form.case_id, form.field("reason"))
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
+}
+
+pub async fn secrecy(
+    paths::CaseSecrecy { id }: paths::CaseSecrecy,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match CaseForm::read(&id, &user, &body) {
+        Ok(form) => form,
+        Err(missing) => return missing.into_response(),
+    };
+    let case_id = form.case_id;
+    let target = match form.field("target") {
+        "description" => SecrecyTarget::CaseDescription(case_id),
+        other => match other
+            .strip_prefix("note:")
+            .and_then(|n| Uuid::parse_str(n).ok())
+        {
+            Some(note_id) => SecrecyTarget::Note { case_id, note_id },
+            None => {
+                return super::error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Okänd text",
+                    "Välj en text i listan.",
+                );
+            }
+        },
+    };
+    let outcome = state
+        .services
+        .set_secrecy(&form.ctx, target, form.field("lift") != "ja")
+        .await;
+    after_case_action(&state, &user, &form, outcome, None).await
 }

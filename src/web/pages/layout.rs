@@ -1,6 +1,7 @@
 //! The one layout every page shares: a header with the signed-in user and role, the
 //! navigation, the main landmark and the footer with the accessibility statement.
 
+use crate::web::paths;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::accounts::User;
@@ -28,7 +29,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
                 a.skip-link href="#innehall" { "Hoppa till innehållet" }
                 header.site-header {
                     div.brand {
-                        a href="/" { "Insats" }
+                        a href=(paths::Start) { "Insats" }
                         span.tagline { "Uppföljning av Växjö kommunkoncerns integrationsplan" }
                     }
                     @if let Some(viewer) = viewer {
@@ -36,7 +37,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
                         div.who {
                             span { (viewer.user.name) }
                             span.role { (viewer.user.role().label()) }
-                            form method="post" action="/logga-ut" {
+                            form method="post" action=(paths::Logout) {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
                                 button.link type="submit" { "Logga ut" }
                             }
@@ -47,9 +48,9 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
                     (main)
                 }
                 footer.site-footer {
-                    a href="/tillganglighet" { "Tillgänglighetsredogörelse" }
+                    a href=(paths::Accessibility) { "Tillgänglighetsredogörelse" }
                     " · "
-                    a href="/planen" { "Integrationsplanen" }
+                    a href=(paths::Plan) { "Integrationsplanen" }
                 }
             }
         }
@@ -61,21 +62,21 @@ fn navigation(user: &User) -> Markup {
     html! {
         nav aria-label="Huvudmeny" {
             ul {
-                li { a href="/" { "Start" } }
+                li { a href=(paths::Start) { "Start" } }
                 @for area in &user.areas {
-                    li { a href={ "/omraden/" (area) } { "Mitt område" } }
+                    li { a href=(paths::area_timeline(area.to_string())) { "Mitt område" } }
                 }
-                li { a href="/omraden" { "Områden" } }
-                li { a href="/planen" { "Planen" } }
-                li { a href="/rad/informationsflode" { "Informationsflödet" } }
+                li { a href=(paths::Areas) { "Områden" } }
+                li { a href=(paths::Plan) { "Planen" } }
+                li { a href=(paths::CouncilFlow) { "Informationsflödet" } }
                 @if role == Role::Processagare || role == Role::Samordnare {
-                    li { a href="/processagare" { "Mina strategier" } }
+                    li { a href=(paths::Owner) { "Mina strategier" } }
                 }
                 @if matches!(role, Role::Revisor | Role::Samordnare) {
-                    li { a href="/granskning" { "Granskning" } }
+                    li { a href=(paths::Audit) { "Granskning" } }
                 }
                 @if role == Role::Samordnare {
-                    li { a href="/admin" { "Administration" } }
+                    li { a href=(paths::Admin) { "Administration" } }
                 }
             }
         }

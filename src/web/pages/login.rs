@@ -4,6 +4,7 @@
 //! (`accounts::rate_limit`); the password checks that run at once are bounded
 //! (`accounts::password`). Failed logins are logged without the password.
 
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -54,7 +55,7 @@ fn login_page(
             h1 { "Logga in" }
             @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (error_summary(errors))
-            form.stack method="post" action="/logga-in" novalidate {
+            form.stack method="post" action=(paths::Login) novalidate {
                 input type="hidden" name="csrf" value=(token);
                 div.field {
                     label for="email" { "E-postadress" }
@@ -95,12 +96,13 @@ fn fresh_form(
 
 /// The login form, with a fresh token; says why the last session ended, when it did.
 pub async fn show(
+    _: paths::Login,
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Query(query): Query<LoginQuery>,
 ) -> Response {
     if caller.user().is_some() {
-        return Redirect::to("/").into_response();
+        return Redirect::to(&paths::Start.to_string()).into_response();
     }
     let notice = match query.slut.as_deref() {
         Some("inaktiv") => Some(
@@ -124,6 +126,7 @@ fn wait_page(status: StatusCode, title: &str, message: &str, wait: Duration) -> 
 }
 
 pub async fn submit(
+    _: paths::Login,
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
@@ -192,7 +195,7 @@ pub async fn submit(
         }
     };
     tracing::info!(user = %user.user_id, "signed in");
-    let mut response = Redirect::to("/").into_response();
+    let mut response = Redirect::to(&paths::Start.to_string()).into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, state.session_cookie_header(&session));
@@ -200,13 +203,17 @@ pub async fn submit(
 }
 
 /// Ends the session (the middleware has checked its CSRF token).
-pub async fn logout(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller) -> Response {
+pub async fn logout(
+    _: paths::Logout,
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+) -> Response {
     if let Caller::Session(session) = &caller
         && let Err(error) = state.accounts.end_session(&session.id_hash).await
     {
         tracing::error!(error = %error, "could not end a session");
     }
-    let mut response = Redirect::to("/logga-in").into_response();
+    let mut response = Redirect::to(&paths::Login.to_string()).into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, state.clear_session_cookie());

@@ -10,8 +10,8 @@ mod area;
 pub mod audit;
 mod cases;
 pub(crate) mod components;
-mod council;
-mod layout;
+pub mod council;
+pub(crate) mod layout;
 mod login;
 mod owner;
 mod plan;
@@ -22,65 +22,68 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum_extra::routing::RouterExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 pub use layout::{Viewer, page};
 
-use super::AppState;
 use super::auth::Caller;
+use super::{AppState, paths};
 use crate::accounts::User;
 use crate::domain::actor::Role;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(start))
-        .route("/oversikt", get(admin::overview))
-        .route("/logga-in", get(login::show).post(login::submit))
-        .route("/logga-ut", post(login::logout))
-        .route("/omraden", get(area::list))
-        .route("/omraden/{area}", get(area::timeline))
-        .route("/omraden/{area}/export.csv", get(area::export_csv))
-        .route("/omraden/{area}/export.json", get(area::export_json))
-        .route("/omraden/{area}/granskning", post(area::review))
-        .route("/omraden/{area}/insatser/ny", get(area::new_activity))
-        .route("/omraden/{area}/insatser", post(area::log_activity))
-        .route(
-            "/omraden/{area}/arenden",
-            get(cases::list).post(cases::open),
-        )
-        .route("/omraden/{area}/arenden/nytt", get(cases::new_case))
-        .route("/arenden/{id}", get(cases::show))
-        .route("/arenden/{id}/{action}", post(cases::act))
-        .route("/forum/{id}", get(council::item))
-        .route("/forum/{id}/{action}", post(council::act_on_item))
-        .route(
-            "/forum/nytt",
-            get(council::new_item).post(council::raise_item),
-        )
-        .route("/planen", get(plan::plan))
-        .route("/planen/strategier/{id}", get(plan::strategy))
-        .route("/rad/informationsflode", get(council::flow))
-        .route("/processagare", get(owner::show))
-        .route("/processagare/strategier/{id}/status", post(owner::report))
-        .route("/processagare/processer/{id}/beslut", post(owner::decide))
-        .route("/granskning", get(audit::start))
-        .route("/granskning/strategi", get(audit::chosen))
-        .route("/granskning/verifiering", get(audit::verify_log))
-        .route("/granskning/strategier/{id}", get(audit::strategy))
-        .route("/granskning/strategier/{id}/rapport", get(audit::report))
-        .route("/admin", get(admin::show))
-        .route("/admin/anvandare", post(admin::add_user))
-        .route("/admin/anvandare/stang-av", post(admin::disable_user))
-        .route("/admin/omraden", post(admin::add_area))
-        .route("/admin/radera", post(admin::erase))
-        .route(
-            "/tillganglighet",
-            get(accessibility::statement).post(accessibility::report),
-        )
-        .route("/static/insats.css", get(stylesheet))
-        .route("/static/insats.js", get(script))
+        .typed_get(start)
+        .typed_get(admin::overview)
+        .typed_get(login::show)
+        .typed_post(login::submit)
+        .typed_post(login::logout)
+        .typed_get(area::list)
+        .typed_get(area::timeline)
+        .typed_get(area::export_csv)
+        .typed_get(area::export_json)
+        .typed_post(area::review)
+        .typed_get(area::new_activity)
+        .typed_post(area::log_activity)
+        .typed_get(cases::list)
+        .typed_post(cases::open)
+        .typed_get(cases::new_case)
+        .typed_get(cases::show)
+        .typed_post(cases::reopen)
+        .typed_post(cases::note)
+        .typed_post(cases::assign)
+        .typed_post(cases::status)
+        .typed_post(cases::escalate)
+        .typed_post(cases::close)
+        .typed_post(cases::secrecy)
+        .typed_get(council::item::show)
+        .typed_post(council::item::acknowledge)
+        .typed_post(council::item::answer)
+        .typed_post(council::item::close)
+        .typed_get(council::new_item::form)
+        .typed_post(council::new_item::raise)
+        .typed_get(plan::plan)
+        .typed_get(plan::strategy)
+        .typed_get(council::flow::flow)
+        .typed_get(owner::show)
+        .typed_post(owner::report)
+        .typed_post(owner::decide)
+        .typed_get(audit::start)
+        .typed_get(audit::chosen)
+        .typed_get(audit::verify_log)
+        .typed_get(audit::strategy)
+        .typed_get(audit::report)
+        .typed_get(admin::show)
+        .typed_post(admin::add_user)
+        .typed_post(admin::disable_user)
+        .typed_post(admin::add_area)
+        .typed_post(admin::erase)
+        .typed_get(accessibility::statement)
+        .typed_post(accessibility::report)
+        .typed_get(stylesheet)
+        .typed_get(script)
 }
 
 /// A signed-in user on a page; anyone else is sent to the login page.
@@ -134,18 +137,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
                     .map(str::to_owned),
             }),
             // A session that ended by itself: the login page says why.
-            _ => Err(
-                match parts.extensions.get::<crate::accounts::SessionEnd>() {
-                    Some(crate::accounts::SessionEnd::Idle) => {
-                        Redirect::to("/logga-in?slut=inaktiv")
+            _ => {
+                let login = paths::Login.to_string();
+                Err(
+                    match parts.extensions.get::<crate::accounts::SessionEnd>() {
+                        Some(crate::accounts::SessionEnd::Idle) => {
+                            Redirect::to(&format!("{login}?slut=inaktiv"))
+                        }
+                        Some(crate::accounts::SessionEnd::Lifetime) => {
+                            Redirect::to(&format!("{login}?slut=tid"))
+                        }
+                        None => Redirect::to(&login),
                     }
-                    Some(crate::accounts::SessionEnd::Lifetime) => {
-                        Redirect::to("/logga-in?slut=tid")
-                    }
-                    None => Redirect::to("/logga-in"),
-                }
-                .into_response(),
-            ),
+                    .into_response(),
+                )
+            }
         }
     }
 }
@@ -163,6 +169,17 @@ pub async fn settle(state: &AppState, position: Option<i64>, names: &[&str]) {
     let _ = state.queries.settle(position, names).await;
 }
 
+/// A thing named in an address that does not exist, as a 404 page that says what it is
+/// (for example "Ärendet finns inte.").
+#[derive(Debug, Clone, Copy)]
+pub struct Missing(pub &'static str);
+
+impl IntoResponse for Missing {
+    fn into_response(self) -> Response {
+        error_page(StatusCode::NOT_FOUND, "Finns inte", self.0)
+    }
+}
+
 /// An error as a page, with the status it belongs to.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = page(
@@ -171,25 +188,24 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         html! {
             h1 { (title) }
             p { (message) }
-            p { a href="/" { "Till startsidan" } }
+            p { a href=(paths::Start) { "Till startsidan" } }
         },
     );
     (status, body).into_response()
 }
 
 /// Each role lands where its work is.
-async fn start(user: PageUser) -> Response {
+async fn start(_: paths::Start, user: PageUser) -> Response {
     let target = match user.role() {
         Role::Omradesteam => user
             .user
             .areas
             .first()
-            .map(|area| format!("/omraden/{area}")),
-        Role::Integrationsrad => Some("/rad/informationsflode".to_owned()),
-        Role::Processagare => Some("/processagare".to_owned()),
-        Role::Revisor => Some("/granskning".to_owned()),
-        Role::Samordnare => Some("/oversikt".to_owned()),
-        Role::Integrationsberedning => Some("/rad/informationsflode".to_owned()),
+            .map(|area| paths::area_timeline(area).to_string()),
+        Role::Integrationsrad | Role::Integrationsberedning => Some(paths::CouncilFlow.to_string()),
+        Role::Processagare => Some(paths::Owner.to_string()),
+        Role::Revisor => Some(paths::Audit.to_string()),
+        Role::Samordnare => Some(paths::Overview.to_string()),
     };
     match target {
         Some(target) => Redirect::to(&target).into_response(),
@@ -202,7 +218,7 @@ async fn start(user: PageUser) -> Response {
     }
 }
 
-async fn stylesheet() -> impl IntoResponse {
+async fn stylesheet(_: paths::Stylesheet) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
@@ -212,7 +228,7 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn script() -> impl IntoResponse {
+async fn script(_: paths::Script) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),

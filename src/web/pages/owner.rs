@@ -2,7 +2,8 @@
 //! is due, the items waiting for them, and forms for status reports and decisions.
 
 use crate::web::extract::FormBody;
-use crate::web::extract::{Path, Query};
+use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ use super::components::{
 use super::{After, PageUser, nothing, page, settle};
 use crate::app::{DecisionInput, StatusReportInput};
 use crate::domain::actor::Role;
-use crate::domain::plan::NodeKind;
+use crate::domain::plan::{NodeKind, Plan};
 use crate::domain::strategy::StrategyStatus;
 use crate::queries::strategies::Report;
 use crate::web::AppState;
@@ -47,20 +48,6 @@ pub async fn page_for(
         Err(error) => return refused(error),
     };
     let today = state.services.today();
-    let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(today);
-    let statuses: Vec<(String, String)> = StrategyStatus::ALL
-        .iter()
-        .map(|s| {
-            (
-                serde_json::to_value(s)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                s.label().to_owned(),
-            )
-        })
-        .collect();
     let mut waiting = Vec::new();
     for process in &processes {
         match state
@@ -72,11 +59,11 @@ pub async fn page_for(
             Err(error) => return refused(error),
         }
     }
-    let default = |name: &str, fallback: String| {
-        values
-            .get(name)
-            .and_then(|v| v.first().cloned())
-            .unwrap_or(fallback)
+    let form = OwnerForms {
+        user,
+        errors,
+        values,
+        today,
     };
     let body = page(
         "Mina strategier",
@@ -87,36 +74,15 @@ pub async fn page_for(
             section aria-labelledby="vantar" {
                 h2 id="vantar" { "Ärenden som väntar på dig" }
                 @if waiting.is_empty() { (nothing("Inga ärenden väntar.")) }
-                ul { @for item in &waiting { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (format!("{:.0}", item.age_days)) " dagar" } } }
+                ul { @for item in &waiting { li { a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) } " – " (format!("{:.0}", item.age_days)) " dagar" } } }
             }
             @for process in &processes {
                 @if let Some(node) = plan.node(NodeKind::Process, process) {
                     section aria-labelledby={ "p-" (process) } {
                         h2 id={ "p-" (process) } { (node.text("title")) }
-                        table {
-                            thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (tertial_start) " – " (tertial_end) } } }
-                            tbody {
-                                @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process) {
-                                    @let report = latest.get(&strategy.id);
-                                    tr {
-                                        th scope="row" { a href={ "/planen/strategier/" (strategy.id) } { (strategy.text("title")) } }
-                                        td { @if let Some(report) = report { span class={ "status-" (report.status) } { (report.status.replace('_', " ")) } } @else { "Ingen" } }
-                                        td { @if report.is_some_and(|r| r.period_end >= tertial_end) { "Inlämnad" } @else { strong { "Saknas" } } }
-                                    }
-                                }
-                            }
-                        }
+                        (form.reports_table(&plan, process, &latest))
                         h3 { "Rapportera status" }
-                        form.stack method="post" action={ "/processagare/strategier/" (process) "/status" } {
-                            (csrf(&user.csrf))
-                            @let strategies: Vec<(String, String)> = plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process).map(|s| (s.id.clone(), s.text("title").to_owned())).collect();
-                            (select(&format!("strategy-{process}"), "Strategi", &strategies, &default("strategy", String::new()), errors))
-                            (input(&format!("period_start-{process}"), "Periodens första dag", "date", &default("period_start", tertial_start.to_string()), errors, None))
-                            (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &default("period_end", tertial_end.to_string()), errors, None))
-                            (select(&format!("status-{process}"), "Status", &statuses, &default("status", "enligt_plan".into()), errors))
-                            (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &default("comment", String::new()), errors, None))
-                            button type="submit" { "Skicka rapporten" }
-                        }
+                        (form.status_form(&plan, process))
                         h3 { "Registrera ett beslut" }
                         (decision_form(process, &user.csrf, errors, today))
                     }
@@ -127,9 +93,85 @@ pub async fn page_for(
     (status, body).into_response()
 }
 
+/// What the forms of the owner's page are drawn with: the user, the errors and values of a
+/// form sent back, and today.
+struct OwnerForms<'a> {
+    user: &'a PageUser,
+    errors: &'a FormErrors,
+    values: &'a HashMap<String, Vec<String>>,
+    today: time::Date,
+}
+
+impl OwnerForms<'_> {
+    /// A value the user sent, or `fallback`.
+    fn value(&self, name: &str, fallback: String) -> String {
+        self.values
+            .get(name)
+            .and_then(|v| v.first().cloned())
+            .unwrap_or(fallback)
+    }
+
+    /// The process's strategies with their latest status and whether the last period's report
+    /// is in.
+    fn reports_table(
+        &self,
+        plan: &Plan,
+        process: &str,
+        latest: &HashMap<String, Report>,
+    ) -> Markup {
+        let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(self.today);
+        html! {
+            table {
+                thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (tertial_start) " – " (tertial_end) } } }
+                tbody {
+                    @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process) {
+                        @let report = latest.get(&strategy.id);
+                        tr {
+                            th scope="row" { a href=(paths::strategy(strategy.id.to_string())) { (strategy.text("title")) } }
+                            td { @if let Some(report) = report { span class={ "status-" (report.status) } { (report.status.replace('_', " ")) } } @else { "Ingen" } }
+                            td { @if report.is_some_and(|r| r.period_end >= tertial_end) { "Inlämnad" } @else { strong { "Saknas" } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The status report form for one of the process's strategies.
+    fn status_form(&self, plan: &Plan, process: &str) -> Markup {
+        let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(self.today);
+        let statuses: Vec<(String, String)> = StrategyStatus::ALL
+            .iter()
+            .map(|s| {
+                let stored = serde_json::to_value(s).ok();
+                let stored = stored.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
+                (stored.to_owned(), s.label().to_owned())
+            })
+            .collect();
+        let strategies: Vec<(String, String)> = plan
+            .nodes(NodeKind::Strategy)
+            .into_iter()
+            .filter(|s| s.text("process") == process)
+            .map(|s| (s.id.clone(), s.text("title").to_owned()))
+            .collect();
+        let errors = self.errors;
+        html! {
+            form.stack method="post" action=(paths::OwnerStatus { id: process.to_string() }) {
+                (csrf(&self.user.csrf))
+                (select(&format!("strategy-{process}"), "Strategi", &strategies, &self.value("strategy", String::new()), errors))
+                (input(&format!("period_start-{process}"), "Periodens första dag", "date", &self.value("period_start", tertial_start.to_string()), errors, None))
+                (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &self.value("period_end", tertial_end.to_string()), errors, None))
+                (select(&format!("status-{process}"), "Status", &statuses, &self.value("status", "enligt_plan".into()), errors))
+                (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &self.value("comment", String::new()), errors, None))
+                button type="submit" { "Skicka rapporten" }
+            }
+        }
+    }
+}
+
 fn decision_form(process: &str, token: &str, errors: &FormErrors, today: time::Date) -> Markup {
     html! {
-        form.stack method="post" action={ "/processagare/processer/" (process) "/beslut" } {
+        form.stack method="post" action=(paths::OwnerDecision { id: process.to_string() }) {
             (csrf(token))
             (input(&format!("title-{process}"), "Beslut", "text", "", errors, None))
             (textarea(&format!("text-{process}"), "Beskrivning", "", errors, None))
@@ -140,6 +182,7 @@ fn decision_form(process: &str, token: &str, errors: &FormErrors, today: time::D
 }
 
 pub async fn show(
+    _: paths::Owner,
     State(state): State<AppState>,
     user: PageUser,
     Query(after): Query<After>,
@@ -165,7 +208,7 @@ async fn after_change(
     outcome: Result<crate::app::Done, crate::app::AppError>,
 ) -> Response {
     match outcome {
-        Ok(done) => see_other(&format!("/processagare?efter={}", done.position)),
+        Ok(done) => see_other(&format!("{}?efter={}", paths::Owner, done.position)),
         Err(error) => match per_process(&error, process) {
             Some(errors) => {
                 page_for(
@@ -196,9 +239,9 @@ fn per_process(error: &crate::app::AppError, process: &str) -> Option<FormErrors
 }
 
 pub async fn report(
+    paths::OwnerStatus { id: process }: paths::OwnerStatus,
     State(state): State<AppState>,
     user: PageUser,
-    Path(process): Path<String>,
     FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);
@@ -218,9 +261,9 @@ pub async fn report(
 }
 
 pub async fn decide(
+    paths::OwnerDecision { id: process }: paths::OwnerDecision,
     State(state): State<AppState>,
     user: PageUser,
-    Path(process): Path<String>,
     FormBody(body): FormBody,
 ) -> Response {
     let fields = form_fields(&body);

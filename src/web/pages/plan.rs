@@ -1,7 +1,8 @@
 //! The plan: processes → challenges → focus areas → strategies, and each strategy's page
 //! with its overview and a link to its audit history.
 
-use crate::web::extract::{Path, Query};
+use crate::web::extract::Query;
+use crate::web::paths;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -17,7 +18,7 @@ use crate::queries::strategies::{OVERVIEW_READS, known};
 use crate::queries::timeline::{item_kind_label, status_label};
 use crate::web::AppState;
 
-pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
+pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser) -> Response {
     let plan = match state.services.plan().await {
         Ok(plan) => plan,
         Err(error) => return refused(error),
@@ -41,7 +42,7 @@ pub async fn plan(State(state): State<AppState>, user: PageUser) -> Response {
                             ul {
                                 @for strategy in strategies {
                                     li {
-                                        a href={ "/planen/strategier/" (strategy.id) } { (strategy.text("title")) }
+                                        a href=(paths::strategy(strategy.id.to_string())) { (strategy.text("title")) }
                                         @let partners: Vec<&str> = strategy.list("partners").into_iter().filter_map(|p| plan.node(NodeKind::Partner, p)).map(|p| p.text("name")).collect();
                                         @if !partners.is_empty() { span.hint { " – samverkan: " (partners.join(", ")) } }
                                     }
@@ -103,9 +104,9 @@ fn tree(plan: &Plan) -> Tree<'_> {
 }
 
 pub async fn strategy(
+    paths::Strategy { id }: paths::Strategy,
     State(state): State<AppState>,
     user: PageUser,
-    Path(id): Path<String>,
     Query(after): Query<After>,
 ) -> Response {
     let plan = match state.services.plan().await {
@@ -171,19 +172,19 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
             .unwrap_or_else(|| id.to_owned())
     };
     Ok(html! {
-        p { a href="/planen" { "← Planen" } }
+        p { a href=(paths::Plan) { "← Planen" } }
         h1 { (overview.title) }
         dl {
             dt { "Process" } dd { (overview.process.title) }
             dt { "Processägare" } dd { (overview.process_owner.as_deref().unwrap_or("Ingen utsedd")) }
             dt { "Senaste insats" } dd { (overview.last_activity.as_deref().unwrap_or("Ingen ännu")) @if overview.silent { " " span.tag { "Tyst strategi" } } }
         }
-        @if may_audit { p { a href={ "/granskning/strategier/" (overview.id) } { "Strategins historik och granskning" } } }
+        @if may_audit { p { a href=(paths::audit_strategy(overview.id.to_string())) { "Strategins historik och granskning" } } }
         h2 { "Insatser per område " (overview.from) " – " (overview.to) }
         @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
             table {
                 thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
-                tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ "/omraden/" (row.area) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(crate::clock::date).unwrap_or_default()) } } } }
+                tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ (paths::area_timeline(row.area.to_string())) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(crate::clock::date).unwrap_or_default()) } } } }
             }
         }
         h2 { "Statusrapporter" }
@@ -213,7 +214,7 @@ async fn cases_part(state: &AppState, id: &str) -> Result<String, AppError> {
     Ok(html! {
         h2 { "Öppna ärenden" }
         @if open.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-            ul { @for case in &open { li { a href={ "/arenden/" (case.id) } { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
+            ul { @for case in &open { li { a href=(paths::case(case.id)) { (case.title.as_deref().unwrap_or("")) } " – " (status_label(case.status.as_deref().unwrap_or(""))) ", " (case.age_days) " dagar" } } }
         }
     }
     .into_string())
@@ -227,7 +228,7 @@ async fn items_part(state: &AppState, id: &str) -> Result<String, AppError> {
     Ok(html! {
         h2 { "Öppna ärenden mellan forumen" }
         @if open.is_empty() { (nothing("Inga öppna.")) } @else {
-            ul { @for item in &open { li { a href={ "/forum/" (item.item_id) } { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
+            ul { @for item in &open { li { a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
         }
     }
     .into_string())
