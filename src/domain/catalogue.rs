@@ -262,6 +262,12 @@ impl Decoded {
     }
 }
 
+/// Whether data stored with `schema_version` is already in the current schema of
+/// `event_type`: then [`encode`] of its decoding gives the stored data back.
+pub fn is_current(event_type: &str, schema_version: i32) -> bool {
+    get(event_type).is_some() && schema_version == super::event::SCHEMA_VERSION
+}
+
 /// Decodes a stored event: the catalogue says which Rust type it is and which fields are
 /// its free text; older schema versions are upcast first (`event::upcast`, the one place
 /// that knows them).

@@ -110,6 +110,10 @@ pub struct Applied {
     pub event: catalogue::DomainEvent,
     /// The event's free-text fields as stored (sealed), by field.
     pub texts: serde_json::Map<String, serde_json::Value>,
+    /// Whether the event's stored data is already in its type's current schema (the
+    /// catalogue says), so a read model that keeps the data whole may copy it as stored
+    /// instead of writing it again.
+    pub stored_as_current: bool,
 }
 
 impl Applied {
@@ -284,8 +288,10 @@ struct RangeRow {
 
 impl RangeRow {
     fn decode(self, projection: &str) -> Option<Applied> {
+        let stored_as_current = catalogue::is_current(&self.event_type, self.schema_version);
         match catalogue::decode(&self.event_type, self.schema_version, self.data) {
             Ok(decoded) => Some(Applied {
+                stored_as_current,
                 position: self.position,
                 transaction_id: self.transaction_id,
                 stream_id: self.stream_id,

@@ -57,8 +57,9 @@ pub fn kind_of(stream_id: &str) -> &'static str {
 const INSERT: &str = "
     INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
                                     actor_name, actor_role, data)
-    SELECT area, position, entry_date, kind, string_to_array(tags, E'\\x1f'), event_type,
-           recorded_at, actor_name, actor_role, data
+    SELECT b.area, b.position, b.entry_date, b.kind, string_to_array(b.tags, E'\\x1f'),
+           b.event_type, b.recorded_at, b.actor_name, b.actor_role,
+           COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position))
     FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
                 $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
@@ -72,7 +73,10 @@ async fn apply(
 ) -> sqlx::Result<()> {
     let mut rows = Rows::default();
     for applied in events {
-        let data = catalogue::encode(&applied.event, &applied.texts);
+        // Data stored in its type's current schema is copied as stored by the statement
+        // (no round trip through Insats); older data is written in the current schema.
+        let data = (!applied.stored_as_current)
+            .then(|| sqlx::types::Json(catalogue::encode(&applied.event, &applied.texts)));
         // An activity is on the timeline on its own date; anything else on the day it
         // was recorded, in Växjö.
         let date = match &applied.event {
@@ -92,7 +96,7 @@ async fn apply(
             rows.recorded_at.push(applied.recorded_at);
             rows.actor_name.push(applied.meta.actor_name.clone());
             rows.actor_role.push(applied.meta.role.clone());
-            rows.data.push(sqlx::types::Json(data.clone()));
+            rows.data.push(data.clone());
         }
     }
     if rows.area.is_empty() {
@@ -126,5 +130,5 @@ struct Rows {
     recorded_at: Vec<time::OffsetDateTime>,
     actor_name: Vec<Option<String>>,
     actor_role: Vec<Option<String>>,
-    data: Vec<sqlx::types::Json<serde_json::Value>>,
+    data: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
 }
