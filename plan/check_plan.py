@@ -96,6 +96,17 @@ def main(argv):
             if not r.get("strategies"):
                 errors.append(f"{where}: no strategies")
 
+    # key indicators: their source and the goals they follow
+    goal_ids = ids["goals"]
+    for k in plan.get("key_indicators", []):
+        if k.get("source", "manual") not in ("kolada", "scb", "boverket", "manual"):
+            errors.append(f"key indicator {k['id']}: unknown source {k.get('source')!r}")
+        if (k.get("source") == "kolada") != ("kpi" in k):
+            errors.append(f"key indicator {k['id']}: a Kolada indicator names its kpi, and only it")
+        for g in k.get("goals", []):
+            if g not in goal_ids:
+                errors.append(f"key indicator {k['id']}: unknown goal {g!r}")
+
     # nothing defined but unused
     used_fa = {r["focus_area"] for r in rows} | {
         fa for c in plan.get("challenges", []) for fa in c.get("focus_areas", [])}
@@ -121,7 +132,10 @@ def main(argv):
                     collect(x)
             elif isinstance(v, dict):
                 for k, x in v.items():
-                    if k not in ("id", "challenge", "focus_area", "partners", "focus_areas"):
+                    # Ids, references, and how Insats follows an indicator (not the plan's words).
+                    if k not in ("id", "challenge", "focus_area", "partners", "focus_areas",
+                                 "source", "kpi", "unit", "better", "goals", "gender_split",
+                                 "target_value", "target_year", "source_note"):
                         collect(x)
         collect({k: v for k, v in plan.items() if k not in ("schema", "id")})
         for t in texts:

@@ -24,7 +24,7 @@ pub struct PlanDocument {
     #[serde(default)]
     pub goals: Vec<TextNode>,
     #[serde(default)]
-    pub key_indicators: Vec<TextNode>,
+    pub key_indicators: Vec<KeyIndicator>,
     pub values_intro: Option<Intro>,
     #[serde(default)]
     pub values: Vec<TitledNode>,
@@ -83,6 +83,49 @@ pub struct TextNode {
     pub id: String,
     pub text: String,
 }
+
+/// A key indicator (nyckeltal) as the plan names it, and how Insats follows it: where its
+/// figures come from, in what unit, which way is better, the goals it follows, an optional
+/// target, and whether its figures are split by gender.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyIndicator {
+    pub id: String,
+    pub text: String,
+    /// `kolada` (fetched by its `kpi`), `scb`, `boverket` or `manual`: the last three are
+    /// entered by the coordinator.
+    #[serde(default = "manual")]
+    pub source: String,
+    /// Kolada's id of the figure (for example `U15461`), when `source = "kolada"`.
+    pub kpi: Option<String>,
+    /// The unit a figure is in, in words ("procent", "procentenheter").
+    #[serde(default)]
+    pub unit: String,
+    /// `higher` or `lower`: which way is better.
+    #[serde(default = "higher")]
+    pub better: String,
+    /// The goals (ids) it follows.
+    #[serde(default)]
+    pub goals: Vec<String>,
+    #[serde(default)]
+    pub gender_split: bool,
+    pub target_value: Option<f64>,
+    pub target_year: Option<i32>,
+    /// Why the source is what it is (what was checked), in Swedish.
+    #[serde(default)]
+    pub source_note: String,
+}
+
+fn manual() -> String {
+    "manual".into()
+}
+
+fn higher() -> String {
+    "higher".into()
+}
+
+/// The sources an indicator's figures may come from.
+pub const INDICATOR_SOURCES: [&str; 4] = ["kolada", "scb", "boverket", "manual"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,6 +293,36 @@ impl PlanDocument {
         }
 
         let known = |kind: NodeKind, id: &str| seen.contains(&(kind, id));
+        for indicator in &self.key_indicators {
+            if !INDICATOR_SOURCES.contains(&indicator.source.as_str()) {
+                problems.push(format!(
+                    "key indicator {:?} has source {:?}; use one of {}",
+                    indicator.id,
+                    indicator.source,
+                    INDICATOR_SOURCES.join(", ")
+                ));
+            }
+            if (indicator.source == "kolada") != indicator.kpi.is_some() {
+                problems.push(format!(
+                    "key indicator {:?}: a Kolada indicator names its kpi, and only it does",
+                    indicator.id
+                ));
+            }
+            if !["higher", "lower"].contains(&indicator.better.as_str()) {
+                problems.push(format!(
+                    "key indicator {:?}: better is \"higher\" or \"lower\"",
+                    indicator.id
+                ));
+            }
+            for goal in &indicator.goals {
+                if !known(NodeKind::Goal, goal) {
+                    problems.push(format!(
+                        "key indicator {:?} names an unknown goal {goal:?}",
+                        indicator.id
+                    ));
+                }
+            }
+        }
         for challenge in &self.challenges {
             for focus in &challenge.focus_areas {
                 if !known(NodeKind::FocusArea, focus) {
@@ -372,7 +445,18 @@ impl PlanDocument {
             push(
                 NodeKind::KeyIndicator,
                 &indicator.id,
-                json!({"text": indicator.text}),
+                json!({
+                    "text": indicator.text,
+                    "source": indicator.source,
+                    "kpi": indicator.kpi,
+                    "unit": indicator.unit,
+                    "better": indicator.better,
+                    "goals": indicator.goals,
+                    "gender_split": indicator.gender_split,
+                    "target_value": indicator.target_value,
+                    "target_year": indicator.target_year,
+                    "source_note": indicator.source_note,
+                }),
             );
         }
         for value in &self.values {
