@@ -25,6 +25,9 @@ Environment:
   INSATS_DB_POOL_SIZE database connections of this instance (default 16)
   INSATS_PUBLIC_URL   where people reach Insats (https://… turns on HSTS)
   INSATS_TRUSTED_PROXIES  load balancers whose X-Forwarded-For is believed
+  INSATS_MUNICIPALITY the municipality's code for its key indicators (default 0780)
+  INSATS_COMPARISON_UNITS units it is compared with (default 0000, the country)
+  INSATS_KOLADA_URL   Kolada's API (default https://api.kolada.se/v3)
   RUST_LOG            log filter, e.g. info or insats=debug,sqlx=warn";
 
 #[derive(Debug, Parser)]
@@ -79,6 +82,9 @@ pub enum Command {
     /// check an export without a database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The key indicators' figures: fetch them from Kolada, or import a saved answer.
+    #[command(subcommand)]
+    Indicators(IndicatorsCommand),
     /// Append a realistic, deterministic demo history (into a log without activities).
     Demo {
         /// About how many events to write.
@@ -202,6 +208,21 @@ pub enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum IndicatorsCommand {
+    /// Fetch the figures of the plan's Kolada indicators for the municipality and its
+    /// comparison units (INSATS_MUNICIPALITY, INSATS_COMPARISON_UNITS) from Kolada
+    /// (INSATS_KOLADA_URL); appends only what is new or changed, and nothing if a page
+    /// cannot be read.
+    Fetch {
+        /// The years, as FIRST..LAST (default: 2015 to this year).
+        #[arg(long)]
+        years: Option<String>,
+    },
+    /// Import a saved Kolada answer (version 3 JSON, one page or an array of pages).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Import a plan file (TOML, see docs/plan.md): appends only what differs from the
     /// plan in the log, so importing the same file twice appends nothing.
@@ -247,6 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 audit_verify(&database, keys()?, strategy.as_deref(), json).await
             }
             Command::Audit(AuditCommand::Seal) => audit_seal(&database).await,
+            Command::Indicators(command) => indicators(&database, keys()?, config, command).await,
             Command::Audit(AuditCommand::VerifyExport { .. }) => unreachable!("handled above"),
             Command::User(command) => user(&database, keys()?, command).await,
             Command::Token(command) => token(&database, keys()?, command).await,
@@ -256,6 +278,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     .await;
     database.close().await;
     outcome
+}
+
+/// `insats indicators fetch|import`: the figures read, then recorded in one transaction.
+async fn indicators(
+    database: &Database,
+    keyring: Keyring,
+    config: &Config,
+    command: IndicatorsCommand,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let services = Services::new(EventStore::new(database.pool.clone()), keyring);
+    let ctx = CommandContext::new(Actor::system());
+    let (read, outcome) = match command {
+        IndicatorsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("Failed to read {}", file.display()))?;
+            let figures = crate::kolada::read_saved(&text)?;
+            let read = figures.values().map(Vec::len).sum();
+            let recorded = services
+                .record_kolada(&ctx, &figures)
+                .await
+                .map_err(anyhow::Error::new)?;
+            (read, recorded)
+        }
+        IndicatorsCommand::Fetch { years } => {
+            let years = match years {
+                Some(years) => parse_years(&years)?,
+                None => 2015..=services.today().year(),
+            };
+            let units = config.units()?;
+            let progress = indicatif::ProgressBar::new_spinner();
+            progress.set_message(format!(
+                "Fetching from Kolada ({}) for {}, {}–{}",
+                config.kolada().base_url,
+                units.all().join(", "),
+                years.start(),
+                years.end()
+            ));
+            let kolada = crate::kolada::Kolada::new(config.kolada())?;
+            let fetched = services
+                .fetch_kolada(&ctx, &kolada, &units, years, |page| {
+                    progress.set_message(format!("Read page {page} from Kolada"));
+                    progress.tick();
+                })
+                .await;
+            progress.finish_and_clear();
+            fetched.map_err(|error| anyhow::anyhow!("{error}. Nothing was recorded."))?
+        }
+    };
+    println!(
+        "Read {read} figures: {} recorded, {} revised, the rest already in the log.",
+        outcome.recorded, outcome.revised
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `FIRST..LAST` (or one year) as a range of years.
+fn parse_years(text: &str) -> anyhow::Result<std::ops::RangeInclusive<i32>> {
+    let bad = || anyhow::anyhow!("--years is FIRST..LAST, e.g. 2015..2026, not {text:?}");
+    let (first, last) = text.split_once("..").unwrap_or((text, text));
+    let first: i32 = first.trim().parse().map_err(|_| bad())?;
+    let last: i32 = last.trim().parse().map_err(|_| bad())?;
+    if !(1990..=2100).contains(&first) || last < first || last > 2100 {
+        return Err(bad());
+    }
+    Ok(first..=last)
 }
 
 /// The key-encryption key: from INSATS_MASTER_KEY_FILE, else (managed database only) the

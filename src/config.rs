@@ -74,6 +74,70 @@ pub struct Config {
     )]
     pub session_max_hours: u64,
 
+    /// The municipality whose key indicators Insats follows (Kolada's code; 0780 is Växjö).
+    #[arg(
+        long,
+        env = "INSATS_MUNICIPALITY",
+        default_value = "0780",
+        global = true
+    )]
+    pub municipality: String,
+
+    /// The units the municipality is compared with (Kolada's codes, comma separated; 0000
+    /// is the whole country).
+    #[arg(
+        long,
+        env = "INSATS_COMPARISON_UNITS",
+        default_value = "0000",
+        global = true
+    )]
+    pub comparison_units: String,
+
+    /// Kolada's API (version 3).
+    #[arg(
+        long,
+        env = "INSATS_KOLADA_URL",
+        default_value = crate::kolada::DEFAULT_URL,
+        global = true
+    )]
+    pub kolada_url: String,
+
+    /// Seconds one request to Kolada may take.
+    #[arg(
+        long,
+        env = "INSATS_KOLADA_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub kolada_timeout_seconds: u64,
+
+    /// Tries of one request to Kolada before a fetch fails.
+    #[arg(
+        long,
+        env = "INSATS_KOLADA_ATTEMPTS",
+        default_value_t = 4,
+        global = true
+    )]
+    pub kolada_attempts: u32,
+
+    /// Milliseconds before the second try of a request to Kolada (doubling after).
+    #[arg(
+        long,
+        env = "INSATS_KOLADA_BACKOFF_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub kolada_backoff_ms: u64,
+
+    /// Let the server fetch the Kolada indicators once a day (one instance at a time).
+    #[arg(
+        long,
+        env = "INSATS_INDICATORS_FETCH_DAILY",
+        default_value_t = false,
+        global = true
+    )]
+    pub indicators_fetch_daily: bool,
+
     /// Connections in the database pool of this instance.
     #[arg(long, env = "INSATS_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
@@ -83,4 +147,37 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl Config {
+    /// The municipality and its comparison units.
+    pub fn units(&self) -> anyhow::Result<crate::app::Units> {
+        let code = |code: &str| {
+            let code = code.trim();
+            anyhow::ensure!(
+                code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()),
+                "{code:?} is not a municipality code (four digits, e.g. 0780)"
+            );
+            Ok(code.to_owned())
+        };
+        Ok(crate::app::Units {
+            municipality: code(&self.municipality)?,
+            comparison: self
+                .comparison_units
+                .split(',')
+                .filter(|c| !c.trim().is_empty())
+                .map(code)
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+
+    /// How Insats talks to Kolada.
+    pub fn kolada(&self) -> crate::kolada::Settings {
+        crate::kolada::Settings {
+            base_url: self.kolada_url.trim_end_matches('/').to_owned(),
+            timeout: std::time::Duration::from_secs(self.kolada_timeout_seconds.max(1)),
+            attempts: self.kolada_attempts.max(1),
+            backoff: std::time::Duration::from_millis(self.kolada_backoff_ms),
+        }
+    }
 }

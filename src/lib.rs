@@ -16,6 +16,7 @@ pub mod database;
 pub mod demo;
 pub mod domain;
 pub mod event_log;
+pub mod kolada;
 pub mod privacy;
 pub mod projections;
 pub mod queries;

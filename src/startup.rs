@@ -104,6 +104,9 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
                 state.schema_ready.store(true, Ordering::Release);
                 tokio::spawn(seal_periodically(state.events.clone()));
                 tokio::spawn(forget_old_submissions(state.pool.clone()));
+                if let Some(kolada) = state.settings.daily_kolada.clone() {
+                    tokio::spawn(fetch_indicators_daily(state.clone(), kolada));
+                }
                 return;
             }
             Err(error) => {
@@ -149,6 +152,75 @@ async fn forget_old_submissions(pool: PgPool) {
             Err(error) => tracing::warn!(error = %error, "forgetting old submission keys failed"),
         }
         tokio::time::sleep(Duration::from_secs(60 * 60)).await;
+    }
+}
+
+/// The advisory lock that makes one instance at a time fetch the indicators.
+const INDICATORS_LOCK: i64 = 0x696e_6469_6361_746f;
+
+/// Fetches the Kolada indicators once a day, on the instance that holds
+/// [`INDICATORS_LOCK`] (on a connection of its own, so the lock goes with the instance);
+/// the others try for the lock every ten minutes.
+async fn fetch_indicators_daily(state: AppState, settings: crate::kolada::Settings) {
+    let kolada = match crate::kolada::Kolada::new(settings) {
+        Ok(kolada) => kolada,
+        Err(error) => {
+            tracing::error!(error = %error, "the daily fetch of the indicators cannot start");
+            return;
+        }
+    };
+    loop {
+        let mut connection = match state.pool.acquire().await {
+            Ok(connection) => connection.detach(),
+            Err(_) => {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                continue;
+            }
+        };
+        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(INDICATORS_LOCK)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap_or(false);
+        if !leader {
+            drop(connection);
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            continue;
+        }
+        loop {
+            let ctx = crate::app::CommandContext::new(crate::domain::actor::Actor::system());
+            let this_year = state.services.today().year();
+            match state
+                .services
+                .fetch_kolada(
+                    &ctx,
+                    &kolada,
+                    &state.settings.units,
+                    2015..=this_year,
+                    |_| {},
+                )
+                .await
+            {
+                Ok((read, recorded)) => tracing::info!(
+                    read,
+                    recorded = recorded.recorded,
+                    revised = recorded.revised,
+                    "fetched the indicators from Kolada"
+                ),
+                Err(error) => {
+                    tracing::warn!(error = %error, "fetching the indicators from Kolada failed; nothing was recorded")
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(24 * 60 * 60)).await;
+            // The lock's connection must still be there for this instance to stay the one.
+            if sqlx::query("SELECT 1")
+                .execute(&mut connection)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
     }
 }
 

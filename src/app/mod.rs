@@ -3,6 +3,7 @@
 //! metadata. The web layer and the CLI call these; they never touch the log directly.
 
 mod commands;
+pub mod indicators;
 mod plan;
 mod privacy;
 pub mod submission;
@@ -20,6 +21,7 @@ use crate::event_log::{
 };
 
 pub use commands::*;
+pub use indicators::{FetchFailed, IndicatorValueInput, Recorded, Units};
 pub use plan::{ImportOutcome, PlanCache};
 pub use privacy::{ErasureTarget, RetentionCandidate, SecrecyTarget};
 pub use submission::Submission;

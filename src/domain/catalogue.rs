@@ -21,6 +21,8 @@ pub enum Family {
     Secrecy,
     Erasure,
     Feedback,
+    /// The key indicators' figures (`indicator-<id>`).
+    Indicator,
     Plan,
     /// Accounts and the log's seals: recorded for the audit trail, read by no projection.
     Record,
@@ -33,6 +35,7 @@ use super::area::AreaEvent;
 use super::case::CaseEvent;
 use super::event::DecodeError;
 use super::feedback::FeedbackEvent;
+use super::indicator::IndicatorEvent;
 use super::item::ItemEvent;
 use super::plan::PlanEvent;
 use super::privacy::{ErasureEvent, SecrecyEvent};
@@ -156,6 +159,20 @@ pub const CATALOGUE: &[EventType] = &[
         &["problem"],
         &["feedback"],
     ),
+    // The key indicators' figures (`indicator-<id>`): a manual figure's comment and a
+    // correction's reason are typed by the coordinator.
+    text(
+        Family::Indicator,
+        "IndicatorValueRecorded",
+        &["comment"],
+        &["indicator"],
+    ),
+    text(
+        Family::Indicator,
+        "IndicatorValueRevised",
+        &["reason"],
+        &["indicator"],
+    ),
     // The plan (`plan`): its text is the adopted plan's, never typed by a user here.
     plain(Family::Plan, "PlanAdopted"),
     plain(Family::Plan, "PlanTextRevised"),
@@ -240,6 +257,7 @@ pub enum DomainEvent {
     Secrecy(SecrecyEvent),
     Erasure(ErasureEvent),
     Feedback(FeedbackEvent),
+    Indicator(IndicatorEvent),
     Plan(PlanEvent),
     /// An account's or a seal's event: kept for the audit trail, read by no read model.
     Record,
@@ -321,6 +339,7 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
         Family::Secrecy => DomainEvent::Secrecy(typed(event_type, data).map_err(unknown)?),
         Family::Erasure => DomainEvent::Erasure(typed(event_type, data).map_err(unknown)?),
         Family::Feedback => DomainEvent::Feedback(typed(event_type, data).map_err(unknown)?),
+        Family::Indicator => DomainEvent::Indicator(typed(event_type, data).map_err(unknown)?),
         Family::Plan => DomainEvent::Plan(PlanEvent::decode(event_type, &data)?),
         Family::Record => DomainEvent::Record,
     };
@@ -341,6 +360,7 @@ pub fn encode(event: &DomainEvent, texts: &Map<String, Value>) -> Value {
         DomainEvent::Secrecy(event) => super::event::encode(event).1,
         DomainEvent::Erasure(event) => super::event::encode(event).1,
         DomainEvent::Feedback(event) => super::event::encode(event).1,
+        DomainEvent::Indicator(event) => super::event::encode(event).1,
         DomainEvent::Plan(event) => event.data(),
         DomainEvent::Record => Value::Object(Map::new()),
     };
@@ -569,6 +589,29 @@ mod tests {
                 report_id: id(),
                 page: title("Startsidan"),
                 problem: free("problemet"),
+            },
+        ]));
+        let observation = crate::domain::indicator::Observation {
+            unit: "0780".into(),
+            year: 2024,
+            gender: crate::domain::indicator::Gender::All,
+            value: 1.5,
+        };
+        all.extend(covering(vec![
+            IndicatorEvent::IndicatorValueRecorded {
+                indicator: slug("sfi-hogsta-kurs"),
+                observation: observation.clone(),
+                source: crate::domain::indicator::ValueSource::Manual,
+                reference: "SCB".into(),
+                comment: free("kommentaren"),
+            },
+            IndicatorEvent::IndicatorValueRevised {
+                indicator: slug("sfi-hogsta-kurs"),
+                observation,
+                previous: 1.0,
+                source: crate::domain::indicator::ValueSource::Manual,
+                reference: "SCB".into(),
+                reason: free("skälet"),
             },
         ]));
         all

@@ -70,6 +70,7 @@ pub fn describe(event: &DomainEvent) -> String {
         | DomainEvent::Strategy(_)
         | DomainEvent::Area(_)
         | DomainEvent::Feedback(_)
+        | DomainEvent::Indicator(_)
         | DomainEvent::Plan(_)
         | DomainEvent::Record => String::new(),
     }

@@ -13,11 +13,13 @@
 //! The projections: [`timeline`] (each area's timeline), [`cases`] (cases per area),
 //! [`council`] (the information flow between forums, the council's reviews) and
 //! [`strategy`] (activity per strategy, area and month; status reports; process owners;
-//! decisions). See `docs/projections.md`.
+//! decisions), [`history`] (what the auditor replays) and [`indicators`] (the key
+//! indicators' figures). See `docs/projections.md`.
 
 pub mod cases;
 pub mod council;
 pub mod history;
+pub mod indicators;
 pub mod rebuild;
 pub mod runtime;
 pub mod secrecy;
@@ -152,13 +154,14 @@ const READ_RANGE: &str = "
     ORDER BY e.transaction_id, e.position";
 
 /// Every projection.
-pub const ALL: [&Projection; 6] = [
+pub const ALL: [&Projection; 7] = [
     &timeline::PROJECTION,
     &cases::PROJECTION,
     &council::PROJECTION,
     &strategy::PROJECTION,
     &secrecy::PROJECTION,
     &history::PROJECTION,
+    &indicators::PROJECTION,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Projection> {

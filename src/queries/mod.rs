@@ -5,6 +5,7 @@
 
 pub mod cases;
 pub mod council;
+pub mod indicators;
 pub mod strategies;
 pub mod timeline;
 

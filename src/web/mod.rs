@@ -45,6 +45,11 @@ pub struct Settings {
     /// The proxies whose `X-Forwarded-For` and `Forwarded` are believed.
     pub trusted_proxies: client::TrustedProxies,
     pub sessions: crate::accounts::SessionLimits,
+    /// The municipality whose key indicators are shown, and its comparison units.
+    pub units: crate::app::Units,
+    /// Kolada, when the server fetches the indicators once a day by itself
+    /// (`INSATS_INDICATORS_FETCH_DAILY`).
+    pub daily_kolada: Option<crate::kolada::Settings>,
 }
 
 impl Default for Settings {
@@ -54,6 +59,8 @@ impl Default for Settings {
             public_url: None,
             trusted_proxies: client::TrustedProxies::default(),
             sessions: crate::accounts::SessionLimits::default(),
+            units: crate::app::Units::default(),
+            daily_kolada: None,
         }
     }
 }
@@ -78,6 +85,8 @@ impl Settings {
                 idle: minutes(config.session_idle_minutes),
                 lifetime: minutes(config.session_max_hours * 60),
             },
+            units: config.units()?,
+            daily_kolada: config.indicators_fetch_daily.then(|| config.kolada()),
         })
     }
 

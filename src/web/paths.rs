@@ -75,6 +75,12 @@ paths! {
     NewItem "/forum/nytt";
     Plan "/planen";
     Strategy "/planen/strategier/{id}" { id };
+    /// The key indicators, each with its latest figure and trend.
+    Indicators "/planen/nyckeltal";
+    /// One key indicator: its chart, figures and source.
+    Indicator "/planen/nyckeltal/{id}" { id };
+    /// A figure the coordinator enters (the form posts here).
+    IndicatorValues "/planen/nyckeltal/{id}/varden" { id };
     CouncilFlow "/rad/informationsflode";
     Owner "/processagare";
     /// A process owner's status report (the form posts here; `id` is the process).

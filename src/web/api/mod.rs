@@ -6,6 +6,7 @@ mod areas;
 pub mod audit;
 mod cases;
 pub mod error;
+mod indicators;
 mod items;
 pub mod json;
 mod plan;
@@ -37,7 +38,8 @@ pub use types::Created;
         (name = "Insatser", description = "Insatser som områdesteamen loggar"),
         (name = "Ärenden", description = "Ärenden i områdena"),
         (name = "Forum", description = "Ärenden mellan forumen: eskaleringar, rapporter, frågor, information"),
-        (name = "Processer", description = "Processägare, beslut och statusrapporter")
+        (name = "Processer", description = "Processägare, beslut och statusrapporter"),
+        (name = "Nyckeltal", description = "Planens nyckeltal och deras värden över tid")
     ),
     modifiers(&CommonAnswers)
 )]
@@ -159,6 +161,9 @@ pub fn router() -> axum::Router<AppState> {
         .routes(routes!(audit::verify_log))
         .routes(routes!(audit::export_json))
         .routes(routes!(audit::export_csv))
+        .routes(routes!(indicators::list))
+        .routes(routes!(indicators::show))
+        .routes(routes!(indicators::enter))
         .split_for_parts();
     // The document's paths exist only now that the routes are in: what every operation
     // shares is added to them here (`ApiDoc`'s own modifier ran before there were any).

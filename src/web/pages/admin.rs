@@ -50,6 +50,11 @@ pub async fn overview(
     .fetch_one(&state.pool)
     .await
     .unwrap_or(0);
+    let indicators = state
+        .queries
+        .indicators(&state.settings.units)
+        .await
+        .unwrap_or_default();
     page(
         "Översikt",
         Some(&user.viewer()),
@@ -59,6 +64,7 @@ pub async fn overview(
                 li { h2 { "Öppna ärenden" } p { (open_cases) } }
                 li { h2 { "Ärenden mellan forum som väntar på svar" } p { (open_items) } p { a href=(paths::CouncilFlow) { "Informationsflödet" } } }
             }
+            (super::indicators::moved_the_wrong_way(&indicators))
             h2 { "Områden" }
             ul { @for area in areas.all() { li { a href=(paths::area_timeline(area.id.to_string())) { (area.name) } } } }
             h2 { "Läsmodellerna" }

@@ -68,6 +68,7 @@ fn navigation(user: &User) -> Markup {
                 }
                 li { a href=(paths::Areas) { "Områden" } }
                 li { a href=(paths::Plan) { "Planen" } }
+                li { a href=(paths::Indicators) { "Nyckeltal" } }
                 li { a href=(paths::CouncilFlow) { "Informationsflödet" } }
                 @if role == Role::Processagare || role == Role::Samordnare {
                     li { a href=(paths::Owner) { "Mina strategier" } }

@@ -11,6 +11,7 @@ pub mod audit;
 mod cases;
 pub(crate) mod components;
 pub mod council;
+pub(crate) mod indicators;
 pub(crate) mod layout;
 mod login;
 mod owner;
@@ -66,6 +67,9 @@ pub fn router() -> Router<AppState> {
         .typed_post(council::new_item::raise)
         .typed_get(plan::plan)
         .typed_get(plan::strategy)
+        .typed_get(indicators::list)
+        .typed_get(indicators::show)
+        .typed_post(indicators::enter)
         .typed_get(council::flow::flow)
         .typed_get(owner::show)
         .typed_post(owner::report)

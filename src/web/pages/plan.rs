@@ -5,7 +5,7 @@ use crate::web::extract::Query;
 use crate::web::paths;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 
 use super::components::{self, refused};
 use super::rendered::Standing;
@@ -24,13 +24,22 @@ pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser)
         Err(error) => return refused(error),
     };
     let header = plan.header();
+    // The indicators' figures are shown under the goals; the plan's page is whole without them.
+    let indicators = state
+        .queries
+        .indicators(&state.settings.units)
+        .await
+        .unwrap_or_default();
     page(
         "Integrationsplanen",
         Some(&user.viewer()),
         html! {
             h1 { (header.map(|h| h.text("title")).unwrap_or("Integrationsplanen")) }
+            @if let Some(header) = header { (about_plan(header, &plan)) }
             h2 { "Mål" }
-            ul { @for goal in plan.nodes(NodeKind::Goal) { li { (goal.text("text")) } } }
+            ul { @for goal in plan.nodes(NodeKind::Goal) {
+                li { (goal.text("text")) (super::indicators::for_goal(&goal.id, &indicators)) }
+            } }
             h2 { "Processer och strategier" }
             @for (process, challenges) in tree(&plan) {
                 section aria-labelledby={ "p-" (process.id) } {
@@ -53,7 +62,8 @@ pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser)
                 }
             }
             h2 { "Nyckeltal" }
-            ul { @for indicator in plan.nodes(NodeKind::KeyIndicator) { li { (indicator.text("text")) } } }
+            p { "Alla nyckeltal med värden över tid: " a href=(paths::Indicators) { "Nyckeltal" } "." }
+            ul { @for indicator in plan.nodes(NodeKind::KeyIndicator) { li { a href=(paths::Indicator { id: indicator.id.clone() }) { (indicator.text("text")) } } } }
             h2 { (header.map(|h| h.text("principles_intro")).unwrap_or("Bärande principer")) }
             dl { @for principle in plan.nodes(NodeKind::Principle) { dt { (principle.text("title")) } dd { (principle.text("text")) } } }
             h2 { "Värdegrund" }
@@ -63,6 +73,53 @@ pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser)
         },
     )
     .into_response()
+}
+
+/// What the plan says before its tables: its purpose, scope and who is responsible, its
+/// definitions and the budget's strategic direction.
+fn about_plan(header: &PlanNode, plan: &Plan) -> Markup {
+    let background = header.fields.get("background");
+    let text = |field: &str| {
+        background
+            .and_then(|b| b.get(field))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let qualities: Vec<String> = background
+        .and_then(|b| b.get("qualities"))
+        .and_then(|q| q.as_array())
+        .map(|q| {
+            q.iter()
+                .filter_map(|v| v.as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let quote = header.fields.get("budget_quote");
+    let quoted = |field: &str| {
+        quote
+            .and_then(|q| q.get(field))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    html! {
+        section aria-labelledby="om-planen" {
+            h2 id="om-planen" { "Syfte" }
+            p { (text("purpose")) }
+            @if !qualities.is_empty() { ul { @for quality in &qualities { li { (quality) } } } }
+            h3 { "Definition och avgränsningar" }
+            p { (text("scope")) }
+            dl { @for definition in plan.nodes(NodeKind::Definition) { dt { (definition.text("term")) } dd { (definition.text("text")) } } }
+            h3 { "Ansvar" }
+            p { (text("responsibility")) }
+            @if quote.is_some() {
+                h3 { (quoted("source")) }
+                blockquote { p { (quoted("text")) } }
+            }
+        }
+    }
 }
 
 /// A focus area (by id) and its strategies.

@@ -105,7 +105,18 @@ pub async fn flow(
     };
     match parts.await {
         Ok(view) => {
-            page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
+            let indicators = state
+                .queries
+                .indicators(&state.settings.units)
+                .await
+                .unwrap_or_default();
+            let worse = crate::web::pages::indicators::moved_the_wrong_way(&indicators);
+            page(
+                "Informationsflödet",
+                Some(&user.viewer()),
+                html! { (view) (worse) },
+            )
+            .into_response()
         }
         Err(error) => refused(error),
     }
