@@ -296,6 +296,27 @@ try {
   await accessible(coordinator.page, "the list of areas");
   await go(coordinator.page, "/forum/nytt");
   await accessible(coordinator.page, "the form for an item between forums");
+  step("the coordinator enters two years of a key indicator and sees them drawn");
+  await go(coordinator.page, "/planen/nyckeltal");
+  await accessible(coordinator.page, "the key indicators");
+  await go(coordinator.page, "/planen/nyckeltal/sfi-hogsta-kurs");
+  await accessible(coordinator.page, "a key indicator without figures");
+  for (const [year, value] of [["2024", "38,5"], ["2025", "41"]]) {
+    await coordinator.page.type("#year", year);
+    await coordinator.page.type("#value", value);
+    await coordinator.page.type("#reference", "SCB");
+    assert.equal(await submit(coordinator.page, "form[action$='/varden'] button[type=submit]"), 200);
+    assert.match(await text(coordinator.page, "[role=status]"), /sparat/);
+  }
+  assert.match(await text(coordinator.page, "table"), /41/);
+  assert.equal(await coordinator.page.$$eval("svg[role=img] polyline", (lines) => lines.length), 1);
+  await accessible(coordinator.page, "a key indicator with its chart");
+  await coordinator.page.type("#year", "2025");
+  await coordinator.page.type("#value", "40");
+  assert.equal(await submit(coordinator.page, "form[action$='/varden'] button[type=submit]"), 422);
+  assert.match(await text(coordinator.page, "#reason-fel"), /Skriv varför/);
+  await accessible(coordinator.page, "a correction without its reason");
+
   step("the coordinator audits a strategy: its history, a moment, a comparison, the report");
   await go(coordinator.page, "/granskning");
   await accessible(coordinator.page, "the audit entry");

@@ -258,6 +258,7 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "/admin/omraden".to_owned(),
         "/admin/radera".to_owned(),
         "/tillganglighet".to_owned(),
+        "/planen/nyckeltal/sfi-hogsta-kurs/varden".to_owned(),
     ];
     let names = [
         "date",
@@ -289,6 +290,11 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "problem",
         "page",
         "feedback",
+        "year",
+        "value",
+        "unit",
+        "gender",
+        "reference",
     ];
     let mut random = Random(0xf0f0_5eed_0000_0002);
     for path in &forms {
@@ -332,6 +338,8 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "/arenden/{}",
         "/forum/{}",
         "/planen/strategier/{}",
+        "/planen/nyckeltal/{}",
+        "/planen/nyckeltal/sfi-hogsta-kurs?efter={}",
         "/rad/informationsflode?fran={}&till={}&oppna={}",
         "/granskning/strategier/matchningsmetodik?per={}&jamfor={}",
         "/granskning/strategier/{}",

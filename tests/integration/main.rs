@@ -13,6 +13,7 @@ mod faults;
 mod health;
 mod helpers;
 mod idempotency;
+mod indicators;
 mod managed_database;
 mod pages;
 mod privacy;
