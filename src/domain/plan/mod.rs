@@ -488,6 +488,36 @@ mod tests {
     }
 
     #[test]
+    fn every_strategy_of_the_bundled_plan_sits_under_a_challenge_that_lists_its_focus_area() {
+        let document = PlanDocument::parse(BUNDLED).unwrap();
+        let (plan, _) = imported(&document);
+        for strategy in plan.nodes(NodeKind::Strategy) {
+            let challenge = plan
+                .node(NodeKind::Challenge, strategy.text("challenge"))
+                .unwrap();
+            assert!(
+                challenge
+                    .list("focus_areas")
+                    .contains(&strategy.text("focus_area")),
+                "{}: its focus area {} is not among {}'s",
+                strategy.id,
+                strategy.text("focus_area"),
+                challenge.id
+            );
+        }
+        // Each key indicator follows at least one goal, and a Kolada one names its KPI.
+        for indicator in plan.nodes(NodeKind::KeyIndicator) {
+            assert!(!indicator.list("goals").is_empty(), "{}", indicator.id);
+            assert_eq!(
+                indicator.text("source") == "kolada",
+                !indicator.text("kpi").is_empty(),
+                "{}",
+                indicator.id
+            );
+        }
+    }
+
+    #[test]
     fn the_bundled_plan_parses_with_six_processes_and_its_strategies() {
         let document = PlanDocument::parse(BUNDLED).unwrap();
         let (plan, events) = imported(&document);
