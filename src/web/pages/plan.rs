@@ -118,6 +118,12 @@ fn about_plan(header: &PlanNode, plan: &Plan) -> Markup {
                 h3 { (quoted("source")) }
                 blockquote { p { (quoted("text")) } }
             }
+            p.hint {
+                "Så har planen lästs in: strategierna och vad som behöver stärkas följer planens tabeller. "
+                "Där planen inte säger allt har Insats tolkat: att fokusområdet Nätverk hör till utmaningen "
+                "Lång etableringstid arbete (som strategitabellen anger), vilka mål nyckeltalen följer och "
+                "var deras värden hämtas. Tolkningarna finns beskrivna i Insats dokumentation (docs/plan.md)."
+            }
         }
     }
 }
