@@ -14,7 +14,7 @@ pub const INDICATOR_READS: [&str; 1] = ["indicator_values"];
 
 /// A key indicator as the plan defines it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Definition {
+pub struct IndicatorDefinition {
     pub id: String,
     /// The plan's words for it.
     pub text: String,
@@ -34,7 +34,7 @@ pub struct Definition {
     pub source_note: String,
 }
 
-impl Definition {
+impl IndicatorDefinition {
     fn of(node: &PlanNode) -> Self {
         Self {
             id: node.id.clone(),
@@ -138,7 +138,7 @@ pub struct Latest {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorView {
     #[serde(flatten)]
-    pub definition: Definition,
+    pub definition: IndicatorDefinition,
     /// The municipality's latest figure (everyone).
     pub latest: Option<Latest>,
     pub trend: Trend,
@@ -156,7 +156,7 @@ impl IndicatorView {
             .collect()
     }
 
-    fn summarise(definition: Definition, figures: Vec<Figure>, units: &Units) -> Self {
+    fn summarise(definition: IndicatorDefinition, figures: Vec<Figure>, units: &Units) -> Self {
         let mut view = Self {
             definition,
             latest: None,
@@ -185,10 +185,10 @@ impl IndicatorView {
 }
 
 /// The plan's key indicators, in the plan's order.
-pub fn definitions(plan: &Plan) -> Vec<Definition> {
+pub fn definitions(plan: &Plan) -> Vec<IndicatorDefinition> {
     plan.nodes(NodeKind::KeyIndicator)
         .into_iter()
-        .map(Definition::of)
+        .map(IndicatorDefinition::of)
         .collect()
 }
 

@@ -38,7 +38,7 @@ pub struct StrategyReplay {
     #[schema(value_type = Object)]
     pub state: Value,
     /// The state at `jamfor` and what changed from it to `as_of`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub compare: Option<Value>,
     /// The events of the history up to the moment, oldest first: who, when, what.
     #[schema(value_type = Vec<Object>)]
