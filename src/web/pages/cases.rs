@@ -48,16 +48,17 @@ pub async fn list(
     )
     .is_ok();
     let now = state.services.clock().now();
+    let name = components::area_name(&state, area.as_str()).await;
     page(
         "Ärenden",
         Some(&user.viewer()),
         html! {
-            h1 { "Ärenden i " (area) }
+            h1 { "Ärenden i " (name) }
             @if may_write { p { a.button href=(paths::NewCase { area: area.to_string() }) { "Nytt ärende" } } }
             @if rows.is_empty() {
                 (nothing("Inga ärenden ännu."))
             } @else {
-                div.table-scroll {
+                div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                     table {
                         caption.visually-hidden { "Ärenden, öppna först" }
                         thead { tr { th scope="col" { "Ärende" } th scope="col" { "Status" } th scope="col" { "Öppnat" } th.number scope="col" { "Ålder (dagar)" } th scope="col" { "Eskalerat" } } }
@@ -168,27 +169,54 @@ pub async fn show(
     paths::Case { id }: paths::Case,
     State(state): State<AppState>,
     user: PageUser,
-    Query(after): Query<After>,
+    Query(after): Query<CaseQuery>,
 ) -> Response {
-    render(
-        &state,
-        &user,
-        &id,
-        after.efter,
-        &FormErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+    let view = View {
+        after: after.efter,
+        errors: &FormErrors::default(),
+        status: StatusCode::OK,
+        notice: after.klart.as_deref().and_then(done_notice),
+    };
+    render(&state, &user, &id, view).await
 }
 
-async fn render(
-    state: &AppState,
-    user: &PageUser,
-    id: &str,
+/// What a case's page is shown after: a change (`efter`), and which (`klart`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CaseQuery {
+    pub efter: Option<i64>,
+    pub klart: Option<String>,
+}
+
+/// The confirmation after a case's action, by the action's word in the address.
+fn done_notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "anteckning" => "Anteckningen är sparad och syns i ärendets tidslinje.",
+        "tilldelning" => "Ärendet är tilldelat.",
+        "status" => "Statusen är ändrad.",
+        "eskalering" => "Ärendet är eskalerat till Integrationsrådet.",
+        "avslutat" => "Ärendet är avslutat.",
+        "oppnat" => "Ärendet är öppnat igen.",
+        "sekretess" => "Sekretessmarkeringen är ändrad.",
+        _ => return None,
+    })
+}
+
+/// How a case's page is shown: after which change, with which errors and status, and the
+/// confirmation of what was just done.
+struct View<'a> {
     after: Option<i64>,
-    errors: &FormErrors,
+    errors: &'a FormErrors,
     status: StatusCode,
-) -> Response {
+    notice: Option<&'static str>,
+}
+
+async fn render(state: &AppState, user: &PageUser, id: &str, view: View<'_>) -> Response {
+    let View {
+        after,
+        errors,
+        status,
+        notice,
+    } = view;
     let Ok(case_id) = Uuid::parse_str(id) else {
         return super::error_page(StatusCode::NOT_FOUND, "Finns inte", "Ärendet finns inte.");
     };
@@ -201,6 +229,7 @@ async fn render(
         Err(error) => return refused(error),
     };
     let area = row.area.clone().unwrap_or_default();
+    let area_name = components::area_name(state, &area).await;
     let filter = TimelineFilter {
         case_id: Some(case_id),
         ..TimelineFilter::default()
@@ -224,8 +253,9 @@ async fn render(
         &title,
         Some(&user.viewer()),
         html! {
-            p { a href=(paths::AreaCases { area: area.to_string() }) { "← Ärenden i " (area) } }
+            p { a href=(paths::AreaCases { area: area.to_string() }) { "← Ärenden i " (area_name) } }
             h1 { (title) }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (summary(&row, &plan, &description))
             @if may_write {
                 section aria-labelledby="atgarder" {
@@ -422,10 +452,11 @@ async fn after_case_action(
     form: &CaseForm,
     outcome: Result<crate::app::Done, crate::app::AppError>,
     renamed: Option<(&str, &str)>,
+    done_what: &str,
 ) -> Response {
     match outcome {
         Ok(done) => see_other(&format!(
-            "{}?efter={}",
+            "{}?efter={}&klart={done_what}",
             paths::case(form.case_id),
             done.position
         )),
@@ -442,15 +473,13 @@ async fn after_case_action(
                         .collect(),
                 );
                 let id = form.case_id.to_string();
-                render(
-                    state,
-                    user,
-                    &id,
-                    None,
-                    &errors,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
+                let view = View {
+                    after: None,
+                    errors: &errors,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    notice: None,
+                };
+                render(state, user, &id, view).await
             }
             None => refused(error),
         },
@@ -471,7 +500,7 @@ pub async fn note(
         .services
         .add_case_note(&form.ctx, form.case_id, form.field("text"))
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "anteckning").await
 }
 
 pub async fn assign(
@@ -499,7 +528,7 @@ pub async fn assign(
         .services
         .assign_case(&form.ctx, form.case_id, &input)
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "tilldelning").await
 }
 
 pub async fn status(
@@ -524,7 +553,7 @@ pub async fn status(
         .services
         .change_case_status(&form.ctx, form.case_id, status)
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "status").await
 }
 
 pub async fn escalate(
@@ -542,7 +571,15 @@ pub async fn escalate(
         .escalate_case(&form.ctx, form.case_id, form.field("escalation"))
         .await;
     // The escalation's text field is called "escalation" on the page.
-    after_case_action(&state, &user, &form, outcome, Some(("text", "escalation"))).await
+    after_case_action(
+        &state,
+        &user,
+        &form,
+        outcome,
+        Some(("text", "escalation")),
+        "eskalering",
+    )
+    .await
 }
 
 pub async fn close(
@@ -559,7 +596,7 @@ pub async fn close(
         .services
         .close_case(&form.ctx, form.case_id, form.field("resolution"))
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "avslutat").await
 }
 
 pub async fn reopen(
@@ -576,7 +613,7 @@ pub async fn reopen(
         .services
         .reopen_case(&form.ctx, form.case_id, form.field("reason"))
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "oppnat").await
 }
 
 pub async fn secrecy(
@@ -610,5 +647,5 @@ pub async fn secrecy(
         .services
         .set_secrecy(&form.ctx, target, form.field("lift") != "ja")
         .await;
-    after_case_action(&state, &user, &form, outcome, None).await
+    after_case_action(&state, &user, &form, outcome, None, "sekretess").await
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use super::components::{
     FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
 };
-use super::{After, PageUser, nothing, page, settle};
+use super::{PageUser, nothing, page, settle};
 use crate::app::{DecisionInput, StatusReportInput};
 use crate::domain::actor::Role;
 use crate::domain::plan::{NodeKind, Plan};
@@ -27,6 +27,7 @@ pub async fn page_for(
     errors: &FormErrors,
     values: &HashMap<String, Vec<String>>,
     status: StatusCode,
+    notice: Option<&str>,
 ) -> Response {
     let plan = match state.services.plan().await {
         Ok(plan) => plan,
@@ -48,6 +49,10 @@ pub async fn page_for(
         Err(error) => return refused(error),
     };
     let today = state.services.today();
+    let areas = match super::components::area_names(state).await {
+        Ok(areas) => areas,
+        Err(error) => return refused(error),
+    };
     let mut waiting = Vec::new();
     for process in &processes {
         match state
@@ -70,11 +75,18 @@ pub async fn page_for(
         Some(&user.viewer()),
         html! {
             h1 { "Mina strategier" }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (super::layout::error_summary(&errors.0))
             section aria-labelledby="vantar" {
                 h2 id="vantar" { "Ärenden som väntar på dig" }
                 @if waiting.is_empty() { (nothing("Inga ärenden väntar.")) }
-                ul { @for item in &waiting { li { a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) } " – " (format!("{:.0}", item.age_days)) " dagar" } } }
+                ul { @for item in &waiting { li {
+                    a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) }
+                    " – från " (super::components::forum_name(item.from_forum.as_deref().unwrap_or(""), &plan, &areas))
+                    @if let Some(strategy) = item.strategy.as_deref().and_then(|s| plan.strategy(s)) { ", om " (strategy.title()) }
+                    @if let Some(raised) = item.raised_at { ", skickat " (crate::clock::date(crate::clock::local(raised).date())) }
+                    " (" (format!("{:.0}", item.age_days)) " dagar sedan)"
+                } } }
             }
             @for process in &processes {
                 @if let Some(node) = plan.node(NodeKind::Process, process) {
@@ -84,7 +96,7 @@ pub async fn page_for(
                         h3 { "Rapportera status" }
                         (form.status_form(&plan, process))
                         h3 { "Registrera ett beslut" }
-                        (decision_form(process, &user.csrf, errors, today))
+                        (form.decision_form(process))
                     }
                 }
             }
@@ -103,10 +115,11 @@ struct OwnerForms<'a> {
 }
 
 impl OwnerForms<'_> {
-    /// A value the user sent, or `fallback`.
-    fn value(&self, name: &str, fallback: String) -> String {
+    /// What the user sent in the field `name` of `process`'s forms (each process's forms
+    /// name their fields `<name>-<process>`), or `fallback` when the form was not sent.
+    fn value(&self, process: &str, name: &str, fallback: String) -> String {
         self.values
-            .get(name)
+            .get(&format!("{name}-{process}"))
             .and_then(|v| v.first().cloned())
             .unwrap_or(fallback)
     }
@@ -128,11 +141,28 @@ impl OwnerForms<'_> {
                         @let report = latest.get(&strategy.id);
                         tr {
                             th scope="row" { a href=(paths::strategy(strategy.id.to_string())) { (strategy.text("title")) } }
-                            td { @if let Some(report) = report { span class={ "status-" (report.status) } { (report.status.replace('_', " ")) } } @else { "Ingen" } }
+                            td { @if let Some(report) = report {
+                                span class={ "status-" (report.status) } { (StrategyStatus::label_of(&report.status)) }
+                                " " span.hint { "(" (report.period_start) " – " (report.period_end) ")" }
+                            } @else { "Ingen" } }
                             td { @if report.is_some_and(|r| r.period_end >= tertial_end) { "Inlämnad" } @else { strong { "Saknas" } } }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The form for a decision in the process.
+    fn decision_form(&self, process: &str) -> Markup {
+        let errors = self.errors;
+        html! {
+            form.stack method="post" action=(paths::OwnerDecision { id: process.to_string() }) {
+                (csrf(&self.user.csrf))
+                (input(&format!("title-{process}"), "Beslut", "text", &self.value(process, "title", String::new()), errors, None))
+                (textarea(&format!("text-{process}"), "Beskrivning", &self.value(process, "text", String::new()), errors, None))
+                (input(&format!("decided_on-{process}"), "Beslutsdatum", "date", &self.value(process, "decided_on", self.today.to_string()), errors, None))
+                button type="submit" { "Registrera beslutet" }
             }
         }
     }
@@ -158,42 +188,45 @@ impl OwnerForms<'_> {
         html! {
             form.stack method="post" action=(paths::OwnerStatus { id: process.to_string() }) {
                 (csrf(&self.user.csrf))
-                (select(&format!("strategy-{process}"), "Strategi", &strategies, &self.value("strategy", String::new()), errors))
-                (input(&format!("period_start-{process}"), "Periodens första dag", "date", &self.value("period_start", tertial_start.to_string()), errors, None))
-                (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &self.value("period_end", tertial_end.to_string()), errors, None))
-                (select(&format!("status-{process}"), "Status", &statuses, &self.value("status", "enligt_plan".into()), errors))
-                (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &self.value("comment", String::new()), errors, None))
+                (select(&format!("strategy-{process}"), "Strategi", &strategies, &self.value(process, "strategy", String::new()), errors))
+                (input(&format!("period_start-{process}"), "Periodens första dag", "date", &self.value(process, "period_start", tertial_start.to_string()), errors, None))
+                (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &self.value(process, "period_end", tertial_end.to_string()), errors, None))
+                (select(&format!("status-{process}"), "Status", &statuses, &self.value(process, "status", "enligt_plan".into()), errors))
+                (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &self.value(process, "comment", String::new()), errors, None))
                 button type="submit" { "Skicka rapporten" }
             }
         }
     }
 }
 
-fn decision_form(process: &str, token: &str, errors: &FormErrors, today: time::Date) -> Markup {
-    html! {
-        form.stack method="post" action=(paths::OwnerDecision { id: process.to_string() }) {
-            (csrf(token))
-            (input(&format!("title-{process}"), "Beslut", "text", "", errors, None))
-            (textarea(&format!("text-{process}"), "Beskrivning", "", errors, None))
-            (input(&format!("decided_on-{process}"), "Beslutsdatum", "date", &today.to_string(), errors, None))
-            button type="submit" { "Registrera beslutet" }
-        }
-    }
+/// What the owner's page is shown after: a change (`efter`), and which (`klart`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct OwnerQuery {
+    pub efter: Option<i64>,
+    pub klart: Option<String>,
 }
 
 pub async fn show(
     _: paths::Owner,
     State(state): State<AppState>,
     user: PageUser,
-    Query(after): Query<After>,
+    Query(after): Query<OwnerQuery>,
 ) -> Response {
     settle(&state, after.efter, &["strategy_overview", "council_flow"]).await;
+    let notice = match after.klart.as_deref() {
+        Some("rapport") => {
+            Some("Statusrapporten är sparad. Den syns som senaste status i tabellen.")
+        }
+        Some("beslut") => Some("Beslutet är registrerat."),
+        _ => None,
+    };
     page_for(
         &state,
         &user,
         &FormErrors::default(),
         &HashMap::new(),
         StatusCode::OK,
+        notice,
     )
     .await
 }
@@ -206,9 +239,14 @@ async fn after_change(
     process: &str,
     fields: &HashMap<String, Vec<String>>,
     outcome: Result<crate::app::Done, crate::app::AppError>,
+    done_what: &str,
 ) -> Response {
     match outcome {
-        Ok(done) => see_other(&format!("{}?efter={}", paths::Owner, done.position)),
+        Ok(done) => see_other(&format!(
+            "{}?efter={}&klart={done_what}",
+            paths::Owner,
+            done.position
+        )),
         Err(error) => match per_process(&error, process) {
             Some(errors) => {
                 page_for(
@@ -217,6 +255,7 @@ async fn after_change(
                     &errors,
                     fields,
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
                 )
                 .await
             }
@@ -257,7 +296,7 @@ pub async fn report(
         .services
         .report_status(&user.ctx(&fields), &strategy_id, &input)
         .await;
-    after_change(&state, &user, &process, &fields, outcome).await
+    after_change(&state, &user, &process, &fields, outcome, "rapport").await
 }
 
 pub async fn decide(
@@ -278,5 +317,5 @@ pub async fn decide(
         .services
         .record_decision(&user.ctx(&fields), &process, &input)
         .await;
-    after_change(&state, &user, &process, &fields, outcome).await
+    after_change(&state, &user, &process, &fields, outcome, "beslut").await
 }
