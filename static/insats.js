@@ -16,7 +16,7 @@ document.addEventListener("input", (event) => {
     if (match) shown += 1;
   }
   const status = document.querySelector(box.dataset.filterStatus || "#filter-status");
-  if (status) status.textContent = `${shown} strategier visas`;
+  if (status) status.textContent = shown === 1 ? "1 strategi visas" : `${shown} strategier visas`;
 });
 
 // Focus the error summary after a refused form, so screen readers announce it.

@@ -67,10 +67,17 @@ pub async fn overview(
             (super::indicators::moved_the_wrong_way(&indicators))
             h2 { "Områden" }
             ul { @for area in areas.all() { li { a href=(paths::area_timeline(area.id.to_string())) { (area.name) } } } }
-            h2 { "Läsmodellerna" }
-            table {
-                thead { tr { th scope="col" { "Läsmodell" } th.number scope="col" { "Position" } th.number scope="col" { "Efter (händelser)" } th scope="col" { "Väntar" } } }
-                tbody { @for p in &projections { tr { th scope="row" { (p.name) } td.number { (p.position) } td.number { (p.lag_events) } td { (p.waiting.as_deref().unwrap_or("–")) } } } }
+            h2 { "Är sidorna aktuella?" }
+            @let behind: i64 = projections.iter().map(|p| p.lag_events).sum();
+            p { @if behind == 0 { "Ja: allt som har registrerats syns på sidorna." } @else { "Nästan: " (behind) " nya händelser håller på att läsas in och syns om en stund." } }
+            details {
+                summary { "Tekniska detaljer" }
+                div.table-scroll tabindex="0" role="region" aria-label="Läsmodellerna" {
+                    table {
+                        thead { tr { th scope="col" { "Läsmodell" } th.number scope="col" { "Position" } th.number scope="col" { "Efter (händelser)" } th scope="col" { "Väntar" } } }
+                        tbody { @for p in &projections { tr { th scope="row" { (p.name) } td.number { (p.position) } td.number { (p.lag_events) } td { (p.waiting.as_deref().unwrap_or("–")) } } } }
+                    }
+                }
             }
         },
     )
@@ -160,7 +167,7 @@ fn accounts_section(
     html! {
         section aria-labelledby="konton" {
             h2 id="konton" { "Konton" }
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
                     thead { tr { th scope="col" { "Namn" } th scope="col" { "E-post" } th scope="col" { "Roll" } th scope="col" { "Område / process" } th scope="col" { "Status" } } }
                     tbody {

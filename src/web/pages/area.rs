@@ -162,7 +162,12 @@ pub async fn timeline(
         html! {
             h1 { "Tidslinje: " (name) }
             @if let Some(done) = &query.klart {
-                p.notice role="status" { (match done.as_str() { "insats" => "Insatsen är loggad.", "granskning" => "Granskningen är sparad.", _ => "Klart." }) }
+                p.notice role="status" {
+                    (match done.as_str() { "insats" => "Insatsen är loggad.", "granskning" => "Granskningen är sparad.", _ => "Klart." })
+                    @if let (Some(position), "insats") = (query.efter, done.as_str()) {
+                        " " a href={ "#h-" (position) } { "Visa insatsen i tidslinjen" }
+                    }
+                }
             }
             p.actions {
                 @if may_write {
@@ -265,7 +270,7 @@ fn filter_form(plan: &Plan, query: &TimelineQuery) -> Markup {
             (input("till", "Till", "date", query.till.as_deref().unwrap_or(""), &none, None))
             (select("strategi", "Strategi", &strategies, query.strategi.as_deref().unwrap_or(""), &none))
             (select("process", "Process", &processes, query.process.as_deref().unwrap_or(""), &none))
-            (select("typ", "Slag", &kinds, query.typ.as_deref().unwrap_or(""), &none))
+            (select("typ", "Typ", &kinds, query.typ.as_deref().unwrap_or(""), &none))
             button type="submit" { "Filtrera" }
         }
     }
@@ -299,13 +304,15 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
         .map(|role| role.label())
         .unwrap_or("");
     html! {
-        li {
+        li id={ "h-" (item.position) } {
             p.what { (item.summary) }
             @for text in &texts { p { (text) } }
             @if item.secret { p { span.tag { "Sekretessmarkerad" } } }
             p.meta {
                 time datetime=(item.date) { (item.date) }
-                " · " (item.actor.name.as_deref().unwrap_or("")) " (" (role_label) ")"
+                @let name = item.actor.name.as_deref().unwrap_or("");
+                " · " (name)
+                @if components::role_adds_to(name, role_label) { " (" (role_label) ")" }
                 @if let Some(case_id) = item.case_id {
                     " · " a href=(paths::case(case_id)) { "Ärendet" }
                 }
@@ -629,9 +636,11 @@ pub async fn log_activity(
         .log_activity(&user.ctx(&fields), &area, &input)
         .await
     {
+        // The browser lands on the new activity, which the page highlights (`:target`).
         Ok(done) => see_other(&format!(
-            "{}?efter={}&klart=insats",
+            "{}?efter={}&klart=insats#h-{}",
             paths::area_timeline(area.to_string()),
+            done.position,
             done.position
         )),
         Err(error) => match FormErrors::from_refusal(&error) {

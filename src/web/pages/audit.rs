@@ -598,7 +598,7 @@ fn state_view(state: &StrategyState, names: &Names) -> Markup {
 fn events_table(events: &[crate::event_log::RecordedEvent]) -> Markup {
     html! {
         @if events.is_empty() { (nothing("Inga händelser.")) } @else {
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
                     thead { tr { th.number scope="col" { "Position" } th scope="col" { "Tid" } th scope="col" { "Vem" } th scope="col" { "Vad" } th scope="col" { "Ström, version" } th scope="col" { "Hash" } } }
                     tbody {

@@ -214,6 +214,17 @@ pub fn see_other(location: &str) -> Response {
 }
 
 /// Every area as (id, name), in the order the areas were added.
+/// An area's name as people say it ("Braås", not `braas`); its id when it has none.
+pub async fn area_name(state: &crate::web::AppState, area: &str) -> String {
+    state
+        .services
+        .areas()
+        .await
+        .ok()
+        .and_then(|areas| areas.get(area).map(|a| a.name.clone()))
+        .unwrap_or_else(|| area.to_owned())
+}
+
 pub async fn area_names(state: &crate::web::AppState) -> Result<Vec<(String, String)>, AppError> {
     Ok(state
         .services
@@ -251,5 +262,35 @@ pub fn forum_name(
         }
         Ok(forum) => forum.label(),
         Err(_) => forum.to_owned(),
+    }
+}
+
+/// Whether a person's role needs saying beside their name: not when the name already says
+/// it ("Revisor" is not shown as "Revisor Revisor", nor "Integrationsrådet (ordförande)" as
+/// "… (Integrationsråd)").
+pub fn role_adds_to(name: &str, role: &str) -> bool {
+    let stem = |text: &str| {
+        text.to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .take(10)
+            .collect::<String>()
+    };
+    !role.is_empty() && !stem(name).starts_with(&stem(role)) && !stem(role).starts_with(&stem(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::role_adds_to;
+
+    #[test]
+    fn a_role_the_name_already_says_is_not_said_again() {
+        assert!(!role_adds_to("Revisor", "Revisor"));
+        assert!(!role_adds_to(
+            "Integrationsrådet (ordförande)",
+            "Integrationsråd"
+        ));
+        assert!(role_adds_to("Karin Ek", "Processägare"));
+        assert!(!role_adds_to("Karin Ek", ""));
     }
 }

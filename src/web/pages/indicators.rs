@@ -87,7 +87,7 @@ pub async fn list(_: paths::Indicators, State(state): State<AppState>, user: Pag
 /// The indicators with their goals, latest figures, targets and sources.
 fn indicator_table(views: &[IndicatorView], plan: &Plan) -> Markup {
     html! {
-        div.table-scroll {
+        div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
             table {
                 thead { tr {
                     th scope="col" { "Nyckeltal" } th scope="col" { "Mål" } th scope="col" { "Senaste värdet" }
@@ -364,7 +364,7 @@ fn figures_table(view: &IndicatorView, units: &Units) -> Markup {
     };
     html! {
         @if years.is_empty() { (nothing("Inga värden.")) } @else {
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
                     caption { (view.definition.text) @if !view.definition.unit.is_empty() { " (" (view.definition.unit) ")" } }
                     thead { tr { th scope="col" { "År" } @for (label, ..) in &series { th scope="col" { (label) } } } }

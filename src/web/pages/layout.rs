@@ -36,7 +36,9 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
                         (navigation(viewer.user))
                         div.who {
                             span { (viewer.user.name) }
-                            span.role { (viewer.user.role().label()) }
+                            @if super::components::role_adds_to(&viewer.user.name, viewer.user.role().label()) {
+                                span.role { (viewer.user.role().label()) }
+                            }
                             form method="post" action=(paths::Logout) {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
                                 button.link type="submit" { "Logga ut" }

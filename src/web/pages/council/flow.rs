@@ -243,7 +243,7 @@ fn edge_table(edges: &[Edge], plan: &Plan, areas: &[(String, String)]) -> Markup
     };
     html! {
         @if edges.is_empty() { (nothing("Inga ärenden mellan forumen under perioden.")) } @else {
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
                     caption { "Per riktning: skickade, besvarade och öppna ärenden, och tid till svar" }
                     thead { tr {
@@ -269,7 +269,7 @@ fn edge_table(edges: &[Edge], plan: &Plan, areas: &[(String, String)]) -> Markup
 fn open_items(items: &[OpenItem], plan: &Plan, areas: &[(String, String)]) -> Markup {
     html! {
         @if items.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
                     thead { tr { th scope="col" { "Ärende" } th scope="col" { "Slag" } th scope="col" { "Från" } th scope="col" { "Till" } th scope="col" { "Strategi" } th.number scope="col" { "Ålder (dagar)" } } }
                     tbody {
@@ -329,7 +329,7 @@ fn heat_map(cells: &[Cell], areas: &[(String, String)], plan: &Plan) -> Markup {
             map
         });
     html! {
-        div.table-scroll {
+        div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
             table.heat {
                 caption.visually-hidden { "Antal insatser per strategi (rader) och område (kolumner) under perioden" }
                 thead { tr { th scope="col" { "Strategi" } @for (_, name) in areas { th scope="col" { (name) } } } }
