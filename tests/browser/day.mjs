@@ -158,9 +158,25 @@ try {
   await team.page.type("#strategi-filter", "språk");
   const shown = await team.page.$$eval("#strategilista li", (items) => items.filter((li) => !li.hidden).length);
   assert.ok(shown > 0 && shown < strategyCount, `the filter narrows the list (${shown} of ${strategyCount})`);
+  // What does not match is gone from sight and from the keyboard, and the count is worded right.
+  const visible = await team.page.$$eval("#strategilista li", (items) => items.filter((li) => getComputedStyle(li).display !== "none").length);
+  assert.equal(visible, shown, "the strategies that do not match are not shown");
+  assert.equal(await text(team.page, "#filter-status"), shown === 1 ? "1 strategi visas" : `${shown} strategier visas`);
   await team.page.$eval("#strategi-filter", (input) => {
     input.value = "";
-    input.dispatchEvent(new Event("input"));
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  assert.match(await text(team.page, "#filter-status"), /^\d+ strategier visas$/, "many are counted in the plural");
+  await team.page.$eval("#strategi-filter", (input) => {
+    input.value = "matchningsmetodik";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  assert.equal(await text(team.page, "#filter-status"), "1 strategi visas");
+  const tabbable = await team.page.$$eval("#strategilista input[type=checkbox]", (boxes) => boxes.filter((box) => box.offsetParent !== null).length);
+  assert.equal(tabbable, 1, "only the matching strategy's box can be reached");
+  await team.page.$eval("#strategi-filter", (input) => {
+    input.value = "";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   step("a validation error keeps what was typed and names the field");
@@ -195,6 +211,12 @@ try {
   const copies = (await text(team.page, "ol.timeline")).split(activityTitle).length - 1;
   assert.equal(copies, 1, "a double click logs the activity once");
   assert.match(await text(team.page, "[role=status]"), /loggad/);
+  // The browser lands on the new activity, highlighted, and the confirmation links to it.
+  const landed = new URL(team.page.url()).hash;
+  assert.match(landed, /^#h-\d+$/, "the page opens at the new activity");
+  assert.match(await text(team.page, `li${landed}`), new RegExp(activityTitle));
+  assert.equal(await team.page.$eval(`li${landed}`, (li) => getComputedStyle(li).outlineStyle), "solid");
+  assert.equal(await team.page.$eval("[role=status] a", (a) => a.getAttribute("href")), landed);
 
   step("the team opens a case and escalates it to the council");
   await go(team.page, `/omraden/${area}/arenden/nytt`);
@@ -208,6 +230,10 @@ try {
   const casePath = new URL(team.page.url()).pathname;
   assert.equal(await text(team.page, "h1"), caseTitle);
   await accessible(team.page, "a case");
+  await team.page.type("#text", "Ringde biblioteket, återkommer på fredag.");
+  assert.equal(await submit(team.page, "form[action$='/anteckning'] button[type=submit]"), 200);
+  assert.match(await text(team.page, "[role=status]"), /Anteckningen är sparad/);
+  assert.match(await text(team.page, "ol.timeline"), /Ringde biblioteket/);
   const question = `Kan rådet hjälpa oss hitta en lokal? ${stamp}`;
   await team.page.type("#escalation", question);
   assert.equal(await submit(team.page, "form[action$='/eskalera'] button[type=submit]"), 200);
@@ -279,6 +305,25 @@ try {
   const owner = await session();
   assert.equal(await login(owner.page, users.owner), "/processagare");
   await accessible(owner.page, "the process owner's page");
+  step("a refused status report keeps the owner's choices, and a saved one is confirmed and shown");
+  const reportForm = "form[action^='/processagare/strategier/']";
+  const chosen = await owner.page.$eval(`${reportForm} select[name^='strategy-']`, (select) => {
+    select.selectedIndex = select.options.length - 1;
+    return select.value;
+  });
+  await owner.page.$eval(`${reportForm} select[name^='status-']`, (select) => { select.value = "risk"; });
+  await owner.page.$eval(`${reportForm} input[name^='period_start-']`, (input) => { input.value = "2026-01-01"; });
+  assert.equal(await submit(owner.page, `${reportForm} button[type=submit]`), 422);
+  assert.equal(await owner.page.$eval(`${reportForm} select[name^='strategy-']`, (s) => s.value), chosen, "the strategy is kept");
+  assert.equal(await owner.page.$eval(`${reportForm} select[name^='status-']`, (s) => s.value), "risk", "the status is kept");
+  assert.equal(await owner.page.$eval(`${reportForm} input[name^='period_start-']`, (i) => i.value), "2026-01-01");
+  await accessible(owner.page, "the process owner's page with a refused report");
+  await owner.page.type(`${reportForm} textarea[name^='comment-']`, "Få arbetsgivare har svarat.");
+  assert.equal(await submit(owner.page, `${reportForm} button[type=submit]`), 200);
+  assert.match(await text(owner.page, "[role=status]"), /Statusrapporten är sparad/);
+  const reportRow = await owner.page.$eval(`a[href='/planen/strategier/${chosen}']`, (a) => a.closest("tr").innerText);
+  assert.match(reportRow, /Risk/);
+  assert.match(reportRow, /2026-01-01/);
   await go(owner.page, "/planen");
   await accessible(owner.page, "the plan");
   const strategyLink = await owner.page.$eval("a[href^='/planen/strategier/']", (a) => a.getAttribute("href"));

@@ -175,7 +175,19 @@ async fn a_logged_activity_is_on_the_timeline_the_team_is_sent_to() {
         entries[0].contains("Samordnat mottagande"),
         "the strategy by its title"
     );
-    assert_eq!(timeline.text("[role=status]"), "Insatsen är loggad.");
+    assert!(
+        timeline
+            .text("[role=status]")
+            .starts_with("Insatsen är loggad."),
+        "{}",
+        timeline.text("[role=status]")
+    );
+    // The confirmation links to the new entry, which the team was sent to.
+    let link = timeline
+        .attr("[role=status] a", "href")
+        .expect("a link to it");
+    assert!(link.starts_with("#h-"), "{link}");
+    assert_eq!(timeline.count(&format!("li{link}")), 1);
 }
 
 #[tokio::test]
