@@ -289,9 +289,15 @@ impl Aggregate for Case {
             CaseEvent::CaseNoteAdded { .. } => self.notes += 1,
             CaseEvent::CaseAssigned { assignee, .. } => self.assignee = Some(assignee.clone()),
             CaseEvent::CaseStatusChanged { status, .. } => self.status = Some(*status),
-            CaseEvent::CaseEscalated { item_id, .. } => self.open_escalation = Some(*item_id),
+            // A case's status follows its escalation: it waits for the council while the
+            // escalation is open, and is worked on again once the council has answered.
+            CaseEvent::CaseEscalated { item_id, .. } => {
+                self.open_escalation = Some(*item_id);
+                self.status = Some(CaseStatus::Vantar);
+            }
             CaseEvent::CaseEscalationAnswered { .. } | CaseEvent::CaseEscalationClosed { .. } => {
-                self.open_escalation = None
+                self.open_escalation = None;
+                self.status = Some(CaseStatus::Pagaende);
             }
             CaseEvent::CaseClosed { .. } => self.status = Some(CaseStatus::Avslutad),
             CaseEvent::CaseReopened { .. } => self.status = Some(CaseStatus::Pagaende),

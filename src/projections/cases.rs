@@ -34,7 +34,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "cases",
-    version: 3,
+    version: 4,
     tables: TABLES,
     reads: |event_type: &EventType| event_type.family == Family::Case,
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
@@ -123,13 +123,16 @@ async fn apply(
             CaseEvent::CaseStatusChanged { status, .. } => {
                 delta.status = Some(status_name(*status))
             }
+            // The status follows the escalation, as the domain's case does.
             CaseEvent::CaseEscalated { item_id, .. } => {
                 delta.escalation_changed = true;
                 delta.open_escalation = Some(*item_id);
+                delta.status = Some("vantar");
             }
             CaseEvent::CaseEscalationAnswered { .. } | CaseEvent::CaseEscalationClosed { .. } => {
                 delta.escalation_changed = true;
                 delta.open_escalation = None;
+                delta.status = Some("pagaende");
             }
             CaseEvent::CaseClosed { .. } => {
                 delta.status = Some("avslutad");

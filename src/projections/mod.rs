@@ -141,6 +141,9 @@ pub struct Meta {
     pub actor_name: Option<String>,
     pub role: Option<String>,
     pub area: Option<String>,
+    /// The event that led to this one in the same command (the item's answer that closes a
+    /// case's escalation), when there is one.
+    pub causation_id: Option<uuid::Uuid>,
 }
 
 /// The events of a range of the log, in commit order, of the types a projection reads.

@@ -4,7 +4,9 @@
 //! in `queries::timeline`.
 
 use super::{Applied, Names, Projection, Table};
+use crate::domain::case::CaseEvent;
 use crate::domain::catalogue::{self, EventType, Family};
+use crate::domain::item::ItemEvent;
 
 const TABLES: &[Table] = &[Table {
     name: "timeline_entries",
@@ -26,7 +28,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 3,
+    version: 4,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -66,13 +68,27 @@ const INSERT: &str = "
               actor_role, data)
     ON CONFLICT (area, position) DO NOTHING";
 
+/// Whether an event is the echo of another one of the same command, which the timeline
+/// already shows: one thing that happened is one entry. The item a case's escalation raises
+/// is the escalation's entry (the case's `CaseEscalated`); the case's answer or closing of an
+/// escalation follows from the item's answer (it carries that event as its cause).
+fn echo(applied: &Applied) -> bool {
+    match &applied.event {
+        catalogue::DomainEvent::Item(ItemEvent::ItemRaised { item, .. }) => item.case_id.is_some(),
+        catalogue::DomainEvent::Case(
+            CaseEvent::CaseEscalationAnswered { .. } | CaseEvent::CaseEscalationClosed { .. },
+        ) => applied.meta.causation_id.is_some(),
+        _ => false,
+    }
+}
+
 async fn apply(
     connection: &mut sqlx::PgConnection,
     names: &Names,
     events: &[Applied],
 ) -> sqlx::Result<()> {
     let mut rows = Rows::default();
-    for applied in events {
+    for applied in events.iter().filter(|applied| !echo(applied)) {
         // Data stored in its type's current schema is copied as stored by the statement
         // (no round trip through Insats); older data is written in the current schema.
         let data = (!applied.stored_as_current)

@@ -275,6 +275,12 @@ try {
   step("the area team sees the council's answer on its timeline and on the case");
   await eventually(team.page, `/omraden/${area}`, "ol.timeline", new RegExp(answer));
   await eventually(team.page, casePath, "main", new RegExp(answer));
+  // One thing that happened is one entry: the escalation once, the answer once; and the
+  // case is in work again once the council has answered.
+  const caseTimeline = await text(team.page, "ol.timeline");
+  assert.equal(caseTimeline.split(question).length - 1, 1, "the escalation is one entry");
+  assert.equal(caseTimeline.split(answer).length - 1, 1, "the answer is one entry");
+  assert.match(await text(team.page, "main dl"), /Pågående/);
 
   step("filters and exports follow the filtered view");
   await go(team.page, `/omraden/${area}`);

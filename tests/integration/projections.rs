@@ -215,7 +215,9 @@ async fn the_read_models_agree_with_the_events_that_produced_them() {
     history(&app).await;
     caught_up(&app.db.pool).await;
 
-    // The timeline: every event tagged with the area, newest day first, then newest position.
+    // The timeline: every event tagged with the area, newest day first, then newest position,
+    // one entry per thing that happened: not the item a case's escalation raises (the
+    // escalation is its entry), nor the case's side of an item's answer (caused by it).
     let araby: Vec<RecordedEvent> = app
         .store
         .read_by_tag("area:araby", Cursor::START, 10_000)
@@ -223,6 +225,10 @@ async fn the_read_models_agree_with_the_events_that_produced_them() {
         .unwrap()
         .into_iter()
         .filter(|e| e.stream_id != "areas")
+        .filter(|e| e.event_type != "ItemRaised" || e.data["case_id"].is_null())
+        .filter(|e| {
+            !e.event_type.starts_with("CaseEscalation") || e.metadata["causation_id"].is_null()
+        })
         .collect();
     let mut expected: Vec<(String, i64)> =
         araby.iter().map(|e| (entry_date(e), e.position)).collect();
@@ -360,7 +366,11 @@ async fn the_read_models_agree_with_the_events_that_produced_them() {
         .iter()
         .map(|c| c["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["ny", "avslutad"], "open cases first");
+    assert_eq!(
+        statuses,
+        ["pagaende", "avslutad"],
+        "open cases first; the council's answer to its escalation put the open one back in work"
+    );
     assert_eq!(cases["items"][0]["notes"], 1);
     assert_eq!(
         cases["items"][0]["open_escalation"],
