@@ -61,6 +61,7 @@ pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser)
                     }
                 }
             }
+            (challenges_without_strategies(&plan))
             h2 { "Nyckeltal" }
             p { "Alla nyckeltal med värden över tid: " a href=(paths::Indicators) { "Nyckeltal" } "." }
             ul { @for indicator in plan.nodes(NodeKind::KeyIndicator) { li { a href=(paths::Indicator { id: indicator.id.clone() }) { (indicator.text("text")) } } } }
@@ -73,6 +74,36 @@ pub async fn plan(_: paths::Plan, State(state): State<AppState>, user: PageUser)
         },
     )
     .into_response()
+}
+
+/// The challenges the plan names (in its overview "VAD behöver stärkas?") that no strategy
+/// table takes up, with what needs strengthening under them.
+fn challenges_without_strategies(plan: &Plan) -> Markup {
+    let strategies = plan.nodes(NodeKind::Strategy);
+    let untaken: Vec<&PlanNode> = plan
+        .nodes(NodeKind::Challenge)
+        .into_iter()
+        .filter(|challenge| {
+            !strategies
+                .iter()
+                .any(|s| s.text("challenge") == challenge.id)
+        })
+        .collect();
+    html! {
+        @if !untaken.is_empty() {
+            h2 { "Utmaningar utan egen strategitabell" }
+            p { "Planen nämner de här utmaningarna i sin översikt men har inga strategier under dem." }
+            ul {
+                @for challenge in untaken {
+                    li {
+                        (challenge.text("title"))
+                        @let focus: Vec<&str> = challenge.list("focus_areas").into_iter().filter_map(|f| plan.node(NodeKind::FocusArea, f)).map(|f| f.text("title")).collect();
+                        @if !focus.is_empty() { span.hint { " – vad som behöver stärkas: " (focus.join(", ")) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What the plan says before its tables: its purpose, scope and who is responsible, its
