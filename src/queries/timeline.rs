@@ -237,8 +237,55 @@ pub struct TimelineItem {
     pub item_id: Option<Uuid>,
     /// The entry's text is marked secret (it is shown only to those who may read it).
     pub secret: bool,
+    /// For an activity logged or corrected: its partners, participants and whether it
+    /// needs following up.
+    pub activity: Option<ActivityFacts>,
     #[schema(value_type = Object)]
     pub data: Value,
+}
+
+/// What an activity's entry says besides its text.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActivityFacts {
+    pub activity_id: Uuid,
+    /// The partners it was done with, by name.
+    pub partners: Vec<String>,
+    pub participants: u32,
+    /// The team marked it "Behöver följas upp".
+    pub follow_up: bool,
+}
+
+impl ActivityFacts {
+    /// The facts of an activity's entry, read through the catalogue from its data.
+    fn of(event_type: &str, data: &Value) -> Option<Self> {
+        use crate::domain::activity::ActivityEvent;
+        use crate::domain::catalogue::{DomainEvent, decode};
+        let decoded = decode(
+            event_type,
+            crate::domain::event::SCHEMA_VERSION,
+            data.clone(),
+        )
+        .ok()?;
+        let (activity_id, details) = match decoded.event {
+            DomainEvent::Activity(ActivityEvent::ActivityLogged {
+                activity_id,
+                details,
+                ..
+            }) => (activity_id, details),
+            DomainEvent::Activity(ActivityEvent::ActivityCorrected {
+                activity_id,
+                details,
+                ..
+            }) => (activity_id, details),
+            _ => return None,
+        };
+        Some(Self {
+            activity_id,
+            partners: details.partners.into_iter().map(|p| p.name).collect(),
+            participants: details.participants,
+            follow_up: details.follow_up,
+        })
+    }
 }
 
 /// Who acted, as an entry names them.
@@ -265,6 +312,7 @@ impl From<Entry> for TimelineItem {
             case_id: entry.case_id(),
             item_id: entry.item_id(),
             secret: false,
+            activity: ActivityFacts::of(&entry.event_type, &entry.data),
             kind: entry.kind,
             event_type: entry.event_type,
             data: entry.data,

@@ -215,6 +215,9 @@ try {
   const landed = new URL(team.page.url()).hash;
   assert.match(landed, /^#h-\d+$/, "the page opens at the new activity");
   assert.match(await text(team.page, `li${landed}`), new RegExp(activityTitle));
+  // What the team entered shows as entered: the participants typed, the partners chosen.
+  assert.match(await text(team.page, `li${landed}`), /\(14 deltagare\)/);
+  assert.match(await text(team.page, `li${landed}`), /Samverkan: \S/);
   assert.equal(await team.page.$eval(`li${landed}`, (li) => getComputedStyle(li).outlineStyle), "solid");
   assert.equal(await team.page.$eval("[role=status] a", (a) => a.getAttribute("href")), landed);
 

@@ -288,6 +288,17 @@ async fn the_timeline_filters_pages_by_key_and_exports_what_it_shows() {
         header.contains("datum") || header.contains("date"),
         "{header}"
     );
+    for column in ["samverkan", "deltagare", "behöver följas upp"] {
+        assert!(
+            header.contains(column),
+            "the export names {column}: {header}"
+        );
+    }
+    let first_row = csv.body.lines().nth(1).unwrap_or_default().to_owned();
+    assert!(
+        first_row.contains(";\"nej\";") || first_row.contains(";nej;"),
+        "an activity's follow-up mark is exported: {first_row}"
+    );
     assert_eq!(
         lines.count(),
         expected.len(),

@@ -307,6 +307,12 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
         li id={ "h-" (item.position) } {
             p.what { (item.summary) }
             @for text in &texts { p { (text) } }
+            @if let Some(activity) = item.activity.as_ref().filter(|a| a.follow_up || !a.partners.is_empty()) {
+                p.facts {
+                    @if !activity.partners.is_empty() { "Samverkan: " (activity.partners.join(", ")) " " }
+                    @if activity.follow_up { span.tag { "Behöver följas upp" } }
+                }
+            }
             @if item.secret { p { span.tag { "Sekretessmarkerad" } } }
             p.meta {
                 time datetime=(item.date) { (item.date) }
@@ -458,11 +464,15 @@ pub async fn export_csv(
         "vem",
         "roll",
         "strategier",
+        "samverkan",
+        "deltagare",
+        "behöver följas upp",
         "ärende",
         "sekretess",
     ]);
     for item in items {
         let text = free_texts(&item);
+        let activity = item.activity.as_ref();
         sheet.row([
             item.date.clone(),
             item.recorded_at.clone(),
@@ -472,6 +482,15 @@ pub async fn export_csv(
             item.actor.name.clone().unwrap_or_default(),
             item.actor.role.clone().unwrap_or_default(),
             item.strategies.join(", "),
+            activity.map(|a| a.partners.join(", ")).unwrap_or_default(),
+            activity
+                .map(|a| a.participants.to_string())
+                .unwrap_or_default(),
+            match activity {
+                Some(a) if a.follow_up => "ja".into(),
+                Some(_) => "nej".into(),
+                None => String::new(),
+            },
             item.case_id.map(|id| id.to_string()).unwrap_or_default(),
             if item.secret {
                 "ja".into()
@@ -587,10 +606,9 @@ pub async fn new_activity(
         Err(error) => return refused(error),
     };
     let today = state.services.today().to_string();
-    let values = HashMap::from([
-        ("date".to_owned(), vec![today]),
-        ("participants".to_owned(), vec!["0".to_owned()]),
-    ]);
+    // The number of participants starts empty (read as none): a "0" there became "140" when
+    // someone typed 14 after it.
+    let values = HashMap::from([("date".to_owned(), vec![today])]);
     page(
         "Logga en insats",
         Some(&user.viewer()),
