@@ -161,9 +161,51 @@ pub fn last_tertial(today: Date) -> (Date, Date) {
     }
 }
 
+/// The tertial (January–April, May–August, September–December) a day falls in.
+pub fn tertial_containing(day: Date) -> (Date, Date) {
+    let year = day.year();
+    let date = |m: Month, d: u8| Date::from_calendar_date(year, m, d).expect("a valid date");
+    match day.month() as u8 {
+        1..=4 => (date(Month::January, 1), date(Month::April, 30)),
+        5..=8 => (date(Month::May, 1), date(Month::August, 31)),
+        _ => (date(Month::September, 1), date(Month::December, 31)),
+    }
+}
+
+/// The first period the council has not reviewed: the tertial after the last reviewed
+/// period's end, or, with no review yet, the last complete tertial.
+pub fn first_unreviewed(last_reviewed_end: Option<Date>, today: Date) -> (Date, Date) {
+    match last_reviewed_end.and_then(|end| end.next_day()) {
+        Some(after) => tertial_containing(after),
+        None => last_tertial(today),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_unreviewed_period_follows_the_last_review() {
+        use time::macros::date;
+        let today = date!(2026 - 12 - 02);
+        assert_eq!(
+            first_unreviewed(None, today),
+            (date!(2026 - 05 - 01), date!(2026 - 08 - 31))
+        );
+        assert_eq!(
+            first_unreviewed(Some(date!(2026 - 04 - 30)), today),
+            (date!(2026 - 05 - 01), date!(2026 - 08 - 31))
+        );
+        assert_eq!(
+            first_unreviewed(Some(date!(2025 - 12 - 31)), today),
+            (date!(2026 - 01 - 01), date!(2026 - 04 - 30))
+        );
+        assert_eq!(
+            first_unreviewed(Some(date!(2026 - 08 - 31)), today),
+            (date!(2026 - 09 - 01), date!(2026 - 12 - 31))
+        );
+    }
     use crate::domain::event::{decode, encode};
     use time::macros::date;
 

@@ -270,9 +270,19 @@ try {
 
   step("the council records its review of the area's timeline");
   await go(council.page, `/omraden/${area}`);
+  assert.equal(await submit(council.page, `a[href='/omraden/${area}/granskning']`), 200);
+  await accessible(council.page, "the review of an area's timeline");
+  assert.match(await text(council.page, "#forslag"), /Förslaget nedan/);
+  const proposed = await council.page.$eval("#period_start", (input) => input.value);
+  const formTop = await council.page.$eval("form[action$='/granskning']", (form) => form.getBoundingClientRect().top);
+  assert.ok(formTop < 900, `the review form is where reviewing starts, not at the bottom (${formTop} px)`);
   await council.page.type("#feedback", "Bra att läxhjälpen följs upp.");
   assert.equal(await submit(council.page, "form[action$='/granskning'] button[type=submit]"), 200);
   assert.match(await text(council.page, "[role=status]"), /Granskningen är sparad/);
+  // The next review proposes the first period after the one just reviewed, and says so.
+  await eventually(council.page, `/omraden/${area}/granskning`, "#forslag", /Senast granskade period/);
+  const next = await council.page.$eval("#period_start", (input) => input.value);
+  assert.ok(next > proposed, `the next proposal (${next}) follows the reviewed period (${proposed})`);
   await eventually(council.page, "/rad/informationsflode", "section[aria-labelledby=granskningar]", /Bra att läxhjälpen följs upp/);
 
   step("the area team sees the council's answer on its timeline and on the case");

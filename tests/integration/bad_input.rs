@@ -339,6 +339,7 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "/forum/{}",
         "/planen/strategier/{}",
         "/planen/nyckeltal/{}",
+        "/omraden/{}/granskning",
         "/planen/nyckeltal/sfi-hogsta-kurs?efter={}",
         "/rad/informationsflode?fran={}&till={}&oppna={}",
         "/granskning/strategier/matchningsmetodik?per={}&jamfor={}",

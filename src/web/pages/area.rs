@@ -174,6 +174,9 @@ pub async fn timeline(
                     a.button href=(paths::NewActivity { area: area.to_string() }) { "Logga en insats" }
                 }
                 a.button.secondary href=(paths::AreaCases { area: area.to_string() }) { "Ärenden" }
+                @if may_review {
+                    a.button.secondary href=(paths::AreaReview { area: area.to_string() }) { "Granska tidslinjen" }
+                }
             }
             (filter_form(&plan, &query))
             @for problem in &problems { p.field-error { (problem) } }
@@ -184,9 +187,6 @@ pub async fn timeline(
                 a href={ (paths::AreaExportJson { area: area.to_string() }) "?" (filters) } { "JSON" }
             }
             (listing)
-            @if may_review {
-                (review_form(area.as_str(), &user.csrf, &FormErrors::default(), &review_period(&query, state.services.today())))
-            }
         },
     )
     .into_response()
@@ -338,24 +338,6 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
     }
 }
 
-/// The period a review covers unless the council changes it: the filtered period when the
-/// timeline is filtered by date, otherwise the last complete tertial (the plan's rhythm).
-fn review_period(query: &TimelineQuery, today: time::Date) -> HashMap<String, Vec<String>> {
-    let (start, end) = crate::domain::strategy::last_tertial(today);
-    let chosen = |value: &Option<String>, fallback: time::Date| {
-        vec![
-            value
-                .clone()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| fallback.to_string()),
-        ]
-    };
-    HashMap::from([
-        ("period_start".to_owned(), chosen(&query.fran, start)),
-        ("period_end".to_owned(), chosen(&query.till, end)),
-    ])
-}
-
 fn review_form(
     area: &str,
     token: &str,
@@ -364,7 +346,7 @@ fn review_form(
 ) -> Markup {
     html! {
         section aria-labelledby="granska" {
-            h2 id="granska" { "Integrationsrådets granskning" }
+            h2 id="granska" { "Granskningen" }
             (super::layout::error_summary(&errors.0))
             form.stack method="post" action=(paths::AreaReview { area: area.to_string() }) {
                 (csrf(token))
@@ -375,6 +357,81 @@ fn review_form(
             }
         }
     }
+}
+
+/// `/omraden/{area}/granskning`: the council reviews an area's timeline, for the first
+/// period it has not reviewed unless it chooses another.
+pub async fn review_page(
+    paths::AreaReview { area }: paths::AreaReview,
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Response {
+    review_page_with(
+        &state,
+        &user,
+        &area,
+        &HashMap::new(),
+        &FormErrors::default(),
+    )
+    .await
+}
+
+async fn review_page_with(
+    state: &AppState,
+    user: &PageUser,
+    area: &str,
+    values: &HashMap<String, Vec<String>>,
+    errors: &FormErrors,
+) -> Response {
+    if let Err(error) = state.services.require_area(area).await {
+        return refused(error);
+    }
+    if let Err(refusal) = authorize(&user.actor(), &Action::ReviewTimeline) {
+        return refused(crate::app::AppError::Forbidden(refusal.0));
+    }
+    let last = match state.queries.last_reviews().await {
+        Ok(reviews) => reviews.into_iter().find(|r| r.area == area),
+        Err(error) => return refused(error),
+    };
+    let today = state.services.today();
+    let (start, end) =
+        crate::domain::strategy::first_unreviewed(last.as_ref().map(|r| r.period_end), today);
+    let mut shown = HashMap::from([
+        ("period_start".to_owned(), vec![start.to_string()]),
+        ("period_end".to_owned(), vec![end.to_string()]),
+    ]);
+    shown.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let name = components::area_name(state, area).await;
+    let status = if errors.0.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let body = page(
+        &format!("Granska {name}"),
+        Some(&user.viewer()),
+        html! {
+            p { a href=(paths::area_timeline(area.to_string())) { "← Tidslinjen för " (name) } }
+            h1 { "Granska tidslinjen för " (name) }
+            p id="forslag" {
+                @match &last {
+                    Some(review) => {
+                        "Senast granskade period: " (review.period_start) " – " (review.period_end)
+                        " (granskad " (crate::clock::datetime(review.reviewed_at)) "). "
+                        "Förslaget nedan är den första perioden efter den: " (start) " – " (end) "."
+                    }
+                    None => {
+                        "Tidslinjen har inte granskats förut. Förslaget nedan är den senaste avslutade tertialen: "
+                        (start) " – " (end) "."
+                    }
+                }
+                " Ändra datumen för att granska en annan period."
+            }
+            p { a href={ (paths::area_timeline(area.to_string())) "?fran=" (start) "&till=" (end) } { "Se tidslinjen för perioden" } }
+            (review_form(area, &user.csrf, errors, &shown))
+        },
+    );
+    (status, body).into_response()
 }
 
 pub async fn review(
@@ -389,18 +446,18 @@ pub async fn review(
         period_end: first(&fields, "period_end").to_owned(),
         feedback: first(&fields, "feedback").to_owned(),
     };
-    match state.services.review_timeline(&user.ctx(&fields), &area, &input).await {
+    match state
+        .services
+        .review_timeline(&user.ctx(&fields), &area, &input)
+        .await
+    {
         Ok(done) => see_other(&format!(
             "{}?efter={}&klart=granskning",
             paths::area_timeline(area.to_string()),
             done.position
         )),
         Err(error) => match FormErrors::from_refusal(&error) {
-            Some(errors) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                page("Granskning", Some(&user.viewer()), html! { h1 { "Granskningen behöver rättas" } (review_form(&area, &user.csrf, &errors, &fields)) }),
-            )
-                .into_response(),
+            Some(errors) => review_page_with(&state, &user, &area, &fields, &errors).await,
             None => refused(error),
         },
     }

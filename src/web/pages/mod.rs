@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .typed_get(area::timeline)
         .typed_get(area::export_csv)
         .typed_get(area::export_json)
+        .typed_get(area::review_page)
         .typed_post(area::review)
         .typed_get(area::new_activity)
         .typed_post(area::log_activity)

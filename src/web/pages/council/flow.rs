@@ -202,7 +202,7 @@ async fn reviews_part(state: &AppState) -> Result<String, AppError> {
         section aria-labelledby="granskningar" {
             h2 id="granskningar" { "Rådets granskning av områdenas tidslinjer" }
             table {
-                thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } } }
+                thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } th scope="col" { "Granska" } } }
                 tbody {
                     @for (id, name) in &areas {
                         @let review = reviews.iter().find(|r| &r.area == id);
@@ -211,6 +211,7 @@ async fn reviews_part(state: &AppState) -> Result<String, AppError> {
                             td { (review.map(|r| crate::clock::datetime(r.reviewed_at)).unwrap_or_else(|| "Aldrig".into())) }
                             td { (review.map(|r| format!("{} – {}", r.period_start, r.period_end)).unwrap_or_default()) }
                             td { (review.map(|r| feedback_text(&r.feedback)).unwrap_or_default()) }
+                            td { a href=(paths::AreaReview { area: id.to_string() }) { "Granska " (name) } }
                         }
                     }
                 }
