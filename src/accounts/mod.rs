@@ -458,6 +458,27 @@ impl Accounts {
         }))
     }
 
+    /// Records that `user` looks at `page` now, and returns when they looked at it before
+    /// (none on a first visit): what arrived since is new to them.
+    pub async fn visit(
+        &self,
+        user: Uuid,
+        page: &str,
+        now: OffsetDateTime,
+    ) -> sqlx::Result<Option<OffsetDateTime>> {
+        sqlx::query_scalar(
+            "WITH before AS (SELECT visited_at FROM page_visits WHERE user_id = $1 AND page = $2),
+                  now AS (INSERT INTO page_visits (user_id, page, visited_at) VALUES ($1, $2, $3)
+                          ON CONFLICT (user_id, page) DO UPDATE SET visited_at = excluded.visited_at)
+             SELECT visited_at FROM before",
+        )
+        .bind(user)
+        .bind(page)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     pub async fn end_session(&self, id_hash: &[u8]) -> sqlx::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)

@@ -78,6 +78,55 @@ pub async fn open_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<OpenItem>
     .await
 }
 
+/// Which open items to list: by kind, sending forum, area and age in days (from, below).
+#[derive(Debug, Clone, Default)]
+pub struct OpenItemFilter {
+    pub kind: Option<String>,
+    pub from_forum: Option<String>,
+    pub area: Option<String>,
+    pub min_days: Option<f64>,
+    pub max_days: Option<f64>,
+}
+
+const OPEN_ITEM_FILTER: &str = "
+       AND ($1::text IS NULL OR kind = $1)
+       AND ($2::text IS NULL OR from_forum = $2)
+       AND ($3::text IS NULL OR area = $3)
+       AND ($4::float8 IS NULL OR raised_at <= now() - make_interval(secs => $4 * 86400))
+       AND ($5::float8 IS NULL OR raised_at > now() - make_interval(secs => $5 * 86400))";
+
+/// One page of the open items that match `filter`, newest first, and how many match.
+pub async fn open_items_page(
+    pool: &PgPool,
+    filter: &OpenItemFilter,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<OpenItem>, i64)> {
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM flow_items WHERE closed_at IS NULL AND answered_at IS NULL {OPEN_ITEM_FILTER}"
+    )))
+    .bind(&filter.kind)
+    .bind(&filter.from_forum)
+    .bind(&filter.area)
+    .bind(filter.min_days)
+    .bind(filter.max_days)
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{OPEN_ITEM} {OPEN_ITEM_FILTER} ORDER BY raised_at DESC, item_id OFFSET $6 LIMIT $7"
+    )))
+    .bind(&filter.kind)
+    .bind(&filter.from_forum)
+    .bind(&filter.area)
+    .bind(filter.min_days)
+    .bind(filter.max_days)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok((items, total))
+}
+
 /// Items waiting for an answer from one forum, oldest first.
 pub async fn open_items_to(pool: &PgPool, forum: &str) -> sqlx::Result<Vec<OpenItem>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -172,6 +221,16 @@ impl super::Queries {
     /// Items waiting for an answer, oldest first.
     pub async fn open_items(&self, limit: i64) -> Result<Vec<OpenItem>, crate::app::AppError> {
         Ok(open_items(self.pool(), limit).await?)
+    }
+
+    /// One page of the open items that match `filter`, newest first, and how many match.
+    pub async fn open_items_page(
+        &self,
+        filter: &OpenItemFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<OpenItem>, i64), crate::app::AppError> {
+        Ok(open_items_page(self.pool(), filter, offset, limit).await?)
     }
 
     /// Items waiting for an answer from one forum, oldest first.

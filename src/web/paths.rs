@@ -82,6 +82,8 @@ paths! {
     /// A figure the coordinator enters (the form posts here).
     IndicatorValues "/planen/nyckeltal/{id}/varden" { id };
     CouncilFlow "/rad/informationsflode";
+    /// The items between forums waiting for an answer, with filters and pages.
+    OpenItems "/rad/oppna";
     Owner "/processagare";
     /// A process owner's status report (the form posts here; `id` is the process).
     OwnerStatus "/processagare/strategier/{id}/status" { id };

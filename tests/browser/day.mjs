@@ -260,6 +260,14 @@ try {
     return link && link.getAttribute("href");
   }, caseTitle);
   assert.ok(itemLink, "the open item links to its page");
+  // All open items: newest first, filtered by type and area, in pages.
+  assert.equal(await go(council.page, "/rad/oppna"), 200);
+  await accessible(council.page, "the open items between forums");
+  await council.page.select("#typ", "eskalering");
+  await council.page.select("#omrade", area);
+  assert.equal(await submit(council.page, "form.filters button[type=submit]"), 200);
+  assert.match(await text(council.page, "tbody tr:first-child"), new RegExp(caseTitle), "the newest escalation from the area is first");
+  await accessible(council.page, "the open items, filtered");
   await go(council.page, itemLink);
   await accessible(council.page, "an item between forums");
   assert.ok((await text(council.page, "main")).includes(question), "the item page shows the team's question");

@@ -706,3 +706,69 @@ async fn a_timeline_seen_before_an_erasure_never_shows_the_erased_text_again() {
             .contains("[raderat enligt beslut Dnr KS 2026/123]")
     );
 }
+
+#[tokio::test]
+async fn the_councils_open_items_are_newest_first_filtered_paged_and_new_since_the_last_visit() {
+    let app = TestApp::spawn().await;
+    let raise = |title: String, kind: &'static str, from: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post(
+                    "/api/v1/items",
+                    json!({"from": from, "to": "integrationsrad", "kind": kind, "title": title, "text": "Text."}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            body["position"].as_i64().unwrap()
+        }
+    };
+    for n in 1..=27 {
+        raise(format!("Fråga {n}"), "fraga", "omradesteam:araby").await;
+    }
+    let last = raise(
+        "Information från Teleborg".into(),
+        "information",
+        "omradesteam:teleborg",
+    )
+    .await;
+    let email = person(&app, "integrationsrad", &[], &[]).await;
+    let (mut council, _) = Visitor::signed_in(&app, &email).await;
+    let first = council.get(&format!("/rad/oppna?efter={last}")).await;
+    assert_eq!(first.status, 200);
+    let titles = first.texts("tbody tr td:first-child a");
+    assert_eq!(titles.len(), 25, "a page lists twenty-five");
+    assert_eq!(titles[0], "Information från Teleborg", "newest first");
+    assert_eq!(first.count(".tag"), 0, "nothing is new on a first visit");
+    assert!(first.text("nav[aria-label=Sidor]").contains("Sida 1 av 2"));
+    let second = council
+        .get(&first.attr("a[rel=next]", "href").expect("a next page"))
+        .await;
+    assert_eq!(second.texts("tbody tr td:first-child a").len(), 3);
+
+    let filtered = council
+        .get("/rad/oppna?typ=information&fran=omradesteam%3Ateleborg")
+        .await;
+    assert_eq!(
+        filtered.texts("tbody tr td:first-child a"),
+        ["Information från Teleborg"]
+    );
+
+    let newer = raise("Fråga efter besöket".into(), "fraga", "omradesteam:araby").await;
+    let again = council.get(&format!("/rad/oppna?efter={newer}")).await;
+    let rows = again.texts("tbody tr td:first-child");
+    assert!(
+        rows[0].starts_with("Fråga efter besöket") && rows[0].contains("Nytt"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        again.count(".tag"),
+        1,
+        "only what came after the last visit is new"
+    );
+    assert!(
+        again
+            .text("[role=status]")
+            .contains("sedan ditt senaste besök")
+    );
+}

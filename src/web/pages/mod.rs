@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .typed_get(indicators::show)
         .typed_post(indicators::enter)
         .typed_get(council::flow::flow)
+        .typed_get(council::open_items::list)
         .typed_get(owner::show)
         .typed_post(owner::report)
         .typed_post(owner::decide)

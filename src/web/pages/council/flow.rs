@@ -29,8 +29,6 @@ pub struct FlowQuery {
     pub fran: Option<String>,
     pub till: Option<String>,
     pub efter: Option<i64>,
-    /// `alla` lists every open item (up to 200), not only the oldest few.
-    pub oppna: Option<String>,
 }
 
 /// The period the council asked for, as it asked.
@@ -39,8 +37,8 @@ struct Asked {
     to: Option<String>,
 }
 
-/// How many of the open items the flow page lists unless asked for all.
-const OPEN_ITEMS_SHOWN: usize = 25;
+/// How many of the newest open items the flow page lists (the rest are on their own page).
+const OPEN_ITEMS_SHOWN: i64 = 25;
 
 pub async fn flow(
     _: paths::CouncilFlow,
@@ -64,7 +62,6 @@ pub async fn flow(
         );
     };
     settle(&state, query.efter, &COUNCIL_READS).await;
-    let all_open = query.oppna.as_deref() == Some("alla");
     // The view is the same for everyone who may see it. Its parts depend on the period, on
     // whether every open item is listed, and on the day (ages, silent strategies); the flow
     // of items and the reviews come from the council's read model, the matrix and the
@@ -78,11 +75,11 @@ pub async fn flow(
                 &standing,
                 &["council_flow"],
                 format!(
-                    "rad flöde {today} {} {} {all_open}",
+                    "rad flöde {today} {} {}",
                     asked.from.as_deref().unwrap_or(""),
                     asked.to.as_deref().unwrap_or("")
                 ),
-                || flow_part(&state, &asked, from, to, all_open),
+                || flow_part(&state, from, to),
             )
             .await?;
         let activity = rendered
@@ -124,15 +121,12 @@ pub async fn flow(
 
 /// The heading, the period's form, the diagram and table of the flow between the forums,
 /// and the open items.
-async fn flow_part(
-    state: &AppState,
-    asked: &Asked,
-    from: Date,
-    to: Date,
-    all_open: bool,
-) -> Result<String, AppError> {
+async fn flow_part(state: &AppState, from: Date, to: Date) -> Result<String, AppError> {
     let edges = state.queries.edges(from, to).await?;
-    let open = state.queries.open_items(200).await?;
+    let (open, _) = state
+        .queries
+        .open_items_page(&Default::default(), 0, OPEN_ITEMS_SHOWN)
+        .await?;
     let plan = state.services.plan().await?;
     let areas = components::area_names(state).await?;
     let none = FormErrors::default();
@@ -152,15 +146,9 @@ async fn flow_part(
             (edge_table(&edges, &plan, &areas))
         }
         section aria-labelledby="oppna" {
-            h2 id="oppna" { "Öppna ärenden, äldst först" }
-            @let shown = if all_open { open.len() } else { OPEN_ITEMS_SHOWN.min(open.len()) };
-            (open_items(&open[..shown], &plan, &areas))
-            @if shown < open.len() {
-                p {
-                    "Visar de " (shown) " äldsta. "
-                    a href={ "?" (serde_urlencoded::to_string([("fran", asked.from.as_deref().unwrap_or("")), ("till", asked.to.as_deref().unwrap_or("")), ("oppna", "alla")]).unwrap_or_default()) "#oppna" } { "Visa alla öppna ärenden" }
-                }
-            }
+            h2 id="oppna" { "Öppna ärenden, nyast först" }
+            (open_items(&open, &plan, &areas, None))
+            p { a href=(paths::OpenItems) { "Alla öppna ärenden, med filter och det som är nytt för dig" } }
         }
     }
     .into_string())
@@ -267,16 +255,26 @@ fn edge_table(edges: &[Edge], plan: &Plan, areas: &[(String, String)]) -> Markup
     }
 }
 
-fn open_items(items: &[OpenItem], plan: &Plan, areas: &[(String, String)]) -> Markup {
+/// The open items as a table; those raised after `new_since` (the viewer's last visit) are
+/// marked new.
+pub(super) fn open_items(
+    items: &[OpenItem],
+    plan: &Plan,
+    areas: &[(String, String)],
+    new_since: Option<time::OffsetDateTime>,
+) -> Markup {
     html! {
         @if items.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
             div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
-                    thead { tr { th scope="col" { "Ärende" } th scope="col" { "Slag" } th scope="col" { "Från" } th scope="col" { "Till" } th scope="col" { "Strategi" } th.number scope="col" { "Ålder (dagar)" } } }
+                    thead { tr { th scope="col" { "Ärende" } th scope="col" { "Typ" } th scope="col" { "Från" } th scope="col" { "Till" } th scope="col" { "Strategi" } th.number scope="col" { "Ålder (dagar)" } } }
                     tbody {
                         @for item in items {
                             tr {
-                                td { a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("(utan rubrik)")) } }
+                                td {
+                                    a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("(utan rubrik)")) }
+                                    @if new_since.zip(item.raised_at).is_some_and(|(since, raised)| raised > since) { " " span.tag { "Nytt" } }
+                                }
                                 td { (item_kind_label(item.kind.as_deref().unwrap_or(""))) }
                                 td { (forum_name(item.from_forum.as_deref().unwrap_or(""), plan, areas)) }
                                 td { (forum_name(item.to_forum.as_deref().unwrap_or(""), plan, areas)) }

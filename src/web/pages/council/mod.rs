@@ -6,3 +6,4 @@ pub mod diagram;
 pub mod flow;
 pub mod item;
 pub mod new_item;
+pub mod open_items;
