@@ -409,6 +409,25 @@ try {
   assert.equal(await go(coordinator.page, "/finns-inte"), 404);
   await accessible(coordinator.page, "the page that does not exist");
 
+  step("on a phone, every page of the coordinator fits the screen and passes axe-core");
+  const pocket = await session({ phone: true });
+  await login(pocket.page, users.coordinator);
+  const strategyPath = await pocket.page.evaluate(() => "/planen/strategier/matchningsmetodik");
+  for (const [path, label] of [
+    ["/oversikt", "the overview"],
+    ["/processagare", "the process owner's page"],
+    [strategyPath, "a strategy"],
+    ["/rad/informationsflode", "the information flow"],
+    ["/rad/oppna", "the open items"],
+    ["/admin", "the admin page"],
+    ["/planen/nyckeltal", "the key indicators"],
+    ["/planen", "the plan"],
+  ]) {
+    assert.equal(await go(pocket.page, path), 200, path);
+    await fitsThePhone(pocket.page, `${label} on a phone`);
+    await accessible(pocket.page, `${label} on a phone`);
+  }
+
   const committee = await session();
   await login(committee.page, users.committee);
   await accessible(committee.page, "the committee's start page");

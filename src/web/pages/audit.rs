@@ -425,10 +425,10 @@ fn changes_section(shown: &audit::StrategyPage) -> Markup {
         section aria-labelledby="andringar" {
             h2 id="andringar" { "Vad som ändrades från " (compare.as_of.label()) " till " (shown.as_of.label()) }
             @if compare.changes.is_empty() { (nothing("Ingenting ändrades.")) } @else {
-                table {
+                div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                     thead { tr { th scope="col" { "Vad" } th scope="col" { "Före" } th scope="col" { "Efter" } } }
                     tbody { @for change in &compare.changes { tr { th scope="row" { (change.what) } td { (change.before) } td { (change.after) } } } }
-                }
+                } }
             }
         }
     }
@@ -578,10 +578,10 @@ fn state_view(state: &StrategyState, names: &Names) -> Markup {
             }
             h3 { "Insatser per område" }
             @if state.activities.is_empty() { (nothing("Inga insatser.")) } @else {
-                table {
+                div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                     thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
                     tbody { @for (area, row) in &state.activities { tr { th scope="row" { (names.area(area)) } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.clone().unwrap_or_default()) } } } }
-                }
+                } }
             }
             h3 { "Öppna ärenden (" (state.open_cases.len()) ")" }
             @if state.open_cases.is_empty() { (nothing("Inga öppna ärenden.")) } @else {

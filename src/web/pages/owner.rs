@@ -134,7 +134,7 @@ impl OwnerForms<'_> {
     ) -> Markup {
         let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(self.today);
         html! {
-            table {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                 thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (tertial_start) " – " (tertial_end) } } }
                 tbody {
                     @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process) {
@@ -149,7 +149,7 @@ impl OwnerForms<'_> {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 

@@ -276,14 +276,14 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
         @if may_audit { p { a href=(paths::audit_strategy(overview.id.to_string())) { "Strategins historik och granskning" } } }
         h2 { "Insatser per område " (overview.from) " – " (overview.to) }
         @if overview.activities_by_area.is_empty() { (nothing("Inga insatser under perioden.")) } @else {
-            table {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                 thead { tr { th scope="col" { "Område" } th.number scope="col" { "Insatser" } th.number scope="col" { "Deltagare" } th scope="col" { "Senast" } } }
                 tbody { @for row in &overview.activities_by_area { tr { th scope="row" { a href={ (paths::area_timeline(row.area.to_string())) "?strategi=" (overview.id) } { (area_name(&row.area)) } } td.number { (row.activities) } td.number { (row.participants) } td { (row.last_date.map(crate::clock::date).unwrap_or_default()) } } } }
-            }
+            } }
         }
         h2 { "Statusrapporter" }
         @if overview.status_reports.is_empty() { (nothing("Ingen rapport ännu.")) } @else {
-            table {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                 thead { tr { th scope="col" { "Period" } th scope="col" { "Status" } th scope="col" { "Kommentar" } th scope="col" { "Rapporterad" } } }
                 tbody {
                     @for report in &overview.status_reports {
@@ -296,7 +296,7 @@ async fn activity_part(state: &AppState, id: &str, may_audit: bool) -> Result<St
                         }
                     }
                 }
-            }
+            } }
         }
     }
     .into_string())

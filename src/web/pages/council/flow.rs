@@ -189,7 +189,7 @@ async fn reviews_part(state: &AppState) -> Result<String, AppError> {
     Ok(html! {
         section aria-labelledby="granskningar" {
             h2 id="granskningar" { "Rådets granskning av områdenas tidslinjer" }
-            table {
+            div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
                 thead { tr { th scope="col" { "Område" } th scope="col" { "Senast granskad" } th scope="col" { "Period" } th scope="col" { "Återkoppling" } th scope="col" { "Granska" } } }
                 tbody {
                     @for (id, name) in &areas {
@@ -203,7 +203,7 @@ async fn reviews_part(state: &AppState) -> Result<String, AppError> {
                         }
                     }
                 }
-            }
+            } }
         }
     }
     .into_string())
