@@ -21,14 +21,19 @@ const TABLES: &[Table] = &[Table {
         actor_name   text,
         actor_role   text,
         data         jsonb       NOT NULL,
+        words        text        NOT NULL DEFAULT '',
         PRIMARY KEY (area, position)",
-    indexes: &["(area, entry_date DESC, position DESC)", "USING gin (tags)"],
+    indexes: &[
+        "(area, entry_date DESC, position DESC)",
+        "USING gin (tags)",
+        "USING gin (to_tsvector('swedish', words)) WHERE words <> ''",
+    ],
     indexes_serve_apply: false,
 }];
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 4,
+    version: 5,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -58,14 +63,14 @@ pub fn kind_of(stream_id: &str) -> &'static str {
 
 const INSERT: &str = "
     INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
-                                    actor_name, actor_role, data)
+                                    actor_name, actor_role, data, words)
     SELECT b.area, b.position, b.entry_date, b.kind, string_to_array(b.tags, E'\\x1f'),
            b.event_type, b.recorded_at, b.actor_name, b.actor_role,
-           COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position))
+           COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position)), b.words
     FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[])
+                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
-              actor_role, data)
+              actor_role, data, words)
     ON CONFLICT (area, position) DO NOTHING";
 
 /// Whether an event is the echo of another one of the same command, which the timeline
@@ -93,6 +98,7 @@ async fn apply(
         // (no round trip through Insats); older data is written in the current schema.
         let data = (!applied.stored_as_current)
             .then(|| sqlx::types::Json(catalogue::encode(&applied.event, &applied.texts)));
+        let found_by = words(&applied.event);
         // An activity is on the timeline on its own date; anything else on the day it
         // was recorded, in Växjö.
         let date = match &applied.event {
@@ -113,6 +119,7 @@ async fn apply(
             rows.actor_name.push(applied.meta.actor_name.clone());
             rows.actor_role.push(applied.meta.role.clone());
             rows.data.push(data.clone());
+            rows.words.push(found_by.clone());
         }
     }
     if rows.area.is_empty() {
@@ -129,6 +136,7 @@ async fn apply(
         .bind(&rows.actor_name)
         .bind(&rows.actor_role)
         .bind(&rows.data)
+        .bind(&rows.words)
         .execute(connection)
         .await?;
     Ok(())
@@ -147,4 +155,29 @@ struct Rows {
     actor_name: Vec<Option<String>>,
     actor_role: Vec<Option<String>>,
     data: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
+    words: Vec<String>,
+}
+
+/// The words an entry is found by: what names it and is never free text (an activity's
+/// title and partners, a case's or an item's title). Free text is sealed and stays out of
+/// the index, so a search finds nothing a reader may not read.
+fn words(event: &catalogue::DomainEvent) -> String {
+    use crate::domain::activity::ActivityEvent;
+    match event {
+        catalogue::DomainEvent::Activity(
+            ActivityEvent::ActivityLogged { details, .. }
+            | ActivityEvent::ActivityCorrected { details, .. },
+        ) => {
+            let mut words = vec![details.title.as_str().to_owned()];
+            words.extend(details.partners.iter().map(|p| p.name.clone()));
+            words.join(" ")
+        }
+        catalogue::DomainEvent::Case(CaseEvent::CaseOpened { title, .. }) => {
+            title.as_str().to_owned()
+        }
+        catalogue::DomainEvent::Item(ItemEvent::ItemRaised { item, .. }) => {
+            item.title.as_str().to_owned()
+        }
+        _ => String::new(),
+    }
 }

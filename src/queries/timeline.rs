@@ -171,6 +171,21 @@ pub async fn page(
     Ok((entries, next))
 }
 
+/// The entries found by `words` (Swedish full-text search over the words an entry is found
+/// by: titles and partners, never free text), newest first.
+pub async fn search(pool: &PgPool, words: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timeline_entries t
+         WHERE t.words <> ''
+           AND to_tsvector('swedish', t.words) @@ websearch_to_tsquery('swedish', $1)
+         ORDER BY t.recorded_at DESC, t.position DESC LIMIT $2"
+    )))
+    .bind(words)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 pub fn status_label(status: &str) -> &'static str {
     match status {
         "ny" => "Nytt",
@@ -222,6 +237,8 @@ mod tests {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineItem {
     pub position: i64,
+    /// The area whose timeline it is on.
+    pub area: String,
     /// The day it happened (an activity's own date).
     pub date: String,
     pub recorded_at: String,
@@ -300,6 +317,7 @@ impl From<Entry> for TimelineItem {
     fn from(entry: Entry) -> Self {
         Self {
             position: entry.position,
+            area: entry.area.clone(),
             date: entry.entry_date.to_string(),
             recorded_at: crate::event_log::chain::format_timestamp(entry.recorded_at),
             summary: entry.summary(),
@@ -336,6 +354,18 @@ impl super::Queries {
     ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
         let (entries, next) = page(self.pool(), area, filter, after, limit).await?;
         Ok((self.visible(viewer, entries).await?, next))
+    }
+
+    /// What `words` finds across every area's activities, cases and items, as `viewer` may
+    /// see it, newest first (at most `limit`).
+    pub async fn search(
+        &self,
+        viewer: &crate::domain::actor::Actor,
+        words: &str,
+        limit: i64,
+    ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
+        let entries = search(self.pool(), words, limit).await?;
+        self.visible(viewer, entries).await
     }
 
     /// Timeline entries as `viewer` may see them: secret text only for those who may

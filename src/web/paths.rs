@@ -46,6 +46,8 @@ paths! {
     Login "/logga-in";
     Logout "/logga-ut";
     Areas "/omraden";
+    /// Search across the activities, cases and items one may read.
+    Search "/sok";
     /// An area's timeline.
     AreaTimeline "/omraden/{area}" { area };
     AreaExportCsv "/omraden/{area}/export.csv" { area };

@@ -368,6 +368,13 @@ try {
   await accessible(coordinator.page, "the list of areas");
   await go(coordinator.page, "/forum/nytt");
   await accessible(coordinator.page, "the form for an item between forums");
+  step("the coordinator searches for the team's activity");
+  await go(coordinator.page, "/sok");
+  await coordinator.page.type("#q", "språkcafé biblioteket");
+  assert.equal(await submit(coordinator.page, "form[role=search] button[type=submit]"), 200);
+  assert.match(await text(coordinator.page, "main"), new RegExp(activityTitle));
+  await accessible(coordinator.page, "the search with results");
+
   step("the coordinator enters two years of a key indicator and sees them drawn");
   await go(coordinator.page, "/planen/nyckeltal");
   await accessible(coordinator.page, "the key indicators");
@@ -412,7 +419,7 @@ try {
   step("on a phone, every page of the coordinator fits the screen and passes axe-core");
   const pocket = await session({ phone: true });
   await login(pocket.page, users.coordinator);
-  const strategyPath = await pocket.page.evaluate(() => "/planen/strategier/matchningsmetodik");
+  const strategyPath = "/planen/strategier/matchningsmetodik";
   for (const [path, label] of [
     ["/oversikt", "the overview"],
     ["/processagare", "the process owner's page"],

@@ -340,6 +340,7 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "/planen/strategier/{}",
         "/planen/nyckeltal/{}",
         "/omraden/{}/granskning",
+        "/sok?q={}",
         "/rad/oppna?typ={}&fran={}&omrade={}&alder={}&sida={}",
         "/planen/nyckeltal/sfi-hogsta-kurs?efter={}",
         "/rad/informationsflode?fran={}&till={}&oppna={}",

@@ -772,3 +772,39 @@ async fn the_councils_open_items_are_newest_first_filtered_paged_and_new_since_t
             .contains("sedan ditt senaste besök")
     );
 }
+
+#[tokio::test]
+async fn search_finds_titles_and_partners_in_swedish_but_never_free_text() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post(
+            "/api/v1/areas/araby/activities",
+            json!({"date": "2026-11-02", "title": "Språkcaféer för nyanlända", "description": "Hemligt: Ahmed kom.",
+                   "strategies": ["samordnat-mottagande"], "partners": ["Arbetsförmedlingen"], "participants": 9}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .post(
+            "/api/v1/areas/teleborg/cases",
+            json!({"title": "Lokal för språkcafé saknas", "description": "Beskrivning med namnet Ahmed.", "strategies": ["samordnat-mottagande"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let position = body["position"].as_i64().unwrap();
+    let email = person(&app, "integrationsrad", &[], &[]).await;
+    let (mut council, _) = Visitor::signed_in(&app, &email).await;
+    council
+        .get(&format!("/omraden/teleborg?efter={position}"))
+        .await;
+    // Swedish stemming: "språkcafé" finds "Språkcaféer" as well.
+    let found = council.get("/sok?q=spr%C3%A5kcaf%C3%A9").await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.count(".result"), 2, "{}", found.text("main"));
+    assert!(found.text("[role=status]").starts_with("2 träffar"));
+    let by_partner = council.get("/sok?q=Arbetsf%C3%B6rmedlingen").await;
+    assert_eq!(by_partner.count(".result"), 1);
+    let free_text = council.get("/sok?q=Ahmed").await;
+    assert_eq!(free_text.count(".result"), 0, "free text is never searched");
+    assert!(free_text.text("[role=status]").contains("Inget hittades"));
+}

@@ -69,6 +69,7 @@ fn navigation(user: &User) -> Markup {
                     li { a href=(paths::area_timeline(area.to_string())) { "Mitt område" } }
                 }
                 li { a href=(paths::Areas) { "Områden" } }
+                li { a href=(paths::Search) { "Sök" } }
                 li { a href=(paths::Plan) { "Planen" } }
                 li { a href=(paths::Indicators) { "Nyckeltal" } }
                 li { a href=(paths::CouncilFlow) { "Informationsflödet" } }

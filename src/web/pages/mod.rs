@@ -17,6 +17,7 @@ mod login;
 mod owner;
 mod plan;
 pub mod rendered;
+mod search;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .typed_post(login::submit)
         .typed_post(login::logout)
         .typed_get(area::list)
+        .typed_get(search::search)
         .typed_get(area::timeline)
         .typed_get(area::export_csv)
         .typed_get(area::export_json)
