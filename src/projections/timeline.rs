@@ -22,6 +22,7 @@ const TABLES: &[Table] = &[Table {
         actor_role   text,
         data         jsonb       NOT NULL,
         words        text        NOT NULL DEFAULT '',
+        follow_up    boolean     NOT NULL DEFAULT false,
         PRIMARY KEY (area, position)",
     indexes: &[
         "(area, entry_date DESC, position DESC)",
@@ -33,7 +34,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 5,
+    version: 6,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -63,14 +64,15 @@ pub fn kind_of(stream_id: &str) -> &'static str {
 
 const INSERT: &str = "
     INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
-                                    actor_name, actor_role, data, words)
+                                    actor_name, actor_role, data, words, follow_up)
     SELECT b.area, b.position, b.entry_date, b.kind, string_to_array(b.tags, E'\\x1f'),
            b.event_type, b.recorded_at, b.actor_name, b.actor_role,
-           COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position)), b.words
+           COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position)), b.words,
+           b.follow_up
     FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[])
+                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::bool[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
-              actor_role, data, words)
+              actor_role, data, words, follow_up)
     ON CONFLICT (area, position) DO NOTHING";
 
 /// Whether an event is the echo of another one of the same command, which the timeline
@@ -99,6 +101,14 @@ async fn apply(
         let data = (!applied.stored_as_current)
             .then(|| sqlx::types::Json(catalogue::encode(&applied.event, &applied.texts)));
         let found_by = words(&applied.event);
+        // An activity as logged or corrected says whether it needs following up.
+        let follow_up = matches!(
+            &applied.event,
+            catalogue::DomainEvent::Activity(
+                crate::domain::activity::ActivityEvent::ActivityLogged { details, .. }
+                | crate::domain::activity::ActivityEvent::ActivityCorrected { details, .. },
+            ) if details.follow_up
+        );
         // An activity is on the timeline on its own date; anything else on the day it
         // was recorded, in Växjö.
         let date = match &applied.event {
@@ -120,6 +130,7 @@ async fn apply(
             rows.actor_role.push(applied.meta.role.clone());
             rows.data.push(data.clone());
             rows.words.push(found_by.clone());
+            rows.follow_up.push(follow_up);
         }
     }
     if rows.area.is_empty() {
@@ -137,6 +148,7 @@ async fn apply(
         .bind(&rows.actor_role)
         .bind(&rows.data)
         .bind(&rows.words)
+        .bind(&rows.follow_up)
         .execute(connection)
         .await?;
     Ok(())
@@ -156,6 +168,7 @@ struct Rows {
     actor_role: Vec<Option<String>>,
     data: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
     words: Vec<String>,
+    follow_up: Vec<bool>,
 }
 
 /// The words an entry is found by: what names it and is never free text (an activity's

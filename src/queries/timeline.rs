@@ -27,6 +27,7 @@ pub struct TimelineFilter {
     pub process: Option<String>,
     pub kind: Option<String>,
     pub case_id: Option<Uuid>,
+    pub activity_id: Option<Uuid>,
 }
 
 /// Where a page of the timeline continues: the last entry's date and position.
@@ -141,6 +142,9 @@ pub async fn page(
     if let Some(case_id) = filter.case_id {
         tags.push(format!("case:{case_id}"));
     }
+    if let Some(activity_id) = filter.activity_id {
+        tags.push(format!("activity:{activity_id}"));
+    }
     if !tags.is_empty() {
         query.push(" AND t.tags @> ").push_bind(tags);
     }
@@ -169,6 +173,34 @@ pub async fn page(
         None
     };
     Ok((entries, next))
+}
+
+/// Every entry of one activity (logged, corrected, retracted), in the order they happened.
+pub async fn activity_entries(pool: &PgPool, activity: Uuid) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timeline_entries t WHERE t.tags @> $1 ORDER BY t.position"
+    )))
+    .bind(vec![format!("activity:{activity}")])
+    .fetch_all(pool)
+    .await
+}
+
+/// An area's activities marked "Behöver följas upp", as they stand now (their latest
+/// logging or correction; retracted ones left out), newest first.
+pub async fn needing_follow_up(pool: &PgPool, area: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM (
+             SELECT DISTINCT ON (activity) t.*, activity
+             FROM timeline_entries t, unnest(t.tags) AS activity
+             WHERE t.area = $1 AND t.kind = 'insats' AND activity LIKE 'activity:%'
+             ORDER BY activity, t.position DESC) t
+         WHERE t.follow_up AND t.event_type <> 'ActivityRetracted'
+         ORDER BY t.entry_date DESC, t.position DESC LIMIT $2"
+    )))
+    .bind(area)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// The entries found by `words` (Swedish full-text search over the words an entry is found
@@ -354,6 +386,26 @@ impl super::Queries {
     ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
         let (entries, next) = page(self.pool(), area, filter, after, limit).await?;
         Ok((self.visible(viewer, entries).await?, next))
+    }
+
+    /// One activity's entries, as `viewer` may see them, oldest first.
+    pub async fn activity(
+        &self,
+        viewer: &crate::domain::actor::Actor,
+        activity: Uuid,
+    ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
+        let entries = activity_entries(self.pool(), activity).await?;
+        self.visible(viewer, entries).await
+    }
+
+    /// An area's activities that need following up, as `viewer` may see them.
+    pub async fn needing_follow_up(
+        &self,
+        viewer: &crate::domain::actor::Actor,
+        area: &str,
+    ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
+        let entries = needing_follow_up(self.pool(), area, 500).await?;
+        self.visible(viewer, entries).await
     }
 
     /// What `words` finds across every area's activities, cases and items, as `viewer` may

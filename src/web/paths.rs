@@ -59,6 +59,10 @@ paths! {
     AreaActivities "/omraden/{area}/insatser" { area };
     /// An area's cases, and opening one (the form posts here).
     AreaCases "/omraden/{area}/arenden" { area };
+    /// An area's activities marked "Behöver följas upp".
+    AreaFollowUps "/omraden/{area}/uppfoljning" { area };
+    /// One activity with its corrections.
+    Activity "/insatser/{id}" { id };
     NewCase "/omraden/{area}/arenden/nytt" { area };
     Case "/arenden/{id}" { id };
     CaseReopen "/arenden/{id}/oppna" { id };

@@ -220,6 +220,13 @@ try {
   assert.match(await text(team.page, `li${landed}`), /Samverkan: \S/);
   assert.equal(await team.page.$eval(`li${landed}`, (li) => getComputedStyle(li).outlineStyle), "solid");
   assert.equal(await team.page.$eval("[role=status] a", (a) => a.getAttribute("href")), landed);
+  // The activity has a page of its own, and the area a list of what needs following up.
+  assert.equal(await submit(team.page, `li${landed} a[href^='/insatser/']`), 200);
+  assert.match(await text(team.page, "h1"), new RegExp(activityTitle));
+  await accessible(team.page, "an activity's own page");
+  await go(team.page, `/omraden/${area}/uppfoljning`);
+  await accessible(team.page, "the activities that need following up");
+  await go(team.page, `/omraden/${area}`);
 
   step("the team opens a case and escalates it to the council");
   await go(team.page, `/omraden/${area}/arenden/nytt`);

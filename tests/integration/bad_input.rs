@@ -341,6 +341,8 @@ async fn every_form_and_page_answers_hostile_input_without_a_server_error() {
         "/planen/nyckeltal/{}",
         "/omraden/{}/granskning",
         "/sok?q={}",
+        "/insatser/{}",
+        "/omraden/{}/uppfoljning",
         "/rad/oppna?typ={}&fran={}&omrade={}&alder={}&sida={}",
         "/planen/nyckeltal/sfi-hogsta-kurs?efter={}",
         "/rad/informationsflode?fran={}&till={}&oppna={}",

@@ -808,3 +808,72 @@ async fn search_finds_titles_and_partners_in_swedish_but_never_free_text() {
     assert_eq!(free_text.count(".result"), 0, "free text is never searched");
     assert!(free_text.text("[role=status]").contains("Inget hittades"));
 }
+
+#[tokio::test]
+async fn an_activity_has_its_own_page_with_its_corrections_and_follow_ups_are_listed() {
+    let app = TestApp::spawn().await;
+    let log = |title: &'static str, follow_up: bool| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post(
+                    "/api/v1/areas/araby/activities",
+                    json!({"date": "2026-11-02", "title": title, "strategies": ["samordnat-mottagande"],
+                           "participants": 5, "follow_up": follow_up}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let kept = log("Läxhjälp i Araby", true).await;
+    let retracted = log("Felloggad träff", true).await;
+    log("Klar träff", false).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/activities/{kept}/corrections"),
+            json!({"reason": "Fel antal", "activity": {"date": "2026-11-02", "title": "Läxhjälp i Araby",
+                   "strategies": ["samordnat-mottagande"], "participants": 7, "follow_up": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/activities/{retracted}/retraction"),
+            json!({"reason": "Dubblett"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let position = body["position"].as_i64().unwrap();
+    let email = person(&app, "omradesteam", &["araby"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &email).await;
+    let list = team
+        .get(&format!("/omraden/araby/uppfoljning?efter={position}"))
+        .await;
+    assert_eq!(list.status, 200);
+    let listed = list.texts("ol.timeline > li p.what");
+    assert_eq!(
+        listed.len(),
+        1,
+        "only the one still marked and not retracted: {listed:?}"
+    );
+    assert!(listed[0].contains("Läxhjälp i Araby"), "{listed:?}");
+    let page = team
+        .get(
+            &list
+                .attr("a[href^='/insatser/']", "href")
+                .expect("a link to its page"),
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.count("ol.timeline > li"),
+        2,
+        "as logged and as corrected"
+    );
+    assert!(
+        page.text("main").contains("Fel antal"),
+        "the correction's reason"
+    );
+    assert_eq!(team.get("/insatser/finns-inte").await.status, 404);
+}

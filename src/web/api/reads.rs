@@ -136,6 +136,7 @@ fn timeline_filter(
         process: query.process.clone().filter(|s| !s.is_empty()),
         kind,
         case_id,
+        activity_id: None,
     };
     Ok((filter, cursor, limit))
 }

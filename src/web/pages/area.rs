@@ -93,6 +93,7 @@ impl TimelineQuery {
                 .clone()
                 .filter(|k| KINDS.iter().any(|(known, _)| known == k)),
             case_id: None,
+            activity_id: None,
         };
         (filter, problems)
     }
@@ -174,6 +175,7 @@ pub async fn timeline(
                     a.button href=(paths::NewActivity { area: area.to_string() }) { "Logga en insats" }
                 }
                 a.button.secondary href=(paths::AreaCases { area: area.to_string() }) { "Ärenden" }
+                a.button.secondary href=(paths::AreaFollowUps { area: area.to_string() }) { "Behöver följas upp" }
                 @if may_review {
                     a.button.secondary href=(paths::AreaReview { area: area.to_string() }) { "Granska tidslinjen" }
                 }
@@ -319,6 +321,9 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
                 @let name = item.actor.name.as_deref().unwrap_or("");
                 " · " (name)
                 @if components::role_adds_to(name, role_label) { " (" (role_label) ")" }
+                @if let Some(activity) = &item.activity {
+                    " · " a href=(paths::Activity { id: activity.activity_id.to_string() }) { "Insatsens sida" }
+                }
                 @if let Some(case_id) = item.case_id {
                     " · " a href=(paths::case(case_id)) { "Ärendet" }
                 }

@@ -5,6 +5,7 @@
 //! applied it (read-your-writes).
 
 mod accessibility;
+mod activity;
 mod admin;
 mod area;
 pub mod audit;
@@ -44,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .typed_post(login::logout)
         .typed_get(area::list)
         .typed_get(search::search)
+        .typed_get(activity::show)
+        .typed_get(activity::follow_ups)
         .typed_get(area::timeline)
         .typed_get(area::export_csv)
         .typed_get(area::export_json)
