@@ -409,6 +409,7 @@ try {
   assert.equal(await submit(coordinator.page, "form[action='/granskning/strategi'] button[type=submit]"), 200);
   assert.match(coordinator.page.url(), /\/granskning\/strategier\//);
   assert.match(await text(coordinator.page, "#verifiering + div"), /Verifierad till position/);
+  assert.match(await text(coordinator.page, "#verifiering + div strong"), /^Allt är intakt/, "a plain sentence says whether everything is intact");
   await accessible(coordinator.page, "a strategy's audit page");
   await coordinator.page.type("#jamfor", "i förrgår");
   assert.equal(await submit(coordinator.page, "form:has(#jamfor) button[type=submit]"), 422);

@@ -356,6 +356,11 @@ async fn an_edited_and_a_deleted_row_are_named_by_the_page_the_api_and_the_cli()
     let status = page.text("#verifiering + div");
     assert!(status.contains("Inte verifierad"), "{status}");
     assert!(
+        page.text("#verifiering + div strong")
+            .starts_with("Något stämmer inte"),
+        "a plain sentence first: {status}"
+    );
+    assert!(
         status.contains(&edited_text) && status.contains("har ändrats i efterhand"),
         "{status}"
     );

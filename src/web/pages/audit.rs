@@ -499,13 +499,21 @@ pub async fn report(
 fn integrity(report: &Integrity) -> Markup {
     html! {
         div class=(if report.verified { "notice" } else { "error-summary" }) role="status" {
-            p { strong { (report.summary) } }
-            p {
-                (report.events_checked) " händelser och " (report.streams_checked) " strömmar kontrollerade mot sina hashar, "
-                (report.seals_checked) " sigill. "
-                @match report.sealed_up_to_position {
-                    Some(position) => { "Sigillen visar att ingenting har tagits bort till och med position " (position) "." }
-                    None => { "Inget sigill täcker ännu historiken." }
+            p { strong { (if report.verified {
+                "Allt är intakt: historiken är komplett och ingen händelse har ändrats."
+            } else {
+                "Något stämmer inte: en händelse har ändrats eller saknas. Det som hittades står nedan."
+            }) } }
+            p { (report.summary) }
+            details {
+                summary { "Tekniska detaljer" }
+                p {
+                    (report.events_checked) " händelser och " (report.streams_checked) " strömmar kontrollerade mot sina hashar, "
+                    (report.seals_checked) " sigill. "
+                    @match report.sealed_up_to_position {
+                        Some(position) => { "Sigillen visar att ingenting har tagits bort till och med position " (position) "." }
+                        None => { "Inget sigill täcker ännu historiken." }
+                    }
                 }
             }
             @if !report.problems.is_empty() {
