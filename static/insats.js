@@ -15,6 +15,13 @@ document.addEventListener("input", (event) => {
     option.hidden = !match;
     if (match) shown += 1;
   }
+  // A group (a process's strategies) opens while it holds a match, and hides when it holds
+  // none; with the box emptied, only the groups with a choice in them stay open.
+  for (const group of list.querySelectorAll("details")) {
+    const matches = group.querySelectorAll("[data-filter-text]:not([hidden])").length;
+    group.hidden = words.length > 0 && matches === 0;
+    group.open = words.length > 0 ? matches > 0 : group.querySelector("input:checked") !== null;
+  }
   const status = document.querySelector(box.dataset.filterStatus || "#filter-status");
   if (status) status.textContent = shown === 1 ? "1 strategi visas" : `${shown} strategier visas`;
 });

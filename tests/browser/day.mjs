@@ -172,7 +172,7 @@ try {
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
   assert.equal(await text(team.page, "#filter-status"), "1 strategi visas");
-  const tabbable = await team.page.$$eval("#strategilista input[type=checkbox]", (boxes) => boxes.filter((box) => box.offsetParent !== null).length);
+  const tabbable = await team.page.$$eval("#strategilista input[type=checkbox]", (boxes) => boxes.filter((box) => box.checkVisibility()).length);
   assert.equal(tabbable, 1, "only the matching strategy's box can be reached");
   await team.page.$eval("#strategi-filter", (input) => {
     input.value = "";
@@ -195,7 +195,10 @@ try {
   step("the team logs the activity with a double click and sees it once on its timeline");
   const activityTitle = `Språkcafé i biblioteket ${stamp}`;
   await team.page.type("#title", activityTitle);
+  // Strategies stand under their processes, closed until opened; so do the partners.
+  await team.page.click("#strategilista summary");
   await team.page.click("#strategilista input[type=checkbox]");
+  await team.page.click("details.field summary");
   await team.page.click("input[name=partners]");
   await team.page.type("#participants", "14");
   // An impatient double click: the button is disabled while the form is sent, and the
@@ -330,6 +333,11 @@ try {
   await fitsThePhone(phone.page, "the activity form");
   const phoneTitle = `Fältbesök i parken ${stamp}`;
   await phone.page.type("#title", phoneTitle);
+  // On a phone the form is short: the strategies and partners are closed groups.
+  const tabStops = await phone.page.$$eval("form[action$='/insatser'] :is(input:not([type=hidden]), textarea, select, button, summary)",
+    (elements) => elements.filter((element) => element.checkVisibility()).length);
+  assert.ok(tabStops <= 20, `the activity form has ${tabStops} tab stops on a phone`);
+  await phone.page.click("#strategilista summary");
   await phone.page.click("#strategilista input[type=checkbox]");
   assert.equal(await submit(phone.page, "form[action$='/insatser'] button[type=submit]"), 200);
   assert.match(await text(phone.page, "ol.timeline"), new RegExp(phoneTitle));

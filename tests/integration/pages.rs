@@ -63,7 +63,7 @@ async fn the_activity_form_returns_errors_beside_their_fields_and_keeps_what_was
         "today is preset ({preset})"
     );
     assert_eq!(
-        form.count("#strategilista fieldset.strategy-group"),
+        form.count("#strategilista details.strategy-group"),
         6,
         "strategies grouped by the six processes"
     );

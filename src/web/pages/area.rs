@@ -596,9 +596,9 @@ fn activity_form(
         (super::layout::error_summary(&errors.0))
         form.stack method="post" action=(paths::AreaActivities { area: area.to_string() }) novalidate {
             (csrf(token))
-            (input("date", "Datum", "date", first(values, "date"), errors, None))
             (input("title", "Rubrik", "text", first(values, "title"), errors, Some("Kort, utan namn på personer.")))
-            (textarea("description", "Beskrivning", first(values, "description"), errors, Some("Vad gjordes, och vad blev resultatet?")))
+            (input("date", "Datum", "date", first(values, "date"), errors, None))
+            (input("participants", "Antal deltagare", "number", first(values, "participants"), errors, Some("Bara antal, aldrig namn.")))
             fieldset.field id="strategies" aria-describedby=[strategy_error.map(|_| "strategies-fel")] {
                 legend { "Strategier (minst en)" }
                 (super::layout::field_error("strategies", strategy_error))
@@ -607,12 +607,18 @@ fn activity_form(
                     input id="strategi-filter" type="search" data-filter="#strategilista" data-filter-status="#filter-status" autocomplete="off";
                     p.hint id="filter-status" role="status" aria-live="polite" {}
                 }
+                p.hint { "Strategierna står under sina processer. Öppna en process för att välja." }
                 div id="strategilista" {
                     @for process in plan.nodes(NodeKind::Process) {
-                        fieldset.strategy-group {
-                            legend { (process.text("title")) }
+                        @let strategies: Vec<_> = plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process.id).collect();
+                        @let picked = strategies.iter().filter(|s| chosen("strategies", &s.id)).count();
+                        details.strategy-group open[picked > 0] {
+                            summary {
+                                (process.text("title"))
+                                @if picked > 0 { " " span.hint { "(" (picked) " vald" @if picked > 1 { "a" } ")" } }
+                            }
                             ul.checks {
-                                @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process.id) {
+                                @for strategy in &strategies {
                                     li data-filter-text={ (strategy.text("title")) " " (process.text("title")) } {
                                         input type="checkbox" id={ "s-" (strategy.id) } name="strategies" value=(strategy.id) checked[chosen("strategies", &strategy.id)];
                                         label for={ "s-" (strategy.id) } { (strategy.text("title")) }
@@ -623,20 +629,24 @@ fn activity_form(
                     }
                 }
             }
-            fieldset.field {
-                legend { "Samverkan" }
-                (super::layout::field_error("partners", partner_error))
-                ul.checks {
-                    @for partner in plan.nodes(NodeKind::Partner) {
-                        li {
-                            input type="checkbox" id={ "p-" (partner.id) } name="partners" value=(partner.id) checked[chosen("partners", &partner.id)];
-                            label for={ "p-" (partner.id) } { (partner.text("name")) }
+            (textarea("description", "Beskrivning", first(values, "description"), errors, Some("Vad gjordes, och vad blev resultatet?")))
+            @let partners_picked = plan.nodes(NodeKind::Partner).iter().any(|p| chosen("partners", &p.id)) || !first(values, "other_partners").is_empty() || partner_error.is_some();
+            details.field open[partners_picked] {
+                summary { "Samverkan (om ni gjorde insatsen med andra)" }
+                fieldset.field {
+                    legend.visually-hidden { "Samverkan" }
+                    (super::layout::field_error("partners", partner_error))
+                    ul.checks {
+                        @for partner in plan.nodes(NodeKind::Partner) {
+                            li {
+                                input type="checkbox" id={ "p-" (partner.id) } name="partners" value=(partner.id) checked[chosen("partners", &partner.id)];
+                                label for={ "p-" (partner.id) } { (partner.text("name")) }
+                            }
                         }
                     }
+                    (input("other_partners", "Andra samverkansparter", "text", first(values, "other_partners"), errors, Some("Skriv flera med komma emellan.")))
                 }
-                (input("other_partners", "Andra samverkansparter", "text", first(values, "other_partners"), errors, Some("Skriv flera med komma emellan.")))
             }
-            (input("participants", "Antal deltagare", "number", first(values, "participants"), errors, Some("Bara antal, aldrig namn.")))
             div.field.check {
                 input type="checkbox" id="follow_up" name="follow_up" value="ja" checked[chosen("follow_up", "ja")];
                 label for="follow_up" { "Behöver följas upp" }
