@@ -98,22 +98,26 @@ pub async fn flow(
                 || reviews_part(&state),
             )
             .await?;
-        Ok::<_, AppError>(html! { (flow) (activity) (reviews) })
+        // The indicators that got worse change only with their figures (and the plan).
+        let worse = rendered
+            .get_or_render(
+                &standing,
+                &["indicator_values"],
+                "rad nyckeltal".to_owned(),
+                || async {
+                    let indicators = state.queries.indicators(&state.settings.units).await?;
+                    Ok::<_, AppError>(
+                        crate::web::pages::indicators::moved_the_wrong_way(&indicators)
+                            .into_string(),
+                    )
+                },
+            )
+            .await?;
+        Ok::<_, AppError>(html! { (flow) (activity) (reviews) (worse) })
     };
     match parts.await {
         Ok(view) => {
-            let indicators = state
-                .queries
-                .indicators(&state.settings.units)
-                .await
-                .unwrap_or_default();
-            let worse = crate::web::pages::indicators::moved_the_wrong_way(&indicators);
-            page(
-                "Informationsflödet",
-                Some(&user.viewer()),
-                html! { (view) (worse) },
-            )
-            .into_response()
+            page("Informationsflödet", Some(&user.viewer()), html! { (view) }).into_response()
         }
         Err(error) => refused(error),
     }
