@@ -444,6 +444,9 @@ try {
     ["/rad/oppna", "the open items"],
     ["/admin", "the admin page"],
     ["/planen/nyckeltal", "the key indicators"],
+    ["/planen/nyckeltal/sfi-hogsta-kurs", "a key indicator with its chart"],
+    [`/sok?q=${encodeURIComponent("språkcafé")}`, "the search"],
+    [`/omraden/${area}/uppfoljning`, "the activities to follow up"],
     ["/planen", "the plan"],
   ]) {
     assert.equal(await go(pocket.page, path), 200, path);
