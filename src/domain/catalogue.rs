@@ -23,6 +23,8 @@ pub enum Family {
     Feedback,
     /// The key indicators' figures (`indicator-<id>`).
     Indicator,
+    /// The rhythm of follow-up and the reports issued (`follow-up`).
+    FollowUp,
     Plan,
     /// Accounts and the log's seals: recorded for the audit trail, read by no projection.
     Record,
@@ -35,6 +37,7 @@ use super::area::AreaEvent;
 use super::case::CaseEvent;
 use super::event::DecodeError;
 use super::feedback::FeedbackEvent;
+use super::follow_up::FollowUpEvent;
 use super::indicator::IndicatorEvent;
 use super::item::ItemEvent;
 use super::plan::PlanEvent;
@@ -173,6 +176,9 @@ pub const CATALOGUE: &[EventType] = &[
         &["reason"],
         &["indicator"],
     ),
+    // Follow-up (`follow-up`): the rhythm the coordinator chose and the reports issued.
+    plain(Family::FollowUp, "FollowUpCycleSet"),
+    plain(Family::FollowUp, "ReportIssued"),
     // The plan (`plan`): its text is the adopted plan's, never typed by a user here.
     plain(Family::Plan, "PlanAdopted"),
     plain(Family::Plan, "PlanTextRevised"),
@@ -258,6 +264,7 @@ pub enum DomainEvent {
     Erasure(ErasureEvent),
     Feedback(FeedbackEvent),
     Indicator(IndicatorEvent),
+    FollowUp(FollowUpEvent),
     Plan(PlanEvent),
     /// An account's or a seal's event: kept for the audit trail, read by no read model.
     Record,
@@ -340,6 +347,7 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
         Family::Erasure => DomainEvent::Erasure(typed(event_type, data).map_err(unknown)?),
         Family::Feedback => DomainEvent::Feedback(typed(event_type, data).map_err(unknown)?),
         Family::Indicator => DomainEvent::Indicator(typed(event_type, data).map_err(unknown)?),
+        Family::FollowUp => DomainEvent::FollowUp(typed(event_type, data).map_err(unknown)?),
         Family::Plan => DomainEvent::Plan(PlanEvent::decode(event_type, &data)?),
         Family::Record => DomainEvent::Record,
     };
@@ -361,6 +369,7 @@ pub fn encode(event: &DomainEvent, texts: &Map<String, Value>) -> Value {
         DomainEvent::Erasure(event) => super::event::encode(event).1,
         DomainEvent::Feedback(event) => super::event::encode(event).1,
         DomainEvent::Indicator(event) => super::event::encode(event).1,
+        DomainEvent::FollowUp(event) => super::event::encode(event).1,
         DomainEvent::Plan(event) => event.data(),
         DomainEvent::Record => Value::Object(Map::new()),
     };
@@ -612,6 +621,22 @@ mod tests {
                 source: crate::domain::indicator::ValueSource::Manual,
                 reference: "SCB".into(),
                 reason: free("skälet"),
+            },
+        ]));
+        all.extend(covering(vec![
+            crate::domain::follow_up::FollowUpEvent::FollowUpCycleSet {
+                cycle: crate::domain::follow_up::Cycle::Kvartal,
+            },
+            crate::domain::follow_up::FollowUpEvent::ReportIssued {
+                report_id: Uuid::nil(),
+                cycle: crate::domain::follow_up::Cycle::Tertial,
+                period: Period {
+                    start: date!(2026 - 01 - 01),
+                    end: date!(2026 - 04 - 30),
+                },
+                transaction_id: 1,
+                position: 2,
+                sha256: "00".into(),
             },
         ]));
         all

@@ -71,6 +71,7 @@ pub fn describe(event: &DomainEvent) -> String {
         | DomainEvent::Area(_)
         | DomainEvent::Feedback(_)
         | DomainEvent::Indicator(_)
+        | DomainEvent::FollowUp(_)
         | DomainEvent::Plan(_)
         | DomainEvent::Record => String::new(),
     }

@@ -15,6 +15,7 @@ pub mod describe;
 pub mod error;
 pub mod event;
 pub mod feedback;
+pub mod follow_up;
 pub mod indicator;
 pub mod item;
 pub mod plan;
