@@ -10,6 +10,7 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{Cursor, EventStore, RecordedEvent};
@@ -49,6 +50,27 @@ const READ_LATEST_BY_TAG: &str =
 const READ_STREAM: &str = select_events!(
     "WHERE stream_id = $1 AND stream_version > $2 AND stream_version <= $3 ORDER BY stream_version"
 );
+
+/// Events of some types up to a place in commit order.
+const READ_TYPES_AS_OF: &str = select_events!(
+    "WHERE event_type = ANY($1)
+       AND (transaction_id, position) <= ($2::int8::text::xid8, $3)
+     ORDER BY events.transaction_id, events.position"
+);
+
+/// Events of some types recorded in a window, up to a place in commit order.
+const READ_TYPES_RECORDED_AS_OF: &str = select_events!(
+    "WHERE event_type = ANY($1)
+       AND (transaction_id, position) <= ($2::int8::text::xid8, $3)
+       AND recorded_at >= $4 AND recorded_at < $5
+     ORDER BY events.transaction_id, events.position"
+);
+
+/// The last event in commit order below the horizon: no event committed later can come
+/// before it.
+const LAST_FINAL: &str = "SELECT transaction_id::text::bigint, position, recorded_at FROM events
+     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY transaction_id DESC, position DESC LIMIT 1";
 
 /// The horizon as a cursor: everything before it is final.
 const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
@@ -133,6 +155,57 @@ impl EventStore {
                 .remember(stream_id, last.stream_version, &last.hash);
         }
         Ok(events)
+    }
+
+    /// The last event that is final (every event before it in commit order is visible, and
+    /// none can ever be added before it), with the time it was recorded: a place to read
+    /// "as of now" from and find exactly the same events at again later. `None` for an
+    /// empty log.
+    pub async fn last_final(&self) -> Result<Option<(Cursor, OffsetDateTime)>, sqlx::Error> {
+        let row: Option<(i64, i64, OffsetDateTime)> = sqlx::query_as(LAST_FINAL)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(transaction_id, position, at)| (Cursor::new(transaction_id, position), at)))
+    }
+
+    /// The time the event at `cursor` was recorded, if there is one.
+    pub async fn recorded_at(&self, cursor: Cursor) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT recorded_at FROM events
+             WHERE position = $2 AND transaction_id = $1::int8::text::xid8",
+        )
+        .bind(cursor.transaction_id)
+        .bind(cursor.position)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Every event of the types `types` at or before `as_of` in commit order, in commit
+    /// order; with `recorded`, only those recorded from its first instant up to (not
+    /// including) its second. Reading as of a final cursor gives the same events whenever
+    /// it is asked.
+    pub async fn read_types_as_of(
+        &self,
+        types: &[&str],
+        as_of: Cursor,
+        recorded: Option<(OffsetDateTime, OffsetDateTime)>,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        let types: Vec<String> = types.iter().map(|name| (*name).to_owned()).collect();
+        let query = match recorded {
+            None => sqlx::query(READ_TYPES_AS_OF),
+            Some(_) => sqlx::query(READ_TYPES_RECORDED_AS_OF),
+        }
+        .bind(types)
+        .bind(as_of.transaction_id)
+        .bind(as_of.position);
+        let query = match recorded {
+            Some((from, to)) => query.bind(from).bind(to),
+            None => query,
+        };
+        query
+            .try_map(|row: PgRow| event_from_row(&row))
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// The transaction id below which every transaction has ended.
