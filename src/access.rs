@@ -32,6 +32,8 @@ pub enum Action<'a> {
     Administer,
     /// Replay histories and verify the log's integrity.
     Audit,
+    /// Choose how often strategies are followed up, and issue follow-up reports.
+    FollowUp,
 }
 
 /// A refusal, with the Swedish sentence the user sees.
@@ -55,7 +57,7 @@ pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
             speaks_for(actor, to) || (*closing && speaks_for(actor, from))
         }
         Action::ReviewTimeline => actor.role == Role::Integrationsrad,
-        Action::Administer => false,
+        Action::Administer | Action::FollowUp => false,
     };
     if allowed {
         return Ok(());
@@ -100,6 +102,7 @@ fn refusal_message(actor: &Actor, action: &Action<'_>) -> String {
         Action::Administer => {
             "Bara verksamhetsutvecklaren för integration kan administrera Insats.".into()
         }
+        Action::FollowUp => "Bara verksamhetsutvecklaren för integration kan fastställa uppföljningsrapporter och välja hur ofta uppföljningen görs.".into(),
         Action::Audit => "Granskningen är till för revisorn och verksamhetsutvecklaren.".into(),
         Action::Read => "Du har inte behörighet.".into(),
     }

@@ -85,6 +85,18 @@ pub enum Command {
     /// The key indicators' figures: fetch them from Kolada, or import a saved answer.
     #[command(subcommand)]
     Indicators(IndicatorsCommand),
+    /// The follow-up report for a period, compiled from the log as it stands: as PDF
+    /// and, if asked, the CSV of its figures.
+    Report {
+        /// The period, e.g. 2026-tertial-2, 2026-kvartal-3, 2026-halvar-1 or 2026-helar.
+        period: String,
+        /// Where to write the PDF.
+        #[arg(long, default_value = "uppfoljningsrapport.pdf")]
+        pdf: PathBuf,
+        /// Where to write the CSV of the report's figures.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Append a realistic, deterministic demo history (into a log without activities).
     Demo {
         /// About how many events to write.
@@ -197,6 +209,10 @@ pub enum AuditCommand {
     /// Seal the log now, as far as every transaction has ended (Insats also seals by
     /// itself while it runs).
     Seal,
+    /// Check a follow-up report's PDF against the log: is it an issued report, and does
+    /// compiling it again from the log as of the place it names give the same bytes? Exit
+    /// code 0 when it does, 1 when not.
+    VerifyReport { file: PathBuf },
     /// Check an export of a strategy's history (JSON or CSV) without a database. Exit
     /// code 0 when it verifies, 1 when not.
     VerifyExport {
@@ -268,6 +284,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 audit_verify(&database, keys()?, strategy.as_deref(), json).await
             }
             Command::Audit(AuditCommand::Seal) => audit_seal(&database).await,
+            Command::Audit(AuditCommand::VerifyReport { file }) => {
+                verify_report(&database, keys()?, config, &file).await
+            }
+            Command::Report { period, pdf, csv } => {
+                write_report(&database, keys()?, config, &period, &pdf, csv.as_deref()).await
+            }
             Command::Indicators(command) => indicators(&database, keys()?, config, command).await,
             Command::Audit(AuditCommand::VerifyExport { .. }) => unreachable!("handled above"),
             Command::User(command) => user(&database, keys()?, command).await,
@@ -278,6 +300,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     .await;
     database.close().await;
     outcome
+}
+
+/// `insats report PERIOD`: the report as the log stands, written to files.
+async fn write_report(
+    database: &Database,
+    keyring: Keyring,
+    config: &Config,
+    period: &str,
+    pdf: &std::path::Path,
+    csv: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let services = Services::new(EventStore::new(database.pool.clone()), keyring);
+    let period = crate::domain::follow_up::ReportPeriod::from_key(period).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{period:?} is not a period: write e.g. 2026-tertial-2, 2026-kvartal-3, 2026-halvar-1 or 2026-helar"
+        )
+    })?;
+    let report = services
+        .report(&config.units()?, period, None)
+        .await
+        .map_err(anyhow::Error::new)?;
+    let bytes = crate::report::pdf::render(&report);
+    std::fs::write(pdf, &bytes).with_context(|| format!("Failed to write {}", pdf.display()))?;
+    println!(
+        "Wrote {} ({} bytes, SHA-256 {}), compiled as of event {}.",
+        pdf.display(),
+        bytes.len(),
+        crate::app::follow_up::digest(&bytes),
+        report.as_of.position
+    );
+    if let Some(csv) = csv {
+        std::fs::write(csv, crate::report::csv(&report))
+            .with_context(|| format!("Failed to write {}", csv.display()))?;
+        println!("Wrote {}.", csv.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `insats audit verify-report FILE`
+async fn verify_report(
+    database: &Database,
+    keyring: Keyring,
+    config: &Config,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let services = Services::new(EventStore::new(database.pool.clone()), keyring);
+    let pdf = std::fs::read(file).with_context(|| format!("Failed to read {}", file.display()))?;
+    let check = services
+        .check_report(&config.units()?, &pdf)
+        .await
+        .map_err(anyhow::Error::new)?;
+    println!("{}", crate::report::check_sentence(&check));
+    Ok(match check {
+        crate::app::ReportCheck::Issued { same: true, .. }
+        | crate::app::ReportCheck::Compiled { same: true, .. } => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
 }
 
 /// `insats indicators fetch|import`: the figures read, then recorded in one transaction.

@@ -20,6 +20,7 @@ pub mod kolada;
 pub mod privacy;
 pub mod projections;
 pub mod queries;
+pub mod report;
 pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;

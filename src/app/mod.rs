@@ -3,6 +3,7 @@
 //! metadata. The web layer and the CLI call these; they never touch the log directly.
 
 mod commands;
+pub mod follow_up;
 pub mod indicators;
 mod plan;
 mod privacy;
@@ -21,6 +22,7 @@ use crate::event_log::{
 };
 
 pub use commands::*;
+pub use follow_up::{IssuedReport, ReportCheck};
 pub use indicators::{FetchFailed, IndicatorValueInput, Recorded, Units};
 pub use plan::{ImportOutcome, PlanCache};
 pub use privacy::{ErasureTarget, RetentionCandidate, SecrecyTarget};

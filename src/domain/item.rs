@@ -65,6 +65,33 @@ impl Forum {
     }
 }
 
+/// A forum's name for people: areas by their names and process owners by their process's
+/// title, where the log itself holds ids (`omradesteam:braas`, `processagare:aktiv-fritid`).
+pub fn forum_name(
+    forum: &Forum,
+    plan: &crate::domain::plan::Plan,
+    areas: &[(String, String)],
+) -> String {
+    match forum {
+        Forum::AreaTeam(area) => {
+            let name = areas
+                .iter()
+                .find(|(id, _)| id == area.as_str())
+                .map(|(_, name)| name.as_str())
+                .unwrap_or(area.as_str());
+            format!("Områdesteam {name}")
+        }
+        Forum::ProcessOwner(process) => {
+            let title = plan
+                .node(crate::domain::plan::NodeKind::Process, process.as_str())
+                .map(|node| node.text("title").to_owned())
+                .unwrap_or_else(|| process.to_string());
+            format!("Processägare: {title}")
+        }
+        forum => forum.label(),
+    }
+}
+
 impl fmt::Display for Forum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -156,7 +156,7 @@ impl IndicatorView {
             .collect()
     }
 
-    fn summarise(definition: IndicatorDefinition, figures: Vec<Figure>, units: &Units) -> Self {
+    pub fn summarise(definition: IndicatorDefinition, figures: Vec<Figure>, units: &Units) -> Self {
         let mut view = Self {
             definition,
             latest: None,
@@ -182,6 +182,23 @@ impl IndicatorView {
         }
         view
     }
+}
+
+/// A unit's name in words: the municipality's and the country's by name, others by code.
+pub fn unit_name(code: &str, units: &Units) -> String {
+    match code {
+        "0000" => "Hela landet".into(),
+        "0780" => "Växjö".into(),
+        code if code == units.municipality => format!("Kommunen ({code})"),
+        code => format!("Kommun {code}"),
+    }
+}
+
+/// A figure as Swedes write it: decimal comma, at most two decimals.
+pub fn figure(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.replace('.', ",").replace('-', "−")
 }
 
 /// The plan's key indicators, in the plan's order.

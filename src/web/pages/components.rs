@@ -243,24 +243,8 @@ pub fn forum_name(
     plan: &crate::domain::plan::Plan,
     areas: &[(String, String)],
 ) -> String {
-    use crate::domain::item::Forum;
-    match forum.parse::<Forum>() {
-        Ok(Forum::AreaTeam(area)) => {
-            let name = areas
-                .iter()
-                .find(|(id, _)| id == area.as_str())
-                .map(|(_, name)| name.as_str())
-                .unwrap_or(area.as_str());
-            format!("Områdesteam {name}")
-        }
-        Ok(Forum::ProcessOwner(process)) => {
-            let title = plan
-                .node(crate::domain::plan::NodeKind::Process, process.as_str())
-                .map(|node| node.text("title").to_owned())
-                .unwrap_or_else(|| process.to_string());
-            format!("Processägare: {title}")
-        }
-        Ok(forum) => forum.label(),
+    match forum.parse::<crate::domain::item::Forum>() {
+        Ok(forum) => crate::domain::item::forum_name(&forum, plan, areas),
         Err(_) => forum.to_owned(),
     }
 }

@@ -21,22 +21,7 @@ use crate::web::AppState;
 use crate::web::extract::{FormBody, Query};
 use crate::web::paths;
 
-/// A unit's name in words: the municipality's and the country's by name, others by code.
-pub fn unit_name(code: &str, units: &Units) -> String {
-    match code {
-        "0000" => "Hela landet".into(),
-        "0780" => "Växjö".into(),
-        code if code == units.municipality => format!("Kommunen ({code})"),
-        code => format!("Kommun {code}"),
-    }
-}
-
-/// A figure as Swedes write it: decimal comma, at most two decimals.
-pub fn figure(value: f64) -> String {
-    let text = format!("{value:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.replace('.', ",").replace('-', "−")
-}
+pub use crate::queries::indicators::{figure, unit_name};
 
 /// The latest figure with its year and the trend arrow, or a dash.
 pub fn latest_with_trend(view: &IndicatorView) -> Markup {
