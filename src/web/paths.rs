@@ -99,6 +99,20 @@ paths! {
     AuditVerifyLog "/granskning/verifiering";
     AuditStrategy "/granskning/strategier/{id}" { id };
     AuditReport "/granskning/strategier/{id}/rapport" { id };
+    /// The follow-up reports: the periods, the issued reports, the rhythm.
+    Reports "/rapporter";
+    /// The coordinator chooses the rhythm of follow-up (the form posts here).
+    ReportCycle "/rapporter/rytm";
+    /// A period's report, as a page.
+    Report "/rapporter/{period}" { period };
+    ReportPdf "/rapporter/{period}/rapport.pdf" { period };
+    ReportCsv "/rapporter/{period}/underlag.csv" { period };
+    /// The coordinator issues a period's report (the form posts here).
+    ReportIssue "/rapporter/{period}/faststall" { period };
+    /// An issued report's PDF, compiled again from the log as of where it was issued.
+    IssuedReport "/rapporter/faststallda/{id}" { id };
+    /// The auditor's check of the issued reports against the log.
+    AuditReports "/granskning/rapporter";
     Admin "/admin";
     AdminUsers "/admin/anvandare";
     AdminDisableUser "/admin/anvandare/stang-av";

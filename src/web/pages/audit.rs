@@ -121,6 +121,7 @@ pub async fn start(_: paths::Audit, State(state): State<AppState>, user: PageUse
             h2 { "Hela loggen" }
             p { "Kontrollera varje ströms hashkedja och varje sigill över hela loggen. Det läser alla händelser och kan ta en stund." }
             p { a.button href=(paths::AuditVerifyLog) { "Verifiera hela loggen" } }
+            p { a href=(paths::AuditReports) { "Kontrollera de fastställda uppföljningsrapporterna mot loggen" } }
         },
     )
     .into_response()

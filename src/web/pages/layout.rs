@@ -73,6 +73,7 @@ fn navigation(user: &User) -> Markup {
                 li { a href=(paths::Plan) { "Planen" } }
                 li { a href=(paths::Indicators) { "Nyckeltal" } }
                 li { a href=(paths::CouncilFlow) { "Informationsflödet" } }
+                li { a href=(paths::Reports) { "Rapporter" } }
                 @if role == Role::Processagare || role == Role::Samordnare {
                     li { a href=(paths::Owner) { "Mina strategier" } }
                 }

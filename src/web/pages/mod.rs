@@ -18,6 +18,7 @@ mod login;
 mod owner;
 mod plan;
 pub mod rendered;
+mod reports;
 mod search;
 
 use axum::Router;
@@ -86,6 +87,14 @@ pub fn router() -> Router<AppState> {
         .typed_get(audit::verify_log)
         .typed_get(audit::strategy)
         .typed_get(audit::report)
+        .typed_get(reports::list)
+        .typed_post(reports::set_cycle)
+        .typed_get(reports::show)
+        .typed_get(reports::pdf)
+        .typed_get(reports::csv)
+        .typed_post(reports::issue)
+        .typed_get(reports::issued)
+        .typed_get(reports::audit)
         .typed_get(admin::show)
         .typed_post(admin::add_user)
         .typed_post(admin::disable_user)

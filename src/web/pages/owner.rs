@@ -49,6 +49,12 @@ pub async fn page_for(
         Err(error) => return refused(error),
     };
     let today = state.services.today();
+    // Status reports are due for the last period that ended, by the rhythm the
+    // coordinator chose.
+    let period = match state.services.follow_up().await {
+        Ok(follow_up) => follow_up.cycle.last_ended(today),
+        Err(error) => return refused(error),
+    };
     let areas = match super::components::area_names(state).await {
         Ok(areas) => areas,
         Err(error) => return refused(error),
@@ -69,6 +75,7 @@ pub async fn page_for(
         errors,
         values,
         today,
+        period,
     };
     let body = page(
         "Mina strategier",
@@ -112,6 +119,8 @@ struct OwnerForms<'a> {
     errors: &'a FormErrors,
     values: &'a HashMap<String, Vec<String>>,
     today: time::Date,
+    /// The period a status report is due for.
+    period: crate::domain::follow_up::ReportPeriod,
 }
 
 impl OwnerForms<'_> {
@@ -132,10 +141,10 @@ impl OwnerForms<'_> {
         process: &str,
         latest: &HashMap<String, Report>,
     ) -> Markup {
-        let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(self.today);
+        let period_end = self.period.end();
         html! {
             div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" { table {
-                thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (tertial_start) " – " (tertial_end) } } }
+                thead { tr { th scope="col" { "Strategi" } th scope="col" { "Senaste status" } th scope="col" { "Rapport för " (self.period.label().to_lowercase()) } } }
                 tbody {
                     @for strategy in plan.nodes(NodeKind::Strategy).into_iter().filter(|s| s.text("process") == process) {
                         @let report = latest.get(&strategy.id);
@@ -145,7 +154,7 @@ impl OwnerForms<'_> {
                                 span class={ "status-" (report.status) } { (StrategyStatus::label_of(&report.status)) }
                                 " " span.hint { "(" (report.period_start) " – " (report.period_end) ")" }
                             } @else { "Ingen" } }
-                            td { @if report.is_some_and(|r| r.period_end >= tertial_end) { "Inlämnad" } @else { strong { "Saknas" } } }
+                            td { @if report.is_some_and(|r| r.period_end >= period_end) { "Inlämnad" } @else { strong { "Saknas" } } }
                         }
                     }
                 }
@@ -169,7 +178,7 @@ impl OwnerForms<'_> {
 
     /// The status report form for one of the process's strategies.
     fn status_form(&self, plan: &Plan, process: &str) -> Markup {
-        let (tertial_start, tertial_end) = crate::domain::strategy::last_tertial(self.today);
+        let (period_start, period_end) = (self.period.start(), self.period.end());
         let statuses: Vec<(String, String)> = StrategyStatus::ALL
             .iter()
             .map(|s| {
@@ -189,8 +198,8 @@ impl OwnerForms<'_> {
             form.stack method="post" action=(paths::OwnerStatus { id: process.to_string() }) {
                 (csrf(&self.user.csrf))
                 (select(&format!("strategy-{process}"), "Strategi", &strategies, &self.value(process, "strategy", String::new()), errors))
-                (input(&format!("period_start-{process}"), "Periodens första dag", "date", &self.value(process, "period_start", tertial_start.to_string()), errors, None))
-                (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &self.value(process, "period_end", tertial_end.to_string()), errors, None))
+                (input(&format!("period_start-{process}"), "Periodens första dag", "date", &self.value(process, "period_start", period_start.to_string()), errors, None))
+                (input(&format!("period_end-{process}"), "Periodens sista dag", "date", &self.value(process, "period_end", period_end.to_string()), errors, None))
                 (select(&format!("status-{process}"), "Status", &statuses, &self.value(process, "status", "enligt_plan".into()), errors))
                 (textarea(&format!("comment-{process}"), "Kommentar (krävs vid risk och avvikelse)", &self.value(process, "comment", String::new()), errors, None))
                 button type="submit" { "Skicka rapporten" }
