@@ -432,6 +432,19 @@ try {
   assert.equal(await go(coordinator.page, "/finns-inte"), 404);
   await accessible(coordinator.page, "the page that does not exist");
 
+  step("the coordinator reads this period's follow-up report, issues it, and the check against the log finds it intact");
+  await go(coordinator.page, "/rapporter");
+  await accessible(coordinator.page, "the follow-up reports");
+  const reportPath = await coordinator.page.$eval("main ul a[href^='/rapporter/']", (a) => a.getAttribute("href"));
+  assert.equal(await go(coordinator.page, reportPath), 200, reportPath);
+  assert.match(await text(coordinator.page, "h1"), /^Uppföljningsrapport – /);
+  await accessible(coordinator.page, "a period's follow-up report");
+  assert.equal(await submit(coordinator.page, "form[action$='/faststall'] button[type=submit]"), 200);
+  assert.match(await text(coordinator.page, "[role=status]"), /fastställd/);
+  await go(coordinator.page, "/granskning/rapporter");
+  assert.match(await text(coordinator.page, "main"), /stämmer med loggen/);
+  await accessible(coordinator.page, "the issued reports checked against the log");
+
   step("on a phone, every page of the coordinator fits the screen and passes axe-core");
   const pocket = await session({ phone: true });
   await login(pocket.page, users.coordinator);
@@ -448,6 +461,8 @@ try {
     [`/sok?q=${encodeURIComponent("språkcafé")}`, "the search"],
     [`/omraden/${area}/uppfoljning`, "the activities to follow up"],
     ["/planen", "the plan"],
+    ["/rapporter", "the follow-up reports"],
+    [reportPath, "a period's follow-up report"],
   ]) {
     assert.equal(await go(pocket.page, path), 200, path);
     await fitsThePhone(pocket.page, `${label} on a phone`);

@@ -18,5 +18,6 @@ mod managed_database;
 mod pages;
 mod privacy;
 mod projections;
+mod reports;
 mod security;
 mod visitor;

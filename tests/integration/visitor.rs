@@ -7,8 +7,8 @@ use scraper::{Html, Selector};
 use crate::helpers::{PASSWORD, TestApp};
 
 pub struct Visitor {
-    client: reqwest::Client,
-    address: String,
+    pub client: reqwest::Client,
+    pub address: String,
     cookies: Vec<(String, String)>,
     /// The session's CSRF token, as read from the last signed-in page with a form.
     pub csrf: String,
