@@ -74,7 +74,7 @@ async fn run() -> anyhow::Result<()> {
         copy_s = copy_s.min(copy);
 
         let started = Instant::now();
-        let report = demo.services.report(&units, period, None).await?;
+        let _compiled = demo.services.report(&units, period, None).await?;
         let compile = started.elapsed().as_secs_f64();
         compile_s = compile_s.min(compile);
 

@@ -133,10 +133,10 @@ pub fn fold(frame: &Frame<'_>, facts: &[Fact<'_>]) -> Report {
 
     for fact in facts {
         match fact.event {
-            DomainEvent::Area(AreaEvent::AreaAdded { id, name, .. }) => {
-                if !areas.iter().any(|(known, _)| known == id.as_str()) {
-                    areas.push((id.to_string(), name.clone()));
-                }
+            DomainEvent::Area(AreaEvent::AreaAdded { id, name, .. })
+                if !areas.iter().any(|(known, _)| known == id.as_str()) =>
+            {
+                areas.push((id.to_string(), name.clone()));
             }
             DomainEvent::Process(ProcessEvent::ProcessOwnerAssigned {
                 process,
@@ -246,7 +246,7 @@ pub fn fold(frame: &Frame<'_>, facts: &[Fact<'_>]) -> Report {
                 .entry(strategy.to_string())
                 .or_default()
                 .push(StatusRow {
-                    period: period.clone(),
+                    period: *period,
                     status: *status,
                     comment: fact.comment.unwrap_or_default().to_owned(),
                     by: fact.actor.to_owned(),
@@ -411,7 +411,7 @@ pub fn fold(frame: &Frame<'_>, facts: &[Fact<'_>]) -> Report {
                 title: strategy_title(id),
                 status: status.map(|row| StatusLine {
                     status: row.status,
-                    period: row.period.clone(),
+                    period: row.period,
                     comment: row.comment.clone(),
                     by: row.by.clone(),
                     on: row.on,

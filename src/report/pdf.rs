@@ -460,7 +460,10 @@ fn text(surface: &mut Surface<'_>, faces: &Faces, x: f32, y: f32, size: f32, bol
 }
 
 /// The colours and dashes of a chart's lines: told apart without colour too.
-const SERIES: [((u8, u8, u8), Option<[f32; 2]>); 4] = [
+/// A line's colour and its dash (none for a solid line).
+type Look = ((u8, u8, u8), Option<[f32; 2]>);
+
+const SERIES: [Look; 4] = [
     ((0, 94, 162), None),
     ((196, 73, 0), Some([5.0, 3.0])),
     ((60, 120, 40), Some([1.5, 2.5])),
@@ -965,7 +968,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{a0}');
         }
         out.push(ch);
