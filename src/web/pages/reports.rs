@@ -228,24 +228,42 @@ fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Respon
         .into_response()
 }
 
+/// A period's report as a file to download: `kind` names the file ("pdf", "csv").
+async fn download(
+    state: &AppState,
+    period: &str,
+    content_type: &'static str,
+    kind: &str,
+    write: fn(&Report) -> Vec<u8>,
+) -> Response {
+    let period = match period_of(period) {
+        Ok(period) => period,
+        Err(missing) => return missing.into_response(),
+    };
+    match compiled(state, period).await {
+        Ok(report) => attachment(
+            content_type,
+            format!("uppfoljningsrapport-{}.{kind}", period.key()),
+            write(&report),
+        ),
+        Err(response) => response,
+    }
+}
+
 /// `/rapporter/{period}/rapport.pdf`
 pub async fn pdf(
     paths::ReportPdf { period }: paths::ReportPdf,
     State(state): State<AppState>,
     _user: PageUser,
 ) -> Response {
-    let period = match period_of(&period) {
-        Ok(period) => period,
-        Err(missing) => return missing.into_response(),
-    };
-    match compiled(&state, period).await {
-        Ok(report) => attachment(
-            "application/pdf",
-            format!("uppfoljningsrapport-{}.pdf", period.key()),
-            report::pdf::render(&report),
-        ),
-        Err(response) => response,
-    }
+    download(
+        &state,
+        &period,
+        "application/pdf",
+        "pdf",
+        report::pdf::render,
+    )
+    .await
 }
 
 /// `/rapporter/{period}/underlag.csv`
@@ -254,18 +272,14 @@ pub async fn csv(
     State(state): State<AppState>,
     _user: PageUser,
 ) -> Response {
-    let period = match period_of(&period) {
-        Ok(period) => period,
-        Err(missing) => return missing.into_response(),
-    };
-    match compiled(&state, period).await {
-        Ok(report) => attachment(
-            "text/csv; charset=utf-8",
-            format!("uppfoljningsrapport-{}.csv", period.key()),
-            report::csv(&report),
-        ),
-        Err(response) => response,
-    }
+    download(
+        &state,
+        &period,
+        "text/csv; charset=utf-8",
+        "csv",
+        report::csv,
+    )
+    .await
 }
 
 /// `POST /rapporter/{period}/faststall`
