@@ -82,6 +82,7 @@ pub fn speaks_for(actor: &Actor, forum: &Forum) -> bool {
         Forum::Council => actor.role == Role::Integrationsrad,
         Forum::Committee => actor.role == Role::Integrationsberedning,
         Forum::ProcessOwner(process) => owns_process(actor, process.as_str()),
+        Forum::Coordinator => actor.role == Role::Samordnare,
     }
 }
 

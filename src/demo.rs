@@ -490,6 +490,7 @@ impl Generator<'_> {
                 .clone(),
             Forum::Council => self.user(Role::Integrationsrad, None, None).clone(),
             Forum::Committee => self.user(Role::Integrationsberedning, None, None).clone(),
+            Forum::Coordinator => self.user(Role::Samordnare, None, None).clone(),
             Forum::ProcessOwner(process) => self
                 .user(Role::Processagare, None, Some(process.as_str()))
                 .clone(),

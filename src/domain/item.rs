@@ -1,6 +1,7 @@
 //! Items between forums: the plan's information flow. An item is raised from one forum to
 //! another (an area team to the council, the council to the committee, to an area team or
-//! a process owner, a process owner to the council), is of a kind (eskalering, rapport,
+//! a process owner, a process owner to the council, the coordinator as the committee's
+//! föredragande to the committee and back), is of a kind (eskalering, rapport,
 //! fråga, information), concerns a strategy and/or an area, and is then acknowledged,
 //! answered and closed. Each item is its own stream, `item-<uuid>`.
 
@@ -18,13 +19,15 @@ pub fn stream(id: Uuid) -> String {
 }
 
 /// A forum of the plan's organisation, written `omradesteam:<area>`, `integrationsrad`,
-/// `integrationsberedning` or `processagare:<process>`.
+/// `integrationsberedning`, `processagare:<process>` or `samordnare` (the verksamhetsutvecklare
+/// for integration, who the plan names as the committee's föredragande).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Forum {
     AreaTeam(Slug),
     Council,
     Committee,
     ProcessOwner(Slug),
+    Coordinator,
 }
 
 impl Forum {
@@ -35,6 +38,7 @@ impl Forum {
             Forum::Council => "Integrationsrådet".into(),
             Forum::Committee => "Integrationsberedningen".into(),
             Forum::ProcessOwner(process) => format!("Processägare {process}"),
+            Forum::Coordinator => "Verksamhetsutvecklaren för integration".into(),
         }
     }
 
@@ -47,6 +51,8 @@ impl Forum {
                 | (Forum::Council, Forum::AreaTeam(_))
                 | (Forum::Council, Forum::ProcessOwner(_))
                 | (Forum::ProcessOwner(_), Forum::Council)
+                | (Forum::Coordinator, Forum::Committee)
+                | (Forum::Committee, Forum::Coordinator)
         )
     }
 
@@ -99,6 +105,7 @@ impl fmt::Display for Forum {
             Forum::Council => f.write_str("integrationsrad"),
             Forum::Committee => f.write_str("integrationsberedning"),
             Forum::ProcessOwner(process) => write!(f, "processagare:{process}"),
+            Forum::Coordinator => f.write_str("samordnare"),
         }
     }
 }
@@ -111,10 +118,11 @@ impl FromStr for Forum {
         match s.split_once(':') {
             None if s == "integrationsrad" => Ok(Forum::Council),
             None if s == "integrationsberedning" => Ok(Forum::Committee),
+            None if s == "samordnare" => Ok(Forum::Coordinator),
             Some(("omradesteam", area)) => Ok(Forum::AreaTeam(slug(area)?)),
             Some(("processagare", process)) => Ok(Forum::ProcessOwner(slug(process)?)),
             _ => Err(
-                "Forumet ska vara integrationsrad, integrationsberedning, omradesteam:<område> eller processagare:<process>."
+                "Forumet ska vara integrationsrad, integrationsberedning, samordnare, omradesteam:<område> eller processagare:<process>."
                     .into(),
             ),
         }
@@ -362,6 +370,7 @@ mod tests {
             "integrationsrad",
             "integrationsberedning",
             "processagare:aktiv-fritid",
+            "samordnare",
         ] {
             assert_eq!(forum(text).to_string(), text);
         }
@@ -377,6 +386,8 @@ mod tests {
             ("integrationsrad", "omradesteam:braas"),
             ("integrationsrad", "processagare:aktiv-fritid"),
             ("processagare:aktiv-fritid", "integrationsrad"),
+            ("samordnare", "integrationsberedning"),
+            ("integrationsberedning", "samordnare"),
         ];
         for (from, to) in allowed {
             assert!(
@@ -391,6 +402,8 @@ mod tests {
             ("integrationsberedning", "integrationsrad"),
             ("omradesteam:araby", "omradesteam:braas"),
             ("processagare:aktiv-fritid", "omradesteam:braas"),
+            ("samordnare", "integrationsrad"),
+            ("omradesteam:araby", "samordnare"),
         ] {
             assert!(
                 matches!(

@@ -1,5 +1,5 @@
-//! The diagram of the information flow: the committee above the council, area teams to
-//! the left, process owners to the right, one arrow per direction that carried items in the
+//! The diagram of the information flow: the committee above the council with the
+//! coordinator beside it, area teams to the left, process owners to the right, one arrow per direction that carried items in the
 //! period, its width by how many, its colour by the age of the oldest still open.
 
 use maud::{Markup, html};
@@ -40,6 +40,15 @@ impl Layout {
         positions.insert(
             "integrationsberedning".into(),
             (WIDTH / 2.0, 50.0, vec!["Integrationsberedningen".into()]),
+        );
+        // The coordinator presents to the committee (föredragande): beside it, at the top.
+        positions.insert(
+            "samordnare".into(),
+            (
+                WIDTH - HALF_W - 10.0,
+                50.0,
+                vec!["Verksamhetsutvecklaren".into(), "för integration".into()],
+            ),
         );
         positions.insert(
             "integrationsrad".into(),

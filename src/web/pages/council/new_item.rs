@@ -32,6 +32,10 @@ fn item_form(
             "integrationsberedning".into(),
             "Integrationsberedningen".into(),
         ),
+        (
+            "samordnare".into(),
+            "Verksamhetsutvecklaren för integration".into(),
+        ),
     ];
     forums.extend(
         areas

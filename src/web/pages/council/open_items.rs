@@ -133,7 +133,11 @@ fn filters(
         (value.to_owned(), item_kind_label(value).to_owned())
     }));
     let mut senders = vec![(String::new(), "Alla avsändare".to_owned())];
-    let mut forums: Vec<String> = vec!["integrationsrad".into(), "integrationsberedning".into()];
+    let mut forums: Vec<String> = vec![
+        "integrationsrad".into(),
+        "integrationsberedning".into(),
+        "samordnare".into(),
+    ];
     forums.extend(areas.iter().map(|(id, _)| format!("omradesteam:{id}")));
     forums.extend(
         plan.nodes(crate::domain::plan::NodeKind::Process)
