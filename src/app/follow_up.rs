@@ -9,6 +9,8 @@ use super::{AppError, CommandContext, Done, Services, Units, allow};
 use crate::access::Action;
 use crate::domain::DomainError;
 use crate::domain::follow_up::{self, Cycle, FollowUp, Issued, ReportPeriod};
+use crate::domain::item::{self, Forum, Item, ItemKind, NewItem};
+use crate::domain::values::{FreeText, Title};
 use crate::event_log::Cursor;
 use crate::report::{self, Report};
 
@@ -114,23 +116,90 @@ impl Services {
         units: &Units,
         report_id: Uuid,
     ) -> Result<(Issued, Vec<u8>), AppError> {
-        let follow_up = self.follow_up().await?;
-        let issued = follow_up
+        let issued = self.issued(report_id).await?;
+        let pdf = self
+            .compile_pdf(units, issued.period, issued.transaction_id, issued.position)
+            .await?;
+        Ok((issued, pdf))
+    }
+
+    /// A period's report as a PDF, compiled from the log as of a place in it.
+    async fn compile_pdf(
+        &self,
+        units: &Units,
+        period: ReportPeriod,
+        transaction_id: i64,
+        position: i64,
+    ) -> Result<Vec<u8>, AppError> {
+        let compiled = self
+            .report(units, period, Some(Cursor::new(transaction_id, position)))
+            .await?;
+        Ok(report::pdf::render(&compiled))
+    }
+
+    /// The coordinator, as the committee's föredragande, sends an issued report to the
+    /// Integrationsberedning: an item of the kind "rapport" from the coordinator to the
+    /// committee, naming the report's period and where it is read. A report is sent once:
+    /// its item's id follows from the report's, and sending again is refused with 409.
+    pub async fn send_report(
+        &self,
+        ctx: &CommandContext,
+        report_id: Uuid,
+    ) -> Result<Done, AppError> {
+        allow(ctx, &Action::FollowUp)?;
+        let issued = self.issued(report_id).await?;
+        let item_id = sent_item_id(report_id);
+        let (sent, _) = self.load::<Item>(&item::stream(item_id)).await?;
+        if sent.id.is_some() {
+            return Err(DomainError::conflict(
+                "Rapporten är redan skickad till Integrationsberedningen.",
+            )
+            .into());
+        }
+        let label = issued.period.label();
+        let new_item = NewItem {
+            from: Forum::Coordinator,
+            to: Forum::Committee,
+            kind: ItemKind::Rapport,
+            title: Title::parse("title", &format!("Uppföljningsrapport {label}"))
+                .map_err(|error| DomainError::Invalid(vec![error]))?,
+            text: FreeText::parse(
+                "text",
+                &format!(
+                    "Den fastställda uppföljningsrapporten för {label} finns att läsa och \
+                     ladda ner i Insats under Rapporter, fastställda rapporter."
+                ),
+            )
+            .map_err(|error| DomainError::Invalid(vec![error]))?,
+            strategy: None,
+            area: None,
+            case_id: None,
+        };
+        self.execute::<Item>(ctx, &item::stream(item_id), item_id, |item| {
+            Ok(item.raise(item_id, new_item.clone())?)
+        })
+        .await
+    }
+
+    /// Whether an issued report has been sent to the Integrationsberedning.
+    pub async fn report_sent(&self, report_id: Uuid) -> Result<bool, AppError> {
+        let (sent, _) = self
+            .load::<Item>(&item::stream(sent_item_id(report_id)))
+            .await?;
+        Ok(sent.id.is_some())
+    }
+
+    /// An issued report by its id; 404 for an id that names none.
+    async fn issued(&self, report_id: Uuid) -> Result<Issued, AppError> {
+        self.follow_up()
+            .await?
             .issued
-            .iter()
+            .into_iter()
             .find(|issued| issued.report_id == report_id)
-            .cloned()
             .ok_or_else(|| {
                 DomainError::not_found("Det finns ingen fastställd rapport med den adressen.")
-            })?;
-        let compiled = self
-            .report(
-                units,
-                issued.period,
-                Some(Cursor::new(issued.transaction_id, issued.position)),
-            )
-            .await?;
-        Ok((issued, report::pdf::render(&compiled)))
+                    .into()
+            })
     }
 
     /// Checks a PDF against the log: is it an issued report, or one Insats compiled, and
@@ -138,7 +207,9 @@ impl Services {
     pub async fn check_report(&self, units: &Units, pdf: &[u8]) -> Result<ReportCheck, AppError> {
         let follow_up = self.follow_up().await?;
         if let Some(issued) = follow_up.by_digest(&digest(pdf)).cloned() {
-            let (_, again) = self.issued_report(units, issued.report_id).await?;
+            let again = self
+                .compile_pdf(units, issued.period, issued.transaction_id, issued.position)
+                .await?;
             return Ok(ReportCheck::Issued {
                 same: again == pdf,
                 issued,
@@ -154,4 +225,16 @@ impl Services {
             same: report::pdf::render(&compiled) == pdf,
         })
     }
+}
+
+/// The id of the item that sends an issued report to the committee: derived from the
+/// report's, so that it is sent once.
+fn sent_item_id(report_id: Uuid) -> Uuid {
+    let digest = Sha256::new()
+        .chain_update(b"insats report sent to integrationsberedning v1")
+        .chain_update(report_id.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }

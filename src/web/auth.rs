@@ -139,12 +139,29 @@ async fn csrf_ok(request: Request, expected: &str) -> (bool, Request) {
         let ok = matches(given);
         return (ok, request);
     }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    // A form with a file: its `csrf` field, read from the whole body.
+    if content_type.starts_with("multipart/form-data") {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = to_bytes(body, super::extract::UPLOAD_LIMIT).await else {
+            return (false, Request::from_parts(parts, Body::empty()));
+        };
+        let ok = super::extract::multipart_fields(&content_type, bytes.clone())
+            .await
+            .is_some_and(|fields| {
+                fields.iter().any(|field| {
+                    field.name == "csrf"
+                        && std::str::from_utf8(&field.bytes).is_ok_and(&matches)
+                })
+            });
+        return (ok, Request::from_parts(parts, Body::from(bytes)));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return (false, request);
     }
     let (parts, body) = request.into_parts();

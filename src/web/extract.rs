@@ -178,3 +178,80 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
             })
     }
 }
+
+/// Files may be this large on the one form that takes them (a report PDF to check).
+pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
+
+/// One field of a form sent as `multipart/form-data`.
+#[derive(Debug, Clone)]
+pub struct UploadField {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// The fields of a `multipart/form-data` body; `None` when it is not one or cannot be read.
+pub async fn multipart_fields(content_type: &str, body: Bytes) -> Option<Vec<UploadField>> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.ok()?;
+        fields.push(UploadField {
+            name,
+            file_name,
+            bytes,
+        });
+    }
+    Some(fields)
+}
+
+/// A form sent as `multipart/form-data` (with a file), refused in Swedish when it cannot be
+/// read or is larger than [`UPLOAD_LIMIT`].
+pub struct Upload(pub Vec<UploadField>);
+
+impl Upload {
+    /// The first field named `name`.
+    pub fn field(&self, name: &str) -> Option<&UploadField> {
+        self.0.iter().find(|field| field.name == name)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = Refused;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Refused> {
+        let path = request.uri().path().to_owned();
+        let content_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let unreadable = || {
+            Refused::new(
+                &path,
+                StatusCode::BAD_REQUEST,
+                "file",
+                "Filen kunde inte tas emot. Välj filen och skicka igen.",
+            )
+        };
+        let body = axum::body::to_bytes(request.into_body(), UPLOAD_LIMIT)
+            .await
+            .map_err(|_| {
+                Refused::new(
+                    &path,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "file",
+                    "Filen är större än Insats tar emot (32 MB).",
+                )
+            })?;
+        multipart_fields(&content_type, body)
+            .await
+            .map(Upload)
+            .ok_or_else(unreadable)
+    }
+}

@@ -297,7 +297,13 @@ async fn refuse_oversized(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+    // The one form that takes a file (a report PDF for the auditor) may be larger.
+    let limit = if request.uri().path() == crate::web::paths::AuditReportCheck.to_string() {
+        extract::UPLOAD_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    if declared.is_some_and(|length| length > limit as u64) {
         return if request.uri().path().starts_with("/api/") {
             api::error::ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,

@@ -111,8 +111,12 @@ paths! {
     ReportIssue "/rapporter/{period}/faststall" { period };
     /// An issued report's PDF, compiled again from the log as of where it was issued.
     IssuedReport "/rapporter/faststallda/{id}" { id };
+    /// The coordinator sends an issued report to the Integrationsberedning (posts here).
+    ReportSend "/rapporter/faststallda/{id}/skicka" { id };
     /// The auditor's check of the issued reports against the log.
     AuditReports "/granskning/rapporter";
+    /// A PDF file checked against the log (the auditor's upload posts here).
+    AuditReportCheck "/granskning/rapporter/kontroll";
     Admin "/admin";
     AdminUsers "/admin/anvandare";
     AdminDisableUser "/admin/anvandare/stang-av";

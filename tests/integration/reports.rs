@@ -221,6 +221,80 @@ async fn an_issued_report_is_compiled_again_byte_for_byte_and_never_shows_secret
     let audit = auditor.get("/granskning/rapporter").await;
     assert_eq!(audit.status, 200);
     assert!(audit.body.contains("stämmer med loggen"), "{}", audit.body);
+
+    // On the audit page the auditor checks a file: the issued PDF, a changed one, none.
+    auditor.csrf = audit.attr("input[name=csrf]", "value").unwrap();
+    let csrf = auditor.csrf.clone();
+    let check = "/granskning/rapporter/kontroll";
+    let checked = auditor
+        .upload(check, &[("csrf", &csrf)], ("pdf", "rapport.pdf", &pdf))
+        .await;
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    let said = checked.text("[role=status]");
+    assert!(said.contains("rapport.pdf"), "{said}");
+    assert!(said.contains("den stämmer med loggen"), "{said}");
+    let checked = auditor
+        .upload(check, &[("csrf", &csrf)], ("pdf", "andrad.pdf", &tampered))
+        .await;
+    assert!(
+        !checked
+            .text("[role=status]")
+            .contains("den stämmer med loggen")
+    );
+    let empty = auditor
+        .upload(check, &[("csrf", &csrf)], ("pdf", "", b""))
+        .await;
+    assert!(
+        empty.text(".error-summary").contains("Välj en PDF-fil"),
+        "{}",
+        empty.body
+    );
+    // Without the session's token, nothing is checked.
+    let forged = auditor
+        .upload(check, &[], ("pdf", "rapport.pdf", &pdf))
+        .await;
+    assert_eq!(forged.status, 403);
+    // An area team member may not use the auditor's tools.
+    let (team, _) = app.user("omradesteam", &["araby"], &[]).await;
+    let (mut team, _) = Visitor::signed_in(&app, &team.email).await;
+    let page = team.get("/rapporter").await;
+    team.csrf = page.attr("input[name=csrf]", "value").unwrap();
+    let team_csrf = team.csrf.clone();
+    let refused = team
+        .upload(check, &[("csrf", &team_csrf)], ("pdf", "rapport.pdf", &pdf))
+        .await;
+    assert_eq!(refused.status, 403);
+
+    // The coordinator sends the issued report to the Integrationsberedning, once: an item
+    // from the coordinator (its föredragande) to the committee, with no report text in it.
+    let list = visitor.get("/rapporter").await;
+    visitor.csrf = list.attr("input[name=csrf]", "value").unwrap();
+    let send = format!("{issued_path}/skicka");
+    let sent = visitor.submit(&send, &[]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let raised: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT data FROM events WHERE event_type = 'ItemRaised' AND data->>'from' = 'samordnare'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0]["to"], "integrationsberedning");
+    assert_eq!(raised[0]["kind"], "rapport");
+    assert_eq!(
+        raised[0]["title"],
+        format!("Uppföljningsrapport {}", period.label())
+    );
+    let again = visitor.submit(&send, &[]).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("redan skickad"), "{}", again.body);
+    let list = visitor
+        .get(&format!("/rapporter?efter={}", sent.after()))
+        .await;
+    assert!(list.text("table").contains("Skickad"), "{}", list.body);
+    // Nobody but the coordinator sends it.
+    let refused = team.submit(&send, &[]).await;
+    assert_eq!(refused.status, 403);
 }
 
 #[tokio::test]

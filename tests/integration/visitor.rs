@@ -193,6 +193,44 @@ impl Visitor {
         self.answer(response).await
     }
 
+    /// Posts a form with a file the way a browser does (`multipart/form-data`): the fields,
+    /// then the file as `(field, file name, bytes)`.
+    pub async fn upload(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        const BOUNDARY: &str = "----insats-test-7d3f9a";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, file_name, bytes) = file;
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(COOKIE, self.cookie_header())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+
     /// Posts a form the way the page does: with the session's CSRF token.
     pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         let csrf = self.csrf.clone();

@@ -17,7 +17,7 @@ use crate::domain::follow_up::{Cycle, ReportPeriod};
 use crate::report::pdf::{Block, blocks};
 use crate::report::{self, Report};
 use crate::web::AppState;
-use crate::web::extract::{FormBody, Query};
+use crate::web::extract::{FormBody, Query, Upload};
 use crate::web::paths;
 
 /// How many periods back the list offers.
@@ -45,6 +45,13 @@ pub async fn list(
         periods.push(before);
     }
     let coordinator = user.role() == Role::Samordnare;
+    let mut sent = Vec::with_capacity(follow_up.issued.len());
+    for issued in &follow_up.issued {
+        match state.services.report_sent(issued.report_id).await {
+            Ok(was_sent) => sent.push(was_sent),
+            Err(error) => return refused(error),
+        }
+    }
     page(
         "Uppföljningsrapporter",
         Some(&user.viewer()),
@@ -69,13 +76,25 @@ pub async fn list(
             } @else {
                 div.table-scroll tabindex="0" role="region" aria-label="Fastställda rapporter, tabell som kan rullas i sidled" {
                     table {
-                        thead { tr { th scope="col" { "Period" } th scope="col" { "Sammanställd till och med händelse" } th scope="col" { "Rapporten" } } }
+                        thead { tr { th scope="col" { "Period" } th scope="col" { "Sammanställd till och med händelse" } th scope="col" { "Rapporten" } th scope="col" { "Till Integrationsberedningen" } } }
                         tbody {
-                            @for issued in follow_up.issued.iter().rev() {
+                            @for (issued, sent) in follow_up.issued.iter().zip(&sent).rev() {
                                 tr {
                                     th scope="row" { (issued.period.label()) }
                                     td { (issued.position) }
                                     td { a href=(paths::IssuedReport { id: issued.report_id.to_string() }) { "PDF för " (issued.period.label().to_lowercase()) } }
+                                    td {
+                                        @if *sent {
+                                            "Skickad"
+                                        } @else if coordinator {
+                                            form method="post" action=(paths::ReportSend { id: issued.report_id.to_string() }) {
+                                                (csrf(&user.csrf))
+                                                button type="submit" aria-label={ "Skicka rapporten för " (issued.period.label().to_lowercase()) " till Integrationsberedningen" } { "Skicka" }
+                                            }
+                                        } @else {
+                                            "Inte skickad än"
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -333,17 +352,85 @@ pub async fn issued(
     }
 }
 
+/// `POST /rapporter/faststallda/{id}/skicka`: the coordinator sends an issued report to
+/// the Integrationsberedning, as an item from the föredragande.
+pub async fn send(
+    paths::ReportSend { id }: paths::ReportSend,
+    State(state): State<AppState>,
+    user: PageUser,
+    FormBody(body): FormBody,
+) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Missing("Det finns ingen fastställd rapport med den adressen.").into_response();
+    };
+    let fields = form_fields(&body);
+    match state.services.send_report(&user.ctx(&fields), id).await {
+        Ok(done) => see_other(&format!("{}?efter={}", paths::Reports, done.position)),
+        Err(error) => refused(error),
+    }
+}
+
 /// `/granskning/rapporter`: each issued report compiled again and compared with the
-/// checksum recorded when it was issued.
+/// checksum recorded when it was issued, and a form to check a PDF file.
 pub async fn audit(
     _: paths::AuditReports,
     State(state): State<AppState>,
     user: PageUser,
 ) -> Response {
-    if let Err(error) = crate::app::allow(
+    audit_page(&state, &user, None).await
+}
+
+/// `POST /granskning/rapporter/kontroll`: a PDF file checked against the log.
+pub async fn check(
+    _: paths::AuditReportCheck,
+    State(state): State<AppState>,
+    user: PageUser,
+    upload: Upload,
+) -> Response {
+    if let Err(error) = may_audit(&user) {
+        return refused(error);
+    }
+    let Some(file) = upload.field("pdf").filter(|file| !file.bytes.is_empty()) else {
+        return audit_page(
+            &state,
+            &user,
+            Some(Err("Välj en PDF-fil att kontrollera.".into())),
+        )
+        .await;
+    };
+    let name = file
+        .file_name
+        .clone()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "Filen".into());
+    match state
+        .services
+        .check_report(&state.settings.units, &file.bytes)
+        .await
+    {
+        Ok(check) => {
+            let sentence = report::check_sentence(&check);
+            audit_page(&state, &user, Some(Ok((name, sentence)))).await
+        }
+        Err(error) => refused(error),
+    }
+}
+
+fn may_audit(user: &PageUser) -> Result<(), crate::app::AppError> {
+    crate::app::allow(
         &crate::app::CommandContext::new(user.actor()),
         &crate::access::Action::Audit,
-    ) {
+    )
+}
+
+/// The auditor's page of reports, with what checking an uploaded file found: the file's
+/// name and the sentence, or why nothing was checked.
+async fn audit_page(
+    state: &AppState,
+    user: &PageUser,
+    checked: Option<Result<(String, String), String>>,
+) -> Response {
+    if let Err(error) = may_audit(user) {
         return refused(error);
     }
     let follow_up = match state.services.follow_up().await {
@@ -378,6 +465,25 @@ pub async fn audit(
                 @for check in &checks {
                     li { (report::check_sentence(check)) }
                 }
+            }
+            h2 id="kontrollera" { "Kontrollera en PDF-fil" }
+            @match &checked {
+                Some(Ok((name, sentence))) => {
+                    div.notice role="status" { p { strong { (name) } ": " (sentence) } }
+                }
+                Some(Err(message)) => {
+                    (crate::web::pages::layout::error_summary(&[("pdf".to_owned(), message.clone())]))
+                }
+                None => {}
+            }
+            p { "Välj en rapport som PDF-fil, till exempel en som skickats till Integrationsberedningen. Insats tar reda på om den är fastställd, sammanställer den på nytt ur loggen och säger om filen är densamma." }
+            form.stack method="post" action=(paths::AuditReportCheck) enctype="multipart/form-data" {
+                (csrf(&user.csrf))
+                div.field {
+                    label for="pdf" { "PDF-fil" }
+                    input type="file" id="pdf" name="pdf" accept="application/pdf,.pdf" required;
+                }
+                button type="submit" { "Kontrollera filen" }
             }
         },
     )
