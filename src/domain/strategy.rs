@@ -172,13 +172,19 @@ pub fn tertial_containing(day: Date) -> (Date, Date) {
     }
 }
 
-/// The first period the council has not reviewed: the tertial after the last reviewed
-/// period's end, or, with no review yet, the last complete tertial.
-pub fn first_unreviewed(last_reviewed_end: Option<Date>, today: Date) -> (Date, Date) {
-    match last_reviewed_end.and_then(|end| end.next_day()) {
-        Some(after) => tertial_containing(after),
-        None => last_tertial(today),
-    }
+/// The first period the council has not reviewed, in the rhythm the coordinator chose:
+/// the period after the last reviewed period's end, or, with no review yet, the last
+/// complete one.
+pub fn first_unreviewed(
+    cycle: super::follow_up::Cycle,
+    last_reviewed_end: Option<Date>,
+    today: Date,
+) -> (Date, Date) {
+    let period = match last_reviewed_end.and_then(|end| end.next_day()) {
+        Some(after) => cycle.period_containing(after),
+        None => cycle.period_containing(today).previous(),
+    };
+    (period.start(), period.end())
 }
 
 #[cfg(test)]
@@ -187,8 +193,18 @@ mod tests {
 
     #[test]
     fn the_first_unreviewed_period_follows_the_last_review() {
+        use crate::domain::follow_up::Cycle::{Kvartal, Tertial};
         use time::macros::date;
         let today = date!(2026 - 12 - 02);
+        let first_unreviewed = |last, today| first_unreviewed(Tertial, last, today);
+        assert_eq!(
+            super::first_unreviewed(Kvartal, None, today),
+            (date!(2026 - 07 - 01), date!(2026 - 09 - 30))
+        );
+        assert_eq!(
+            super::first_unreviewed(Kvartal, Some(date!(2026 - 09 - 30)), today),
+            (date!(2026 - 10 - 01), date!(2026 - 12 - 31))
+        );
         assert_eq!(
             first_unreviewed(None, today),
             (date!(2026 - 05 - 01), date!(2026 - 08 - 31))

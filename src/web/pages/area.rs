@@ -399,8 +399,15 @@ async fn review_page_with(
         Err(error) => return refused(error),
     };
     let today = state.services.today();
-    let (start, end) =
-        crate::domain::strategy::first_unreviewed(last.as_ref().map(|r| r.period_end), today);
+    let cycle = match state.services.follow_up().await {
+        Ok(follow_up) => follow_up.cycle,
+        Err(error) => return refused(error),
+    };
+    let (start, end) = crate::domain::strategy::first_unreviewed(
+        cycle,
+        last.as_ref().map(|r| r.period_end),
+        today,
+    );
     let mut shown = HashMap::from([
         ("period_start".to_owned(), vec![start.to_string()]),
         ("period_end".to_owned(), vec![end.to_string()]),
@@ -426,7 +433,7 @@ async fn review_page_with(
                         "Förslaget nedan är den första perioden efter den: " (start) " – " (end) "."
                     }
                     None => {
-                        "Tidslinjen har inte granskats förut. Förslaget nedan är den senaste avslutade tertialen: "
+                        "Tidslinjen har inte granskats förut. Förslaget nedan är den senaste avslutade perioden (uppföljningen görs per " (cycle.label()) "): "
                         (start) " – " (end) "."
                     }
                 }
