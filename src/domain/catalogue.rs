@@ -179,6 +179,7 @@ pub const CATALOGUE: &[EventType] = &[
     // Follow-up (`follow-up`): the rhythm the coordinator chose and the reports issued.
     plain(Family::FollowUp, "FollowUpCycleSet"),
     plain(Family::FollowUp, "ReportIssued"),
+    plain(Family::FollowUp, "ReminderRulesSet"),
     // The plan (`plan`): its text is the adopted plan's, never typed by a user here.
     plain(Family::Plan, "PlanAdopted"),
     plain(Family::Plan, "PlanTextRevised"),
@@ -220,6 +221,7 @@ pub const CATALOGUE: &[EventType] = &[
     // Accounts (`users`): names and roles, never a secret.
     plain(Family::Record, "UserAdded"),
     plain(Family::Record, "UserDisabled"),
+    plain(Family::Record, "MailChoiceSet"),
     plain(Family::Record, "ApiTokenCreated"),
     plain(Family::Record, "ApiTokenRevoked"),
     // The log's own seals (`seals`).
@@ -626,6 +628,9 @@ mod tests {
         all.extend(covering(vec![
             crate::domain::follow_up::FollowUpEvent::FollowUpCycleSet {
                 cycle: crate::domain::follow_up::Cycle::Kvartal,
+            },
+            crate::domain::follow_up::FollowUpEvent::ReminderRulesSet {
+                rules: crate::domain::reminders::ReminderRules::default(),
             },
             crate::domain::follow_up::FollowUpEvent::ReportIssued {
                 report_id: Uuid::nil(),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::error::DomainError;
 use super::event::Aggregate;
+use super::reminders::ReminderRules;
 use super::strategy::period_serde;
 use super::values::Period;
 
@@ -188,6 +189,11 @@ impl ReportPeriod {
 pub enum FollowUpEvent {
     /// The coordinator chose the rhythm of follow-up.
     FollowUpCycleSet { cycle: Cycle },
+    /// The coordinator tuned the reminders' rules.
+    ReminderRulesSet {
+        #[serde(flatten)]
+        rules: ReminderRules,
+    },
     /// The coordinator issued (fastställde) the report for a period.
     ReportIssued {
         report_id: Uuid,
@@ -218,6 +224,8 @@ pub struct Issued {
 pub struct FollowUp {
     pub cycle: Cycle,
     pub issued: Vec<Issued>,
+    /// The reminders' rules (the defaults until the coordinator tunes them).
+    pub reminders: ReminderRules,
     pub version: i64,
 }
 
@@ -230,6 +238,19 @@ impl FollowUp {
             )));
         }
         Ok(vec![FollowUpEvent::FollowUpCycleSet { cycle }])
+    }
+
+    /// The coordinator tunes the reminders' rules; the same rules again are refused.
+    pub fn set_reminder_rules(
+        &self,
+        rules: ReminderRules,
+    ) -> Result<Vec<FollowUpEvent>, DomainError> {
+        if rules == self.reminders {
+            return Err(DomainError::conflict(
+                "Påminnelserna följer redan de reglerna.",
+            ));
+        }
+        Ok(vec![FollowUpEvent::ReminderRulesSet { rules }])
     }
 
     /// Issues a report. The same PDF issued twice for a period is refused: it is issued
@@ -278,6 +299,7 @@ impl Aggregate for FollowUp {
     fn apply(mut self, event: &FollowUpEvent) -> Self {
         match event {
             FollowUpEvent::FollowUpCycleSet { cycle } => self.cycle = *cycle,
+            FollowUpEvent::ReminderRulesSet { rules } => self.reminders = *rules,
             FollowUpEvent::ReportIssued {
                 report_id,
                 cycle,
@@ -302,7 +324,9 @@ impl Aggregate for FollowUp {
             FollowUpEvent::ReportIssued { report_id, .. } => {
                 vec!["follow-up".into(), format!("issued-report:{report_id}")]
             }
-            FollowUpEvent::FollowUpCycleSet { .. } => vec!["follow-up".into()],
+            FollowUpEvent::FollowUpCycleSet { .. } | FollowUpEvent::ReminderRulesSet { .. } => {
+                vec!["follow-up".into()]
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod item;
 pub mod plan;
 pub mod privacy;
 pub mod process;
+pub mod reminders;
 pub mod replay;
 pub mod review;
 pub mod strategy;
