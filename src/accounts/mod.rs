@@ -44,7 +44,7 @@ impl Default for SessionLimits {
 /// What a session cookie stands for.
 #[derive(Debug, Clone)]
 pub enum SessionLookup {
-    Active(Session),
+    Active(Box<Session>),
     /// It ended by itself: the login page says why.
     Ended(SessionEnd),
     /// No such session (never was, logged out, or its account disabled).
@@ -71,6 +71,33 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// What adding an account with an address already in use is told.
 const EMAIL_TAKEN: &str = "Det finns redan ett konto med den e-postadressen.";
 
+/// How a person wants reminders by e-mail: at once, one mail a day, or none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum MailChoice {
+    Immediate,
+    #[default]
+    Digest,
+    None,
+}
+
+impl MailChoice {
+    pub const ALL: [MailChoice; 3] = [MailChoice::Immediate, MailChoice::Digest, MailChoice::None];
+
+    /// The stored name (`immediate`, `digest`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailChoice::Immediate => "immediate",
+            MailChoice::Digest => "digest",
+            MailChoice::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|choice| choice.as_str() == text)
+    }
+}
+
 /// The stream recording account administration (never a secret).
 pub const USERS_STREAM: &str = "users";
 
@@ -84,6 +111,9 @@ pub struct User {
     pub processes: Vec<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub disabled_at: Option<OffsetDateTime>,
+    /// How the person wants reminders by e-mail.
+    #[serde(skip)]
+    pub mail_choice: MailChoice,
 }
 
 impl User {
@@ -130,7 +160,7 @@ pub struct NewUser {
     pub password: String,
 }
 
-const USER_COLUMNS: &str = "user_id, email, name, role, areas, processes, disabled_at";
+const USER_COLUMNS: &str = "user_id, email, name, role, areas, processes, disabled_at, mail_choice";
 
 /// A random secret for a client to hold, and its SHA-256 for the database.
 fn new_secret(prefix: &str) -> (String, Vec<u8>) {
@@ -267,28 +297,14 @@ impl Accounts {
             }
             _ => AppError::from(error),
         })?;
-        let event = NewEvent::new(
+        self.record_in(
+            &mut transaction,
+            ctx,
+            user_id,
             "UserAdded",
             json!({"user_id": user_id, "name": name.as_str(), "role": role, "areas": new.areas, "processes": new.processes}),
         )
-        .with_metadata(ctx_metadata(ctx))
-        .with_tags([format!("user:{user_id}")]);
-        let result = self
-            .services
-            .store()
-            .append_in(
-                &mut transaction,
-                USERS_STREAM,
-                ExpectedVersion::Any,
-                &[event],
-            )
-            .await?;
-        let done = Done {
-            id: user_id,
-            position: result.last_position,
-            cursor: result.cursor,
-        };
-        submission::complete(&mut transaction, ctx, &done).await?;
+        .await?;
         transaction.commit().await?;
         self.added(user_id).await
     }
@@ -361,6 +377,75 @@ impl Accounts {
         Ok(user)
     }
 
+    /// A person chooses how reminders reach them by e-mail: at once (`immediate`), one mail
+    /// a day (`digest`) or not at all (`none`). Recorded in the log too.
+    pub async fn set_mail_choice(
+        &self,
+        ctx: &CommandContext,
+        choice: &str,
+    ) -> Result<Done, AppError> {
+        let Some(choice) = MailChoice::parse(choice) else {
+            return Err(DomainError::invalid(
+                "mail_choice",
+                "Välj om påminnelser ska komma direkt, en gång om dagen eller inte alls.",
+            )
+            .into());
+        };
+        let user_id = ctx.actor.user_id;
+        let mut transaction = self.pool.begin().await?;
+        if let submission::Claim::Answered(done) = submission::claim(&mut transaction, ctx).await? {
+            return Ok(done);
+        }
+        sqlx::query("UPDATE users SET mail_choice = $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(choice)
+            .execute(&mut *transaction)
+            .await?;
+        let done = self
+            .record_in(
+                &mut transaction,
+                ctx,
+                user_id,
+                "MailChoiceSet",
+                json!({"user_id": user_id, "mail_choice": choice.as_str()}),
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(done)
+    }
+
+    /// Records a change to an account as an event on the `users` stream, in the change's
+    /// transaction, and completes the form's submission with it.
+    async fn record_in(
+        &self,
+        transaction: &mut sqlx::PgConnection,
+        ctx: &CommandContext,
+        user_id: Uuid,
+        event_type: &str,
+        data: serde_json::Value,
+    ) -> Result<Done, AppError> {
+        let event = NewEvent::new(event_type, data)
+            .with_metadata(ctx_metadata(ctx))
+            .with_tags([format!("user:{user_id}")]);
+        let result = self
+            .services
+            .store()
+            .append_in(
+                &mut *transaction,
+                USERS_STREAM,
+                ExpectedVersion::Any,
+                &[event],
+            )
+            .await?;
+        let done = Done {
+            id: user_id,
+            position: result.last_position,
+            cursor: result.cursor,
+        };
+        submission::complete(&mut *transaction, ctx, &done).await?;
+        Ok(done)
+    }
+
     /// The user, if `password` is theirs and the account is enabled. Takes as long for an
     /// unknown account as for a wrong password.
     pub async fn check_password(
@@ -416,7 +501,7 @@ impl Accounts {
         // One round trip per request: the session and its user together.
         let row: Option<Row> = sqlx::query_as(
             "SELECT s.csrf_token, s.created_at, s.last_seen_at, u.user_id, u.email, u.name, u.role,
-                    u.areas, u.processes, u.disabled_at
+                    u.areas, u.processes, u.disabled_at, u.mail_choice
              FROM sessions s JOIN users u ON u.user_id = s.user_id
              WHERE s.id_hash = $1",
         )
@@ -451,11 +536,11 @@ impl Accounts {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(SessionLookup::Active(Session {
+        Ok(SessionLookup::Active(Box::new(Session {
             user: row.user,
             csrf_token: row.csrf_token,
             id_hash,
-        }))
+        })))
     }
 
     /// Records that `user` looks at `page` now, and returns when they looked at it before

@@ -117,7 +117,7 @@ async fn resolve(
         return Ok((Caller::Anonymous, None));
     };
     Ok(match state.accounts.session(value).await? {
-        SessionLookup::Active(session) => (Caller::Session(session), None),
+        SessionLookup::Active(session) => (Caller::Session(*session), None),
         SessionLookup::Ended(end) => (Caller::Anonymous, Some(end)),
         SessionLookup::Unknown => (Caller::Anonymous, None),
     })
@@ -155,8 +155,7 @@ async fn csrf_ok(request: Request, expected: &str) -> (bool, Request) {
             .await
             .is_some_and(|fields| {
                 fields.iter().any(|field| {
-                    field.name == "csrf"
-                        && std::str::from_utf8(&field.bytes).is_ok_and(&matches)
+                    field.name == "csrf" && std::str::from_utf8(&field.bytes).is_ok_and(&matches)
                 })
             });
         return (ok, Request::from_parts(parts, Body::from(bytes)));
