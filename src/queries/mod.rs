@@ -8,6 +8,7 @@ pub mod council;
 pub mod indicators;
 pub mod strategies;
 pub mod timeline;
+pub mod todo;
 
 use sqlx::PgPool;
 use std::time::Duration;
@@ -26,11 +27,16 @@ pub const READ_YOUR_WRITES: Duration = Duration::from_secs(2);
 pub struct Queries {
     pool: PgPool,
     services: Services,
+    due: std::sync::Arc<todo::DueCache>,
 }
 
 impl Queries {
     pub fn new(pool: PgPool, services: Services) -> Self {
-        Self { pool, services }
+        Self {
+            pool,
+            services,
+            due: Default::default(),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

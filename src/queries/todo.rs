@@ -1,0 +1,302 @@
+//! "Att göra": what is due for whom, from the read models and the reminders' rules
+//! ([`crate::domain::reminders`]), in the words the page and the mails use.
+//!
+//! The facts are read once for everyone and kept while nothing changed: the key is today,
+//! the follow-up stream's version (rhythm and rules) and how many events the read models
+//! have applied, so a thing done leaves everyone's list as soon as the read models have it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::Queries;
+use crate::app::AppError;
+use crate::domain::actor::Actor;
+use crate::domain::case::Assignee;
+use crate::domain::item::{Forum, ItemKind};
+use crate::domain::plan::{NodeKind, Plan};
+use crate::domain::reminders::{self, AssignedCase, Due, Facts, OpenItem, Recipient, Rule};
+
+/// Something due for one person, with its text.
+#[derive(Debug, Clone)]
+pub struct Todo {
+    pub due: Due,
+    /// What kind of thing it is ("Statusrapport saknas").
+    pub what: &'static str,
+    /// What it is about, in a sentence without free text from cases, items or activities.
+    pub about: String,
+}
+
+/// What was due when the read models last stood where they stand.
+#[derive(Default)]
+pub struct DueCache {
+    inner: Mutex<Option<(CacheKey, Arc<Vec<Due>>)>>,
+}
+
+type CacheKey = (Date, i64, i64);
+
+/// An item waiting for an answer, as `flow_items` holds it.
+#[derive(sqlx::FromRow)]
+struct WaitingItem {
+    item_id: Uuid,
+    to_forum: String,
+    kind: String,
+    strategy: Option<String>,
+    area: Option<String>,
+    raised_at: OffsetDateTime,
+}
+
+impl Queries {
+    /// Everything due today, for everyone, oldest first.
+    pub async fn due(&self) -> Result<Arc<Vec<Due>>, AppError> {
+        let today = self.today();
+        let follow_up = self.services.follow_up().await?;
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(events_applied), 0)::bigint FROM projection_checkpoints",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let key = (today, follow_up.version, applied);
+        if let Some((cached, due)) = self.due.inner.lock().expect("not poisoned").as_ref()
+            && *cached == key
+        {
+            return Ok(due.clone());
+        }
+        let facts = self
+            .facts(today, follow_up.cycle, &follow_up.reminders)
+            .await?;
+        let due = Arc::new(reminders::due(&follow_up.reminders, &facts));
+        *self.due.inner.lock().expect("not poisoned") = Some((key, due.clone()));
+        Ok(due)
+    }
+
+    /// What is due for one person, oldest first, with its text.
+    pub async fn todo(&self, actor: &Actor) -> Result<Vec<Todo>, AppError> {
+        let due = self.due().await?;
+        let plan = self.services.plan().await?;
+        let areas = self.services.areas().await?;
+        let names: Vec<(String, String)> = areas
+            .all()
+            .iter()
+            .map(|area| (area.id.to_string(), area.name.clone()))
+            .collect();
+        Ok(due
+            .iter()
+            .filter(|due| concerns(due, actor))
+            .map(|due| describe(due, &plan, &names))
+            .collect())
+    }
+
+    /// How many things are due for one person (the count in the header).
+    pub async fn todo_count(&self, actor: &Actor) -> Result<usize, AppError> {
+        Ok(self
+            .due()
+            .await?
+            .iter()
+            .filter(|due| concerns(due, actor))
+            .count())
+    }
+
+    /// What the rules need, read from the read models.
+    async fn facts(
+        &self,
+        today: Date,
+        cycle: crate::domain::follow_up::Cycle,
+        rules: &reminders::ReminderRules,
+    ) -> Result<Facts, AppError> {
+        let plan = self.services.plan().await?;
+        let areas = self.services.areas().await?;
+        let ended = cycle.period_containing(today).previous();
+        let tracked_since: Option<OffsetDateTime> =
+            sqlx::query_scalar("SELECT recorded_at FROM events ORDER BY position LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        let tracked_since = tracked_since.map_or(today, |at| crate::clock::local(at).date());
+        let reports: Vec<(String, Date, Date)> = sqlx::query_as(
+            "SELECT strategy, period_start, period_end FROM strategy_reports WHERE period_end >= $1",
+        )
+        .bind(ended.start())
+        .fetch_all(&self.pool)
+        .await?;
+        let last_activity: Vec<(String, Date)> = sqlx::query_as(
+            "SELECT strategy, max(last_date) FROM strategy_activity_month GROUP BY strategy",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let reviews: Vec<(String, Date, Date)> = sqlx::query_as(
+            "SELECT area, period_start, period_end FROM timeline_reviews WHERE period_end >= $1",
+        )
+        .bind(ended.start())
+        .fetch_all(&self.pool)
+        .await?;
+        // Items raised before the start of the day that makes them due today.
+        let waited_since = crate::clock::start_of_day(
+            today - time::Duration::days(i64::from(rules.item_waiting_days) - 1),
+        );
+        let items: Vec<WaitingItem> = sqlx::query_as(
+            "SELECT item_id, to_forum, kind, strategy, area, raised_at FROM flow_items
+             WHERE closed_at IS NULL AND answered_at IS NULL AND raised_at < $1",
+        )
+        .bind(waited_since)
+        .fetch_all(&self.pool)
+        .await?;
+        let cases: Vec<(Uuid, String, serde_json::Value, OffsetDateTime)> = sqlx::query_as(
+            "SELECT case_id, area, assignee, updated_at FROM cases
+             WHERE status <> 'avslutad' AND assignee IS NOT NULL AND area IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Facts {
+            today,
+            cycle,
+            tracked_since,
+            strategies: plan
+                .nodes(NodeKind::Strategy)
+                .into_iter()
+                .filter_map(|node| {
+                    plan.process_of(&node.id)
+                        .map(|process| (node.id.clone(), process.to_owned()))
+                })
+                .collect(),
+            reports,
+            last_activity: last_activity.into_iter().collect::<HashMap<_, _>>(),
+            areas: areas.all().iter().map(|area| area.id.to_string()).collect(),
+            reviews,
+            open_items: items
+                .into_iter()
+                .filter_map(|item| {
+                    Some(OpenItem {
+                        item_id: item.item_id,
+                        to: item.to_forum.parse().ok()?,
+                        kind: serde_json::from_value(serde_json::Value::String(item.kind)).ok()?,
+                        strategy: item.strategy,
+                        area: item.area,
+                        raised: crate::clock::local(item.raised_at).date(),
+                    })
+                })
+                .collect(),
+            assigned_cases: cases
+                .into_iter()
+                .filter_map(|(case_id, area, assignee, updated_at)| {
+                    Some(AssignedCase {
+                        case_id,
+                        area,
+                        assignee: serde_json::from_value::<Assignee>(assignee).ok()?,
+                        since: crate::clock::local(updated_at).date(),
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Whether something due is for this person: they speak for a forum it is due to, or it
+/// is due to them.
+pub fn concerns(due: &Due, actor: &Actor) -> bool {
+    due.recipients.iter().any(|recipient| match recipient {
+        Recipient::Forum(forum) => crate::access::speaks_for(actor, forum),
+        Recipient::User(user_id) => *user_id == actor.user_id,
+    })
+}
+
+/// The text of something due, in the plan's words: strategies and areas by their names,
+/// items by their kind and forum, never their text.
+pub fn describe(due: &Due, plan: &Plan, areas: &[(String, String)]) -> Todo {
+    let strategy = |id: &str| {
+        plan.node(NodeKind::Strategy, id)
+            .map(|node| node.text("title").to_owned())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let area = |id: &str| {
+        areas
+            .iter()
+            .find(|(area, _)| area == id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let period = crate::domain::follow_up::ReportPeriod::from_key(&due.period)
+        .map(|period| period.label())
+        .unwrap_or_default();
+    let date = crate::clock::date;
+    let about = match due.rule {
+        Rule::StatusReportSoon => format!(
+            "Statusrapporten för {} för strategin ”{}” ska lämnas senast {}.",
+            period.to_lowercase(),
+            strategy(&due.subject),
+            due.named_day.map(date).unwrap_or_default()
+        ),
+        Rule::StatusReportLate => format!(
+            "Statusrapporten för {} för strategin ”{}” saknas. Perioden slutade {}.",
+            period.to_lowercase(),
+            strategy(&due.subject),
+            due.named_day.map(date).unwrap_or_default()
+        ),
+        Rule::ItemWaiting => {
+            let (kind, forum) = due
+                .item
+                .clone()
+                .unwrap_or((ItemKind::Information, Forum::Council));
+            let mut about = format!(
+                "{} till {} har väntat på svar sedan {}",
+                item_kind(kind),
+                crate::domain::item::forum_name(&forum, plan, areas),
+                date(due.since)
+            );
+            if let Some(strategy_id) = &due.strategy {
+                about.push_str(&format!(" (strategin ”{}”)", strategy(strategy_id)));
+            } else if let Some(area_id) = &due.area {
+                about.push_str(&format!(" (område {})", area(area_id)));
+            }
+            about.push('.');
+            about
+        }
+        Rule::StrategySilent => match due.named_day {
+            Some(last) => format!(
+                "Strategin ”{}” har inte haft någon insats sedan {}.",
+                strategy(&due.subject),
+                date(last)
+            ),
+            None => format!(
+                "Strategin ”{}” har inte haft någon insats än.",
+                strategy(&due.subject)
+            ),
+        },
+        Rule::ReviewMissing => format!(
+            "Rådet har inte granskat tidslinjen för {} för {}.",
+            area(&due.subject),
+            period.to_lowercase()
+        ),
+        Rule::CaseAssigned => {
+            let area = due.area.as_deref().map(area).unwrap_or_default();
+            match due.recipients.first() {
+                Some(Recipient::Forum(Forum::ProcessOwner(process))) => format!(
+                    "Ett ärende i {area} är tilldelat processägaren för ”{}” sedan {}.",
+                    plan.node(NodeKind::Process, process.as_str())
+                        .map(|node| node.text("title").to_owned())
+                        .unwrap_or_else(|| process.to_string()),
+                    date(due.since)
+                ),
+                _ => format!(
+                    "Ett ärende i {area} är tilldelat dig sedan {}.",
+                    date(due.since)
+                ),
+            }
+        }
+    };
+    Todo {
+        due: due.clone(),
+        what: due.rule.label(),
+        about,
+    }
+}
+
+/// An item's kind as the subject of a sentence.
+fn item_kind(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Eskalering => "En eskalering",
+        ItemKind::Rapport => "En rapport",
+        ItemKind::Fraga => "En fråga",
+        ItemKind::Information => "En information",
+    }
+}
