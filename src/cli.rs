@@ -85,6 +85,10 @@ pub enum Command {
     /// The key indicators' figures: fetch them from Kolada, or import a saved answer.
     #[command(subcommand)]
     Indicators(IndicatorsCommand),
+    /// Reminders by e-mail: whether mail is on and what the outbox holds, or one run of
+    /// deciding and sending now.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
     /// The follow-up report for a period, compiled from the log as it stands: as PDF
     /// and, if asked, the CSV of its figures.
     Report {
@@ -239,6 +243,16 @@ pub enum IndicatorsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// Whether mail is on (INSATS_SMTP_URL), and the outbox: mails waiting, sent, given
+    /// up, the last error.
+    Status,
+    /// Decide the reminders due now and send the outbox's waiting mails, once (what the
+    /// server does every half minute).
+    Send,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Import a plan file (TOML, see docs/plan.md): appends only what differs from the
     /// plan in the log, so importing the same file twice appends nothing.
@@ -291,6 +305,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 write_report(&database, keys()?, config, &period, &pdf, csv.as_deref()).await
             }
             Command::Indicators(command) => indicators(&database, keys()?, config, command).await,
+            Command::Notifications(command) => {
+                notifications(&database, keys()?, config, command).await
+            }
             Command::Audit(AuditCommand::VerifyExport { .. }) => unreachable!("handled above"),
             Command::User(command) => user(&database, keys()?, command).await,
             Command::Token(command) => token(&database, keys()?, command).await,
@@ -359,6 +376,63 @@ async fn verify_report(
         | crate::app::ReportCheck::Compiled { same: true, .. } => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
+}
+
+/// `insats notifications status|send`.
+async fn notifications(
+    database: &Database,
+    keyring: Keyring,
+    config: &Config,
+    command: NotificationsCommand,
+) -> anyhow::Result<ExitCode> {
+    prepared(database, &keyring).await?;
+    let settings = crate::web::Settings::from_config(config)?;
+    let state = crate::web::AppState::new(database.pool.clone(), settings, keyring);
+    let notifier = crate::startup::notifier(&state)?;
+    match command {
+        NotificationsCommand::Status => {
+            match &state.settings.mail {
+                Some(mail) => println!(
+                    "Mail is on: reminders are sent from {} through the SMTP server in INSATS_SMTP_URL.",
+                    mail.from
+                ),
+                None => println!(
+                    "Mail is off: INSATS_SMTP_URL is not set. Reminders are shown in the app (\"Att göra\") only."
+                ),
+            }
+            let status = crate::notifications::status(&database.pool).await?;
+            println!(
+                "Outbox: {} waiting, {} sent, {} given up.",
+                status.waiting, status.sent, status.given_up
+            );
+            if let Some(oldest) = status.oldest_waiting {
+                println!("Oldest waiting since {}.", crate::clock::datetime(oldest));
+            }
+            if let Some(last) = status.last_sent {
+                println!("Last sent {}.", crate::clock::datetime(last));
+            }
+            if let Some(error) = status.last_error {
+                println!("Last error: {error}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        NotificationsCommand::Send => {
+            let Some(notifier) = notifier else {
+                println!("Mail is off: INSATS_SMTP_URL is not set. Nothing was sent.");
+                return Ok(ExitCode::FAILURE);
+            };
+            match notifier.tick().await? {
+                Some(run) => println!(
+                    "Decided {} reminders, wrote {} mails, sent {}, {} failed (tried again later).",
+                    run.decided, run.written, run.sent, run.failed
+                ),
+                None => println!(
+                    "Another Insats is sending reminders right now. Nothing was done here."
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// `insats indicators fetch|import`: the figures read, then recorded in one transaction.

@@ -138,6 +138,17 @@ pub struct Config {
     )]
     pub indicators_fetch_daily: bool,
 
+    /// The mail server for reminders, e.g. smtp://user:secret@mail.example:587?tls=required
+    /// (STARTTLS), smtps://user:secret@mail.example (TLS), or smtp://127.0.0.1:2525 (plain,
+    /// a local server). Without it, reminders are only in the app.
+    #[arg(long, env = "INSATS_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of reminder mails, e.g. "Insats <insats@vaxjo.se>" (required with
+    /// INSATS_SMTP_URL).
+    #[arg(long, env = "INSATS_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
     /// Connections in the database pool of this instance.
     #[arg(long, env = "INSATS_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
@@ -169,6 +180,30 @@ impl Config {
                 .map(code)
                 .collect::<anyhow::Result<_>>()?,
         })
+    }
+
+    /// How Insats sends mail, when an SMTP server is configured.
+    pub fn mail(&self) -> anyhow::Result<Option<crate::notifications::MailSettings>> {
+        let Some(url) = self
+            .smtp_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let from = self
+            .mail_from
+            .as_deref()
+            .filter(|from| !from.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "INSATS_MAIL_FROM is required with INSATS_SMTP_URL (e.g. \"Insats <insats@vaxjo.se>\")"
+                )
+            })?;
+        Ok(Some(crate::notifications::MailSettings {
+            url: url.trim().to_owned(),
+            from: from.trim().to_owned(),
+        }))
     }
 
     /// How Insats talks to Kolada.

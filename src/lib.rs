@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain;
 pub mod event_log;
 pub mod kolada;
+pub mod notifications;
 pub mod privacy;
 pub mod projections;
 pub mod queries;

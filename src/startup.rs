@@ -104,6 +104,20 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
                 state.schema_ready.store(true, Ordering::Release);
                 tokio::spawn(seal_periodically(state.events.clone()));
                 tokio::spawn(forget_old_submissions(state.pool.clone()));
+                match notifier(&state) {
+                    Ok(Some(notifier)) => {
+                        tokio::spawn(crate::notifications::run_periodically(
+                            notifier,
+                            NOTIFY_EVERY,
+                        ));
+                    }
+                    Ok(None) => tracing::info!(
+                        "mail is off (no INSATS_SMTP_URL): reminders are only in the app"
+                    ),
+                    Err(error) => {
+                        tracing::error!(error = %format!("{error:#}"), "reminder mails cannot start")
+                    }
+                }
                 if let Some(kolada) = state.settings.daily_kolada.clone() {
                     tokio::spawn(fetch_indicators_daily(state.clone(), kolada));
                 }
@@ -116,6 +130,24 @@ async fn prepare_database(state: AppState, projections: Arc<Mutex<Option<Runtime
             }
         }
     }
+}
+
+/// How often reminders are decided and the outbox sent.
+const NOTIFY_EVERY: Duration = Duration::from_secs(30);
+
+/// The reminders' notifier for this instance's settings; `None` when mail is off.
+pub fn notifier(state: &AppState) -> anyhow::Result<Option<crate::notifications::Notifier>> {
+    let Some(mail) = &state.settings.mail else {
+        return Ok(None);
+    };
+    let mailer = crate::notifications::Mailer::new(mail)?;
+    Ok(Some(crate::notifications::Notifier::new(
+        state.pool.clone(),
+        state.queries.clone(),
+        Some(mailer),
+        state.settings.link_base(),
+        crate::web::pages::todo::link,
+    )))
 }
 
 /// How often this instance looks for events to seal, and how old the last seal may grow
