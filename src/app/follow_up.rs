@@ -71,6 +71,27 @@ impl Services {
         .await
     }
 
+    /// The coordinator tunes the reminders' rules (three numbers of days).
+    pub async fn set_reminder_rules(
+        &self,
+        ctx: &CommandContext,
+        report_days_before: &str,
+        item_waiting_days: &str,
+        silent_days: &str,
+    ) -> Result<Done, AppError> {
+        allow(ctx, &Action::FollowUp)?;
+        let rules = crate::domain::reminders::ReminderRules::parse(
+            report_days_before,
+            item_waiting_days,
+            silent_days,
+        )?;
+        let id = ctx.new_id("reminder-rules");
+        self.execute::<FollowUp>(ctx, follow_up::STREAM, id, |state| {
+            Ok(state.set_reminder_rules(rules)?)
+        })
+        .await
+    }
+
     /// Compiles the report for a period as of `as_of` (now when `None`).
     pub async fn report(
         &self,

@@ -50,6 +50,9 @@ pub struct Settings {
     /// Kolada, when the server fetches the indicators once a day by itself
     /// (`INSATS_INDICATORS_FETCH_DAILY`).
     pub daily_kolada: Option<crate::kolada::Settings>,
+    /// The mail server for reminders (`INSATS_SMTP_URL`, `INSATS_MAIL_FROM`); without it,
+    /// reminders are only in the app.
+    pub mail: Option<crate::notifications::MailSettings>,
 }
 
 impl Default for Settings {
@@ -61,6 +64,7 @@ impl Default for Settings {
             sessions: crate::accounts::SessionLimits::default(),
             units: crate::app::Units::default(),
             daily_kolada: None,
+            mail: None,
         }
     }
 }
@@ -87,7 +91,15 @@ impl Settings {
             },
             units: config.units()?,
             daily_kolada: config.indicators_fetch_daily.then(|| config.kolada()),
+            mail: config.mail()?,
         })
+    }
+
+    /// Where people reach Insats, for links in mail (`INSATS_PUBLIC_URL`, or this machine).
+    pub fn link_base(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .unwrap_or("http://localhost:8080")
     }
 
     /// Whether Insats is served over HTTPS (its public address says so).

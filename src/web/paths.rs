@@ -117,6 +117,11 @@ paths! {
     AuditReports "/granskning/rapporter";
     /// A PDF file checked against the log (the auditor's upload posts here).
     AuditReportCheck "/granskning/rapporter/kontroll";
+    /// What is due for the signed-in person, their choice of mail, and (for the
+    /// coordinator) the reminders' rules.
+    Todo "/att-gora";
+    TodoMail "/att-gora/epost";
+    TodoRules "/att-gora/regler";
     Admin "/admin";
     AdminUsers "/admin/anvandare";
     AdminDisableUser "/admin/anvandare/stang-av";

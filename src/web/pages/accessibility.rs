@@ -72,6 +72,7 @@ fn statement_page(
             let viewer = super::Viewer {
                 user: &session.user,
                 csrf: &session.csrf_token,
+                todo: None,
             };
             let body = statement_body(errors, sent, &session.csrf_token);
             (

@@ -515,9 +515,10 @@ pub async fn assign(
     };
     let process = form.field("process");
     let input = if process.is_empty() {
+        let name = form.field("name").trim().to_owned();
         AssigneeInput::TeamMember {
-            name: form.field("name").to_owned(),
-            user_id: None,
+            user_id: team_member(&state, &name).await,
+            name,
         }
     } else {
         AssigneeInput::ProcessOwner {
@@ -529,6 +530,21 @@ pub async fn assign(
         .assign_case(&form.ctx, form.case_id, &input)
         .await;
     after_case_action(&state, &user, &form, outcome, None, "tilldelning").await
+}
+
+/// The account of the area team member with this name, when exactly one enabled one has
+/// it: the case is then theirs, and they are reminded of it ("Att göra", mail).
+async fn team_member(state: &AppState, name: &str) -> Option<uuid::Uuid> {
+    let users = state.accounts.list().await.ok()?;
+    let mut named = users.iter().filter(|user| {
+        user.disabled_at.is_none()
+            && user.role() == crate::domain::actor::Role::Omradesteam
+            && user.name.trim().eq_ignore_ascii_case(name)
+    });
+    match (named.next(), named.next()) {
+        (Some(user), None) => Some(user.user_id),
+        _ => None,
+    }
 }
 
 pub async fn status(

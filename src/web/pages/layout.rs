@@ -11,6 +11,8 @@ use crate::domain::actor::Role;
 pub struct Viewer<'a> {
     pub user: &'a User,
     pub csrf: &'a str,
+    /// How many things are due for them ("Att göra"), when it was counted.
+    pub todo: Option<usize>,
 }
 
 /// A whole page.
@@ -33,7 +35,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
                         span.tagline { "Uppföljning av Växjö kommunkoncerns integrationsplan" }
                     }
                     @if let Some(viewer) = viewer {
-                        (navigation(viewer.user))
+                        (navigation(viewer.user, viewer.todo))
                         div.who {
                             span { (viewer.user.name) }
                             @if super::components::role_adds_to(&viewer.user.name, viewer.user.role().label()) {
@@ -59,12 +61,21 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, main: Markup) -> Markup {
     }
 }
 
-fn navigation(user: &User) -> Markup {
+fn navigation(user: &User, todo: Option<usize>) -> Markup {
     let role = user.role();
     html! {
         nav aria-label="Huvudmeny" {
             ul {
                 li { a href=(paths::Start) { "Start" } }
+                li {
+                    a href=(paths::Todo) {
+                        "Att göra"
+                        @if let Some(count) = todo.filter(|count| *count > 0) {
+                            " " span.count aria-hidden="true" { (count) }
+                            span.visually-hidden { ", " (count) (if count == 1 { " sak" } else { " saker" }) }
+                        }
+                    }
+                }
                 @for area in &user.areas {
                     li { a href=(paths::area_timeline(area.to_string())) { "Mitt område" } }
                 }

@@ -20,6 +20,7 @@ mod plan;
 pub mod rendered;
 mod reports;
 mod search;
+pub mod todo;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -97,6 +98,9 @@ pub fn router() -> Router<AppState> {
         .typed_post(reports::send)
         .typed_get(reports::audit)
         .typed_post(reports::check)
+        .typed_get(todo::list)
+        .typed_post(todo::mail)
+        .typed_post(todo::rules)
         .typed_get(admin::show)
         .typed_post(admin::add_user)
         .typed_post(admin::disable_user)
@@ -112,6 +116,8 @@ pub fn router() -> Router<AppState> {
 pub struct PageUser {
     pub user: User,
     pub csrf: String,
+    /// How many things are due for them (the count beside "Att göra" in the header).
+    pub todo: Option<usize>,
     /// The request's id, for the events a form's command appends.
     pub request_id: Option<String>,
 }
@@ -121,6 +127,7 @@ impl PageUser {
         Viewer {
             user: &self.user,
             csrf: &self.csrf,
+            todo: self.todo,
         }
     }
 
@@ -144,14 +151,26 @@ impl PageUser {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageUser {
+impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Session(session)) => Ok(PageUser {
                 user: session.user.clone(),
                 csrf: session.csrf_token.clone(),
+                // The count is a help, not the page: a failure to count leaves it out.
+                todo: state
+                    .queries
+                    .todo_count(&session.user.actor())
+                    .await
+                    .inspect_err(
+                        |error| tracing::warn!(error = %error, "counting what is due failed"),
+                    )
+                    .ok(),
                 request_id: parts
                     .headers
                     .get("x-request-id")
