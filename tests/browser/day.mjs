@@ -6,7 +6,7 @@
 // Run by the Rust test `browser::a_working_day_in_the_browser` (tests/integration/browser.rs),
 // which starts Insats on a fresh database and passes, in the environment:
 //   INSATS_URL      where Insats answers, e.g. http://localhost:41234
-//   INSATS_USERS    JSON: { area, council, coordinator, owner, committee, auditor } -> { email, password }
+//   INSATS_USERS    JSON: { area, council, coordinator, owner, committee, auditor } -> { email, password, name }
 //   INSATS_AREA     the area team's area id, e.g. "araby"
 //   CHROMIUM        the browser to drive (default /usr/bin/chromium)
 
@@ -247,6 +247,19 @@ try {
   assert.equal(await submit(team.page, "form[action$='/anteckning'] button[type=submit]"), 200);
   assert.match(await text(team.page, "[role=status]"), /Anteckningen är sparad/);
   assert.match(await text(team.page, "ol.timeline"), /Ringde biblioteket/);
+  step("the team member takes the case and finds it on their list of things to do, counted in the header");
+  await team.page.type("form[action$='/tilldela'] #name", users.area.name);
+  assert.equal(await submit(team.page, "form[action$='/tilldela'] button[type=submit]"), 200);
+  await eventually(team.page, "/att-gora", "ol.todo", /Ett ärende i Araby är tilldelat dig/);
+  assert.match(await text(team.page, "nav a[href='/att-gora']"), /Att göra\s*1/);
+  await accessible(team.page, "the list of things to do");
+  await reachableByKeyboard(team.page, "ol.todo a", "the list of things to do");
+  await team.page.click("#mail-immediate");
+  assert.equal(await submit(team.page, "form[action='/att-gora/epost'] button[type=submit]"), 200);
+  assert.match(await text(team.page, "[role=status]"), /Sparat/);
+  assert.equal(await team.page.$eval("#mail-immediate", (radio) => radio.checked), true, "the choice is shown as saved");
+  await Promise.all([team.page.waitForNavigation({ waitUntil: "load" }), team.page.click("ol.todo a")]);
+  assert.equal(new URL(team.page.url()).pathname, casePath, "the list links to the case");
   const question = `Kan rådet hjälpa oss hitta en lokal? ${stamp}`;
   await team.page.type("#escalation", question);
   assert.equal(await submit(team.page, "form[action$='/eskalera'] button[type=submit]"), 200);
@@ -445,6 +458,18 @@ try {
   assert.match(await text(coordinator.page, "main"), /stämmer med loggen/);
   await accessible(coordinator.page, "the issued reports checked against the log");
 
+  step("the coordinator tunes the reminders' rules; a wrong number is refused with what was typed kept");
+  await go(coordinator.page, "/att-gora");
+  await accessible(coordinator.page, "the coordinator's list of things to do with the rules");
+  await coordinator.page.$eval("#silent_days", (input) => { input.value = "0"; });
+  assert.equal(await submit(coordinator.page, "form[action='/att-gora/regler'] button[type=submit]"), 422);
+  assert.equal(await coordinator.page.$eval("#silent_days", (input) => input.value), "0");
+  assert.match(await text(coordinator.page, ".error-summary"), /från 1 till 365/);
+  await accessible(coordinator.page, "the rules with a wrong number");
+  await coordinator.page.$eval("#silent_days", (input) => { input.value = "60"; });
+  assert.equal(await submit(coordinator.page, "form[action='/att-gora/regler'] button[type=submit]"), 200);
+  assert.equal(await coordinator.page.$eval("#silent_days", (input) => input.value), "60");
+
   step("on a phone, every page of the coordinator fits the screen and passes axe-core");
   const pocket = await session({ phone: true });
   await login(pocket.page, users.coordinator);
@@ -462,6 +487,7 @@ try {
     [`/omraden/${area}/uppfoljning`, "the activities to follow up"],
     ["/planen", "the plan"],
     ["/rapporter", "the follow-up reports"],
+    ["/att-gora", "the list of things to do"],
     [reportPath, "a period's follow-up report"],
   ]) {
     assert.equal(await go(pocket.page, path), 200, path);

@@ -43,8 +43,7 @@ async fn a_working_day_in_the_browser() {
         return;
     }
     let app = TestApp::spawn().await;
-    let credentials =
-        |user: insats::accounts::User| json!({ "email": user.email, "password": PASSWORD });
+    let credentials = |user: insats::accounts::User| json!({ "email": user.email, "password": PASSWORD, "name": user.name });
     let users = json!({
         "area": credentials(app.user("omradesteam", &["araby"], &[]).await.0),
         "council": credentials(app.user("integrationsrad", &[], &[]).await.0),

@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod indicators;
 mod managed_database;
+mod notifications;
 mod pages;
 mod privacy;
 mod projections;

@@ -1,0 +1,65 @@
+"""A real SMTP server for Insats's tests (aiosmtpd): it accepts every mail and writes each
+one, decoded, as a JSON file into a folder: the envelope's sender and recipients, the
+Message-ID, the subject, and the plain-text and HTML parts.
+
+    python3 tests/mail/smtp_sink.py --port 2525 --dir /tmp/mails
+
+It prints "ready" once it listens, and runs until it is stopped.
+"""
+
+import argparse
+import email
+import itertools
+import json
+import os
+import signal
+import threading
+import time
+from email import policy
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, folder):
+        self.folder = folder
+        self.count = itertools.count()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        record = {
+            "from": envelope.mail_from,
+            "to": envelope.rcpt_tos,
+            "message_id": message["Message-ID"],
+            "subject": str(message["Subject"]),
+            "text": text.get_content() if text is not None else None,
+            "html": html.get_content() if html is not None else None,
+        }
+        name = f"{time.time_ns():020d}-{next(self.count):04d}.json"
+        partial = os.path.join(self.folder, name + ".part")
+        with open(partial, "w", encoding="utf-8") as file:
+            json.dump(record, file, ensure_ascii=False)
+        os.rename(partial, os.path.join(self.folder, name))
+        return "250 Message accepted for delivery"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    arguments = parser.parse_args()
+    os.makedirs(arguments.dir, exist_ok=True)
+    controller = Controller(Sink(arguments.dir), hostname="127.0.0.1", port=arguments.port)
+    controller.start()
+    print("ready", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
