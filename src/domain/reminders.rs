@@ -5,8 +5,9 @@
 //! - a process owner's status report for each of their strategies, due at the end of each
 //!   follow-up period: reminded `report_days_before` days before the end, and again from
 //!   the day after if it is still missing;
-//! - an item between forums waiting for acknowledgement or an answer for longer than
-//!   `item_waiting_days`: the receiving forum;
+//! - an item between forums waiting for longer than `item_waiting_days`: a question or an
+//!   escalation for its answer, a report or a piece of information for its receipt to be
+//!   acknowledged; the receiving forum;
 //! - a strategy without activities for `silent_days`: its process owner and the coordinator;
 //! - the council's review of each area's timeline for the period that last ended;
 //! - a case assigned to someone: that person (or the process owner it was given to), at once.
@@ -141,7 +142,7 @@ impl Rule {
         match self {
             Rule::StatusReportSoon => "Statusrapport snart",
             Rule::StatusReportLate => "Statusrapport saknas",
-            Rule::ItemWaiting => "Skrivelse väntar på svar",
+            Rule::ItemWaiting => "Skrivelse väntar",
             Rule::StrategySilent => "Strategi utan insatser",
             Rule::ReviewMissing => "Tidslinje att granska",
             Rule::CaseAssigned => "Ärende tilldelat",
@@ -198,6 +199,19 @@ pub struct OpenItem {
     pub strategy: Option<String>,
     pub area: Option<String>,
     pub raised: Date,
+    /// Whether its receipt has been acknowledged.
+    pub acknowledged: bool,
+}
+
+impl OpenItem {
+    /// Whether it still waits: a question or an escalation for its answer, a report or a
+    /// piece of information for its receipt to be acknowledged.
+    pub fn waits(&self) -> bool {
+        match self.kind {
+            ItemKind::Fraga | ItemKind::Eskalering => true,
+            ItemKind::Rapport | ItemKind::Information => !self.acknowledged,
+        }
+    }
 }
 
 /// An open case with someone assigned to it.
@@ -323,7 +337,7 @@ pub fn due(rules: &ReminderRules, facts: &Facts) -> Vec<Due> {
             }
         }
     }
-    for item in &facts.open_items {
+    for item in facts.open_items.iter().filter(|item| item.waits()) {
         let since = item.raised + days(rules.item_waiting_days);
         if today >= since {
             due.push(Due {
@@ -331,7 +345,7 @@ pub fn due(rules: &ReminderRules, facts: &Facts) -> Vec<Due> {
                 subject: item.item_id.to_string(),
                 period: String::new(),
                 since,
-                named_day: None,
+                named_day: Some(item.raised),
                 recipients: vec![Recipient::Forum(item.to.clone())],
                 strategy: item.strategy.clone(),
                 area: item.area.clone(),
@@ -478,6 +492,7 @@ mod tests {
                 strategy: None,
                 area: Some("araby".into()),
                 raised: today - Duration::days(10),
+                acknowledged: true,
             },
             OpenItem {
                 item_id: fresh,
@@ -486,6 +501,17 @@ mod tests {
                 strategy: None,
                 area: None,
                 raised: today - Duration::days(9),
+                acknowledged: false,
+            },
+            // Information whose receipt was acknowledged waits for nothing more.
+            OpenItem {
+                item_id: Uuid::now_v7(),
+                to: Forum::Council,
+                kind: ItemKind::Information,
+                strategy: None,
+                area: None,
+                raised: today - Duration::days(40),
+                acknowledged: true,
             },
         ];
         let someone = Uuid::now_v7();
@@ -514,6 +540,7 @@ mod tests {
         let items = rules_of(&all, Rule::ItemWaiting);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].subject, waited.to_string());
+        assert_eq!(items[0].named_day, Some(today - Duration::days(10)));
         assert_eq!(items[0].recipients, [Recipient::Forum(Forum::Council)]);
         let silent = rules_of(&all, Rule::StrategySilent);
         assert_eq!(silent.len(), 1);

@@ -45,24 +45,29 @@ struct WaitingItem {
     strategy: Option<String>,
     area: Option<String>,
     raised_at: OffsetDateTime,
+    acknowledged: bool,
 }
 
 impl Queries {
     /// Everything due today, for everyone, oldest first.
     pub async fn due(&self) -> Result<Arc<Vec<Due>>, AppError> {
         let today = self.today();
-        let follow_up = self.services.follow_up().await?;
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT coalesce(sum(events_applied), 0)::bigint FROM projection_checkpoints",
+        // One round trip tells whether anything the list depends on moved: the follow-up
+        // stream (rhythm and rules) and the read models.
+        let (follow_up_version, applied): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1),
+                    (SELECT coalesce(sum(events_applied), 0)::bigint FROM projection_checkpoints)",
         )
+        .bind(crate::domain::follow_up::STREAM)
         .fetch_one(&self.pool)
         .await?;
-        let key = (today, follow_up.version, applied);
+        let key = (today, follow_up_version, applied);
         if let Some((cached, due)) = self.due.inner.lock().expect("not poisoned").as_ref()
             && *cached == key
         {
             return Ok(due.clone());
         }
+        let follow_up = self.services.follow_up().await?;
         let facts = self
             .facts(today, follow_up.cycle, &follow_up.reminders)
             .await?;
@@ -135,7 +140,8 @@ impl Queries {
             today - time::Duration::days(i64::from(rules.item_waiting_days) - 1),
         );
         let items: Vec<WaitingItem> = sqlx::query_as(
-            "SELECT item_id, to_forum, kind, strategy, area, raised_at FROM flow_items
+            "SELECT item_id, to_forum, kind, strategy, area, raised_at,
+                    acknowledged_at IS NOT NULL AS acknowledged FROM flow_items
              WHERE closed_at IS NULL AND answered_at IS NULL AND raised_at < $1",
         )
         .bind(waited_since)
@@ -173,6 +179,7 @@ impl Queries {
                         strategy: item.strategy,
                         area: item.area,
                         raised: crate::clock::local(item.raised_at).date(),
+                        acknowledged: item.acknowledged,
                     })
                 })
                 .collect(),
@@ -237,15 +244,23 @@ pub fn describe(due: &Due, plan: &Plan, areas: &[(String, String)]) -> Todo {
                 .item
                 .clone()
                 .unwrap_or((ItemKind::Information, Forum::Council));
+            let waits_for = match kind {
+                ItemKind::Fraga | ItemKind::Eskalering => "svar",
+                ItemKind::Rapport | ItemKind::Information => "att mottagandet bekräftas",
+            };
             let mut about = format!(
-                "{} till {} har väntat på svar sedan {}",
+                "{} till {} har väntat på {waits_for} sedan {}",
                 item_kind(kind),
                 crate::domain::item::forum_name(&forum, plan, areas),
-                date(due.since)
+                date(due.named_day.unwrap_or(due.since))
             );
             if let Some(strategy_id) = &due.strategy {
                 about.push_str(&format!(" (strategin ”{}”)", strategy(strategy_id)));
-            } else if let Some(area_id) = &due.area {
+            } else if let Some(area_id) = due
+                .area
+                .as_ref()
+                .filter(|area| forum.area().map(|a| a.as_str()) != Some(area.as_str()))
+            {
                 about.push_str(&format!(" (område {})", area(area_id)));
             }
             about.push('.');
