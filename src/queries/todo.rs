@@ -4,6 +4,7 @@
 //! The facts are read once for everyone and kept while nothing changed: the key is today,
 //! the follow-up stream's version (rhythm and rules) and how many events the read models
 //! have applied, so a thing done leaves everyone's list as soon as the read models have it.
+//! The count in every page's header trusts the last check for a second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,11 +29,17 @@ pub struct Todo {
     pub about: String,
 }
 
-/// What was due when the read models last stood where they stand.
+/// What was due when the read models last stood where they stand, and when that was last
+/// checked.
 #[derive(Default)]
 pub struct DueCache {
     inner: Mutex<Option<(CacheKey, Arc<Vec<Due>>)>>,
+    checked: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long the count in the header may trust the last check (every page shows it; the
+/// list itself and the mails always check).
+const COUNT_TRUSTS: std::time::Duration = std::time::Duration::from_secs(1);
 
 type CacheKey = (Date, i64, i64);
 
@@ -52,6 +59,7 @@ impl Queries {
     /// Everything due today, for everyone, oldest first.
     pub async fn due(&self) -> Result<Arc<Vec<Due>>, AppError> {
         let today = self.today();
+        *self.due.checked.lock().expect("not poisoned") = Some(std::time::Instant::now());
         // One round trip tells whether anything the list depends on moved: the follow-up
         // stream (rhythm and rules) and the read models.
         let (follow_up_version, applied): (i64, i64) = sqlx::query_as(
@@ -93,14 +101,28 @@ impl Queries {
             .collect())
     }
 
-    /// How many things are due for one person (the count in the header).
+    /// How many things are due for one person (the count in the header): from what was
+    /// due a moment ago (at most [`COUNT_TRUSTS`]) on the same day, else checked afresh.
     pub async fn todo_count(&self, actor: &Actor) -> Result<usize, AppError> {
-        Ok(self
-            .due()
-            .await?
-            .iter()
-            .filter(|due| concerns(due, actor))
-            .count())
+        let recent = self
+            .due
+            .checked
+            .lock()
+            .expect("not poisoned")
+            .is_some_and(|checked| checked.elapsed() < COUNT_TRUSTS);
+        let cached = self
+            .due
+            .inner
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .filter(|((day, _, _), _)| recent && *day == self.today())
+            .map(|(_, due)| due.clone());
+        let due = match cached {
+            Some(due) => due,
+            None => self.due().await?,
+        };
+        Ok(due.iter().filter(|due| concerns(due, actor)).count())
     }
 
     /// What the rules need, read from the read models.
