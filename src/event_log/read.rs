@@ -67,10 +67,12 @@ const READ_TYPES_RECORDED_AS_OF: &str = select_events!(
 );
 
 /// The last event in commit order below the horizon: no event committed later can come
-/// before it.
+/// before it. (The order names the table's columns: unqualified, `transaction_id` would be
+/// the output's bigint, and PostgreSQL would sort the whole log instead of reading the
+/// commit-order index backwards: 440 ms at a million events.)
 const LAST_FINAL: &str = "SELECT transaction_id::text::bigint, position, recorded_at FROM events
      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY transaction_id DESC, position DESC LIMIT 1";
+     ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1";
 
 /// The horizon as a cursor: everything before it is final.
 const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
