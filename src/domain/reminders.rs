@@ -151,7 +151,7 @@ impl Rule {
 }
 
 /// Who something due is for: the people who speak for a forum, or one person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Recipient {
     Forum(Forum),
     User(Uuid),

@@ -204,6 +204,7 @@ impl Notifier {
         for user in users {
             let actor = user.actor();
             let mine: HashMap<String, &Due> = due
+                .all
                 .iter()
                 .filter(|due| concerns(due, &actor))
                 .map(|due| (due.key(user.user_id), due))

@@ -33,7 +33,7 @@ pub struct Todo {
 /// checked.
 #[derive(Default)]
 pub struct DueCache {
-    inner: Mutex<Option<(CacheKey, Arc<Vec<Due>>)>>,
+    inner: Mutex<Option<(CacheKey, Arc<DueNow>)>>,
     checked: Mutex<Option<std::time::Instant>>,
 }
 
@@ -42,6 +42,35 @@ pub struct DueCache {
 const COUNT_TRUSTS: std::time::Duration = std::time::Duration::from_secs(1);
 
 type CacheKey = (Date, i64, i64);
+
+/// Everything due now, oldest first, and how many things each set of recipients has (for
+/// the count in the header: a few dozen sets to ask about rather than every thing due).
+pub struct DueNow {
+    pub all: Vec<Due>,
+    counts: Vec<(Vec<Recipient>, usize)>,
+}
+
+impl DueNow {
+    fn new(all: Vec<Due>) -> Self {
+        let mut counts: HashMap<Vec<Recipient>, usize> = HashMap::new();
+        for due in &all {
+            *counts.entry(due.recipients.clone()).or_default() += 1;
+        }
+        Self {
+            all,
+            counts: counts.into_iter().collect(),
+        }
+    }
+
+    /// How many things are due for `actor`.
+    pub fn count_for(&self, actor: &Actor) -> usize {
+        self.counts
+            .iter()
+            .filter(|(recipients, _)| concerns_any(recipients, actor))
+            .map(|(_, count)| count)
+            .sum()
+    }
+}
 
 /// An item waiting for an answer, as `flow_items` holds it.
 #[derive(sqlx::FromRow)]
@@ -57,7 +86,7 @@ struct WaitingItem {
 
 impl Queries {
     /// Everything due today, for everyone, oldest first.
-    pub async fn due(&self) -> Result<Arc<Vec<Due>>, AppError> {
+    pub async fn due(&self) -> Result<Arc<DueNow>, AppError> {
         let today = self.today();
         *self.due.checked.lock().expect("not poisoned") = Some(std::time::Instant::now());
         // One round trip tells whether anything the list depends on moved: the follow-up
@@ -79,7 +108,7 @@ impl Queries {
         let facts = self
             .facts(today, follow_up.cycle, &follow_up.reminders)
             .await?;
-        let due = Arc::new(reminders::due(&follow_up.reminders, &facts));
+        let due = Arc::new(DueNow::new(reminders::due(&follow_up.reminders, &facts)));
         *self.due.inner.lock().expect("not poisoned") = Some((key, due.clone()));
         Ok(due)
     }
@@ -95,6 +124,7 @@ impl Queries {
             .map(|area| (area.id.to_string(), area.name.clone()))
             .collect();
         Ok(due
+            .all
             .iter()
             .filter(|due| concerns(due, actor))
             .map(|due| describe(due, &plan, &names))
@@ -122,7 +152,7 @@ impl Queries {
             Some(due) => due,
             None => self.due().await?,
         };
-        Ok(due.iter().filter(|due| concerns(due, actor)).count())
+        Ok(due.count_for(actor))
     }
 
     /// What the rules need, read from the read models.
@@ -223,7 +253,11 @@ impl Queries {
 /// Whether something due is for this person: they speak for a forum it is due to, or it
 /// is due to them.
 pub fn concerns(due: &Due, actor: &Actor) -> bool {
-    due.recipients.iter().any(|recipient| match recipient {
+    concerns_any(&due.recipients, actor)
+}
+
+fn concerns_any(recipients: &[Recipient], actor: &Actor) -> bool {
+    recipients.iter().any(|recipient| match recipient {
         Recipient::Forum(forum) => crate::access::speaks_for(actor, forum),
         Recipient::User(user_id) => *user_id == actor.user_id,
     })
