@@ -97,8 +97,8 @@ fn refusal_message(actor: &Actor, action: &Action<'_>) -> String {
         Action::ReportForProcess { .. } => {
             "Du kan bara rapportera för processer som du är processägare för.".into()
         }
-        Action::SendAs { forum } => format!("Du kan inte skicka ärenden för {}.", forum.label()),
-        Action::Settle { to, .. } => format!("Bara {} kan besvara det här ärendet.", to.label()),
+        Action::SendAs { forum } => format!("Du kan inte skicka skrivelser för {}.", forum.label()),
+        Action::Settle { to, .. } => format!("Bara {} kan besvara den här skrivelsen.", to.label()),
         Action::ReviewTimeline => "Bara Integrationsrådet kan granska en tidslinje.".into(),
         Action::Administer => {
             "Bara verksamhetsutvecklaren för integration kan administrera Insats.".into()

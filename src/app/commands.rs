@@ -372,7 +372,7 @@ impl Services {
         let kind = problems.check(input.kind.ok_or_else(|| {
             FieldError::new(
                 "kind",
-                "Välj vilken sorts ärende det är: eskalering, rapport, fråga eller information.",
+                "Välj vilken sorts skrivelse det är: eskalering, rapport, fråga eller information.",
             )
         }));
         let title = problems.check(Title::parse("title", &input.title));

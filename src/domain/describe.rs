@@ -52,8 +52,8 @@ pub fn describe(event: &DomainEvent) -> String {
                 item.title.as_str()
             ),
             ItemEvent::ItemAcknowledged { .. } => "Mottagandet bekräftades".into(),
-            ItemEvent::ItemAnswered { .. } => "Ärendet besvarades".into(),
-            ItemEvent::ItemClosed { .. } => "Ärendet stängdes".into(),
+            ItemEvent::ItemAnswered { .. } => "Skrivelsen besvarades".into(),
+            ItemEvent::ItemClosed { .. } => "Skrivelsen stängdes".into(),
         },
         DomainEvent::Review(_) => "Integrationsrådet granskade tidslinjen".into(),
         DomainEvent::Erasure(ErasureEvent::PersonalDataErased { decision, .. }) => format!(

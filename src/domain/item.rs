@@ -227,7 +227,7 @@ pub struct Item {
 impl Item {
     pub fn raise(&self, id: Uuid, mut item: NewItem) -> Result<Vec<ItemEvent>, DomainError> {
         if self.id.is_some() {
-            return Err(DomainError::conflict("Ärendet till forumet finns redan."));
+            return Err(DomainError::conflict("Skrivelsen finns redan."));
         }
         if !item.from.may_send_to(&item.to) {
             return Err(DomainError::invalid(
@@ -247,7 +247,7 @@ impl Item {
                 return Err(DomainError::invalid(
                     "area",
                     format!(
-                        "Ett ärende mellan {} och {} gäller område {team_area}, inte {area}.",
+                        "En skrivelse mellan {} och {} gäller område {team_area}, inte {area}.",
                         item.from.label(),
                         item.to.label()
                     ),
@@ -266,7 +266,7 @@ impl Item {
                 Err(DomainError::conflict("Mottagandet är redan bekräftat."))
             }
             _ => Err(DomainError::conflict(
-                "Ärendet är redan besvarat eller stängt.",
+                "Skrivelsen är redan besvarad eller stängd.",
             )),
         }
     }
@@ -276,9 +276,9 @@ impl Item {
         match self.status {
             Some(ItemStatus::Raised | ItemStatus::Acknowledged) => {}
             Some(ItemStatus::Answered) => {
-                return Err(DomainError::conflict("Ärendet är redan besvarat."));
+                return Err(DomainError::conflict("Skrivelsen är redan besvarad."));
             }
-            _ => return Err(DomainError::conflict("Ärendet är stängt.")),
+            _ => return Err(DomainError::conflict("Skrivelsen är stängd.")),
         }
         if answer.is_empty() {
             return Err(DomainError::invalid("answer", "Skriv ett svar."));
@@ -289,14 +289,14 @@ impl Item {
     pub fn close(&self) -> Result<Vec<ItemEvent>, DomainError> {
         let item_id = self.existing()?;
         if self.status == Some(ItemStatus::Closed) {
-            return Err(DomainError::conflict("Ärendet är redan stängt."));
+            return Err(DomainError::conflict("Skrivelsen är redan stängd."));
         }
         Ok(vec![ItemEvent::ItemClosed { item_id }])
     }
 
     fn existing(&self) -> Result<Uuid, DomainError> {
         self.id
-            .ok_or_else(|| DomainError::not_found("Ärendet mellan forumen finns inte."))
+            .ok_or_else(|| DomainError::not_found("Skrivelsen finns inte."))
     }
 }
 

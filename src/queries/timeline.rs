@@ -14,7 +14,7 @@ use crate::domain::catalogue::{self, DomainEvent};
 pub const KINDS: [(&str, &str); 4] = [
     ("insats", "Insatser"),
     ("arende", "Ärenden"),
-    ("forum", "Ärenden mellan forum"),
+    ("forum", "Skrivelser mellan forum"),
     ("granskning", "Rådets granskningar"),
 ];
 
@@ -234,7 +234,7 @@ pub fn item_kind_label(kind: &str) -> &'static str {
         "rapport" => "Rapport",
         "fraga" => "Fråga",
         "information" => "Information",
-        _ => "Ärende",
+        _ => "Skrivelse",
     }
 }
 

@@ -286,6 +286,9 @@ try {
   // All open items: newest first, filtered by type and area, in pages.
   assert.equal(await go(council.page, "/rad/oppna"), 200);
   await accessible(council.page, "the open items between forums");
+  // One word for each thing: a case is an "ärende", an item between forums a "skrivelse".
+  assert.equal(await text(council.page, "h1"), "Öppna skrivelser mellan forumen");
+  assert.doesNotMatch(await text(council.page, "main > p[role=status]"), /ärende/i, "items between forums are not called cases");
   await council.page.select("#typ", "eskalering");
   await council.page.select("#omrade", area);
   assert.equal(await submit(council.page, "form.filters button[type=submit]"), 200);
@@ -293,6 +296,7 @@ try {
   await accessible(council.page, "the open items, filtered");
   await go(council.page, itemLink);
   await accessible(council.page, "an item between forums");
+  assert.match(await text(council.page, "main"), /Stäng skrivelsen/, "the item page calls it a skrivelse");
   assert.ok((await text(council.page, "main")).includes(question), "the item page shows the team's question");
   const answer = `Rådet ordnar en lokal i Arabygården från mars. ${stamp}`;
   await council.page.type("#answer", answer);

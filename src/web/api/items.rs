@@ -14,7 +14,7 @@ use crate::app::ItemInput;
 use crate::web::AppState;
 use crate::web::auth::Ctx;
 
-const NO_ITEM: &str = "Ärendet mellan forumen finns inte.";
+const NO_ITEM: &str = "Skrivelsen finns inte.";
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ItemRequest {
@@ -40,7 +40,7 @@ pub struct ItemRequest {
 #[utoipa::path(post, path = "/api/v1/items", tag = "Forum",
     request_body = ItemRequest,
     responses(
-        (status = 201, description = "Ärendet är skickat", body = Created),
+        (status = 201, description = "Skrivelsen är skickad", body = Created),
         (status = 422, description = "Ogiltiga uppgifter", body = ErrorBody)))]
 pub async fn raise_item(
     State(state): State<AppState>,
@@ -62,10 +62,10 @@ pub async fn raise_item(
 
 /// The receiving forum acknowledges an item.
 #[utoipa::path(post, path = "/api/v1/items/{id}/acknowledge", tag = "Forum",
-    params(("id" = String, Path, description = "Ärendets id")),
+    params(("id" = String, Path, description = "Skrivelsens id")),
     responses(
         (status = 200, description = "Mottagandet är bekräftat", body = Created),
-        (status = 404, description = "Ärendet finns inte", body = ErrorBody),
+        (status = 404, description = "Skrivelsen finns inte", body = ErrorBody),
         (status = 409, description = "Redan bekräftat, besvarat eller stängt", body = ErrorBody)))]
 pub async fn acknowledge(
     State(state): State<AppState>,
@@ -85,11 +85,11 @@ pub struct AnswerRequest {
 
 /// The receiving forum answers an item (an escalated case records the answer too).
 #[utoipa::path(post, path = "/api/v1/items/{id}/answer", tag = "Forum",
-    params(("id" = String, Path, description = "Ärendets id")),
+    params(("id" = String, Path, description = "Skrivelsens id")),
     request_body = AnswerRequest,
     responses(
         (status = 200, description = "Svaret är sparat", body = Created),
-        (status = 404, description = "Ärendet finns inte", body = ErrorBody),
+        (status = 404, description = "Skrivelsen finns inte", body = ErrorBody),
         (status = 409, description = "Redan besvarat eller stängt", body = ErrorBody),
         (status = 422, description = "Ogiltiga uppgifter", body = ErrorBody)))]
 pub async fn answer(
@@ -105,10 +105,10 @@ pub async fn answer(
 
 /// Closes an item.
 #[utoipa::path(post, path = "/api/v1/items/{id}/close", tag = "Forum",
-    params(("id" = String, Path, description = "Ärendets id")),
+    params(("id" = String, Path, description = "Skrivelsens id")),
     responses(
-        (status = 200, description = "Ärendet är stängt", body = Created),
-        (status = 404, description = "Ärendet finns inte", body = ErrorBody),
+        (status = 200, description = "Skrivelsen är stängd", body = Created),
+        (status = 404, description = "Skrivelsen finns inte", body = ErrorBody),
         (status = 409, description = "Redan stängt", body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,

@@ -29,7 +29,7 @@ pub use types::Created;
 #[openapi(
     info(
         title = "Insats API",
-        description = "Uppföljning av Växjö kommunkoncerns integrationsplan: insatser, ärenden, statusrapporter och ärenden mellan forumen.",
+        description = "Uppföljning av Växjö kommunkoncerns integrationsplan: insatser, ärenden, statusrapporter och skrivelser mellan forumen.",
         version = "1"
     ),
     tags(
@@ -37,7 +37,7 @@ pub use types::Created;
         (name = "Områden", description = "Områdena och rådets granskning av deras tidslinjer"),
         (name = "Insatser", description = "Insatser som områdesteamen loggar"),
         (name = "Ärenden", description = "Ärenden i områdena"),
-        (name = "Forum", description = "Ärenden mellan forumen: eskaleringar, rapporter, frågor, information"),
+        (name = "Forum", description = "Skrivelser mellan forumen: eskaleringar, rapporter, frågor, information"),
         (name = "Processer", description = "Processägare, beslut och statusrapporter"),
         (name = "Nyckeltal", description = "Planens nyckeltal och deras värden över tid")
     ),

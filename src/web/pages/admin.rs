@@ -62,7 +62,7 @@ pub async fn overview(
             h1 { "Översikt" }
             ul.cards {
                 li { h2 { "Öppna ärenden" } p { (open_cases) } }
-                li { h2 { "Ärenden mellan forum som väntar på svar" } p { (open_items) } p { a href=(paths::CouncilFlow) { "Informationsflödet" } } }
+                li { h2 { "Skrivelser mellan forumen som väntar på svar" } p { (open_items) } p { a href=(paths::CouncilFlow) { "Informationsflödet" } } }
             }
             (super::indicators::moved_the_wrong_way(&indicators))
             h2 { "Områden" }

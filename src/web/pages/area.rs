@@ -328,7 +328,7 @@ pub fn entry(item: &TimelineItem, plan: &Plan) -> Markup {
                     " · " a href=(paths::case(case_id)) { "Ärendet" }
                 }
                 @if let Some(item_id) = item.item_id.filter(|_| item.kind == "forum") {
-                    " · " a href=(paths::item(item_id)) { "Ärendet mellan forumen" }
+                    " · " a href=(paths::item(item_id)) { "Skrivelsen" }
                 }
             }
             @if !item.strategies.is_empty() {

@@ -85,13 +85,13 @@ pub async fn page_for(
             @if let Some(notice) = notice { p.notice role="status" { (notice) } }
             (super::layout::error_summary(&errors.0))
             section aria-labelledby="vantar" {
-                h2 id="vantar" { "Ärenden som väntar på dig" }
-                @if waiting.is_empty() { (nothing("Inga ärenden väntar.")) }
+                h2 id="vantar" { "Skrivelser som väntar på dig" }
+                @if waiting.is_empty() { (nothing("Inga skrivelser väntar.")) }
                 ul { @for item in &waiting { li {
                     a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) }
                     " – från " (super::components::forum_name(item.from_forum.as_deref().unwrap_or(""), &plan, &areas))
                     @if let Some(strategy) = item.strategy.as_deref().and_then(|s| plan.strategy(s)) { ", om " (strategy.title()) }
-                    @if let Some(raised) = item.raised_at { ", skickat " (crate::clock::date(crate::clock::local(raised).date())) }
+                    @if let Some(raised) = item.raised_at { ", skickad " (crate::clock::date(crate::clock::local(raised).date())) }
                     " (" (format!("{:.0}", item.age_days)) " dagar sedan)"
                 } } }
             }

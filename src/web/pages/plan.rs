@@ -320,7 +320,7 @@ async fn items_part(state: &AppState, id: &str) -> Result<String, AppError> {
     let plan = state.services.plan().await?;
     let areas = components::area_names(state).await?;
     Ok(html! {
-        h2 { "Öppna ärenden mellan forumen" }
+        h2 { "Öppna skrivelser mellan forumen" }
         @if open.is_empty() { (nothing("Inga öppna.")) } @else {
             ul { @for item in &open { li { a href=(paths::item(item.item_id)) { (item.title.as_deref().unwrap_or("")) } " – " (item_kind_label(item.kind.as_deref().unwrap_or(""))) " till " (components::forum_name(item.to_forum.as_deref().unwrap_or(""), &plan, &areas)) } } }
         }

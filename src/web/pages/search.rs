@@ -62,7 +62,7 @@ pub async fn search(
             h1 { "Sök" }
             form.filters role="search" method="get" action=(paths::Search) {
                 div.field {
-                    label for="q" { "Sök bland insatser, ärenden och ärenden mellan forum" }
+                    label for="q" { "Sök bland insatser, ärenden och skrivelser mellan forumen" }
                     p.hint id="q-tips" { "Sökningen letar i rubriker och samverkanspartner, till exempel ”språkcafé” eller ”Arbetsförmedlingen”." }
                     input id="q" name="q" type="search" value=(words) aria-describedby="q-tips";
                 }

@@ -139,7 +139,7 @@ pub(super) fn diagram(edges: &[Edge], areas: &[(String, String)], plan: &Plan) -
     let mut nodes: Vec<_> = layout.positions.iter().collect();
     nodes.sort_by(|a, b| a.0.cmp(b.0));
     let description = format!(
-        "{} riktningar mellan forumen bar ärenden under perioden; tabellen nedan har samma siffror.",
+        "{} riktningar mellan forumen bar skrivelser under perioden; tabellen nedan har samma siffror.",
         edges.len()
     );
     html! {
@@ -195,7 +195,7 @@ pub(super) fn legend() -> Markup {
             span { span.swatch.swatch-fresh {} "Äldsta öppna under 14 dagar" }
             span { span.swatch.swatch-old {} "14–60 dagar" }
             span { span.swatch.swatch-stale {} "Över 60 dagar" }
-            span { "Tjockare pil: fler ärenden." }
+            span { "Tjockare pil: fler skrivelser." }
         }
     }
 }

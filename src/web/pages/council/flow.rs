@@ -142,17 +142,17 @@ async fn flow_part(state: &AppState, from: Date, to: Date) -> Result<String, App
             (input("till", "Till", "date", &to, &none, None))
             button type="submit" { "Visa" }
         }
-        p { a href=(paths::NewItem) { "Skicka ett ärende till ett annat forum" } }
+        p { a href=(paths::NewItem) { "Skicka en skrivelse till ett annat forum" } }
         section aria-labelledby="diagram" {
-            h2 id="diagram" { "Ärenden mellan forumen " (from) " – " (to) }
+            h2 id="diagram" { "Skrivelser mellan forumen " (from) " – " (to) }
             (diagram(&edges, &areas, &plan))
             (legend())
             (edge_table(&edges, &plan, &areas))
         }
         section aria-labelledby="oppna" {
-            h2 id="oppna" { "Öppna ärenden, nyast först" }
+            h2 id="oppna" { "Öppna skrivelser, nyast först" }
             (open_items(&open, &plan, &areas, None))
-            p { a href=(paths::OpenItems) { "Alla öppna ärenden, med filter och det som är nytt för dig" } }
+            p { a href=(paths::OpenItems) { "Alla öppna skrivelser, med filter och det som är nytt för dig" } }
         }
     }
     .into_string())
@@ -235,10 +235,10 @@ fn edge_table(edges: &[Edge], plan: &Plan, areas: &[(String, String)]) -> Markup
             .unwrap_or_else(|| "–".into())
     };
     html! {
-        @if edges.is_empty() { (nothing("Inga ärenden mellan forumen under perioden.")) } @else {
+        @if edges.is_empty() { (nothing("Inga skrivelser mellan forumen under perioden.")) } @else {
             div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
-                    caption { "Per riktning: skickade, besvarade och öppna ärenden, och tid till svar" }
+                    caption { "Per riktning: skickade, besvarade och öppna skrivelser, och tid till svar" }
                     thead { tr {
                         th scope="col" { "Från" } th scope="col" { "Till" } th.number scope="col" { "Skickade" } th.number scope="col" { "Besvarade" }
                         th.number scope="col" { "Öppna" } th.number scope="col" { "Median till svar" } th.number scope="col" { "Längst till svar" } th.number scope="col" { "Äldsta öppna (dagar)" }
@@ -268,10 +268,10 @@ pub(super) fn open_items(
     new_since: Option<time::OffsetDateTime>,
 ) -> Markup {
     html! {
-        @if items.is_empty() { (nothing("Inga öppna ärenden.")) } @else {
+        @if items.is_empty() { (nothing("Inga öppna skrivelser.")) } @else {
             div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
                 table {
-                    thead { tr { th scope="col" { "Ärende" } th scope="col" { "Typ" } th scope="col" { "Från" } th scope="col" { "Till" } th scope="col" { "Strategi" } th.number scope="col" { "Ålder (dagar)" } } }
+                    thead { tr { th scope="col" { "Skrivelse" } th scope="col" { "Typ" } th scope="col" { "Från" } th scope="col" { "Till" } th scope="col" { "Strategi" } th.number scope="col" { "Ålder (dagar)" } } }
                     tbody {
                         @for item in items {
                             tr {

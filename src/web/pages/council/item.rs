@@ -49,7 +49,7 @@ async fn render_item(
         error_page(
             StatusCode::NOT_FOUND,
             "Finns inte",
-            "Ärendet mellan forumen finns inte.",
+            "Skrivelsen finns inte.",
         )
     };
     let Ok(item_id) = Uuid::parse_str(id) else {
@@ -100,7 +100,7 @@ fn item_body(
         p { a href=(paths::CouncilFlow) { "← Informationsflödet" } }
         h1 { (item.title) }
         dl {
-            dt { "Slag" } dd { (item_kind_label(&item.kind)) }
+            dt { "Typ" } dd { (item_kind_label(&item.kind)) }
             dt { "Från" } dd { (item.from.label()) }
             dt { "Till" } dd { (item.to.label()) }
             @if let Some(case_id) = item.case_id { dt { "Gäller ärendet" } dd { a href=(paths::case(case_id)) { "Öppna ärendet" } } }
@@ -125,22 +125,22 @@ fn item_body(
                 }
             }
             @if may_close && status_now != ItemStatus::Closed {
-                form method="post" action=(paths::ItemClose { id: item_id.to_string() }) { (csrf(&user.csrf)) button.secondary type="submit" { "Stäng ärendet" } }
+                form method="post" action=(paths::ItemClose { id: item_id.to_string() }) { (csrf(&user.csrf)) button.secondary type="submit" { "Stäng skrivelsen" } }
             }
         }
         h2 { "Händelser" }
         ol.timeline {
             (step(&format!("{} från {} till {}: {}", item_kind_label(&item.kind), item.from.label(), item.to.label(), item.title), &item.raised))
             @if let Some(acknowledged) = &item.acknowledged { (step("Mottagandet bekräftades", acknowledged)) }
-            @if let Some(answered) = &item.answered { (step("Ärendet besvarades", answered)) }
-            @if let Some(closed) = &item.closed { (step("Ärendet stängdes", closed)) }
+            @if let Some(answered) = &item.answered { (step("Skrivelsen besvarades", answered)) }
+            @if let Some(closed) = &item.closed { (step("Skrivelsen stängdes", closed)) }
         }
     }
 }
 
 /// An item's id from its address, or the page that says it does not exist.
 fn item_id(id: &str) -> Result<Uuid, Missing> {
-    Uuid::parse_str(id).map_err(|_| Missing("Ärendet finns inte."))
+    Uuid::parse_str(id).map_err(|_| Missing("Skrivelsen finns inte."))
 }
 
 pub async fn acknowledge(

@@ -82,7 +82,7 @@ fn item_form(
             (csrf(&user.csrf))
             (select("from", "Från", &mine, first(values, "from"), errors))
             (select("to", "Till", &forums, first(values, "to"), errors))
-            (select("kind", "Slag", &kinds, first(values, "kind"), errors))
+            (select("kind", "Typ", &kinds, first(values, "kind"), errors))
             (input("title", "Rubrik", "text", first(values, "title"), errors, Some("Kort, utan namn på personer.")))
             (textarea("text", "Text", first(values, "text"), errors, None))
             (select("strategy", "Strategi", &strategies, first(values, "strategy"), errors))
@@ -106,7 +106,7 @@ async fn item_form_page(
         Ok(areas) => areas,
         Err(error) => return refused(error),
     };
-    (status, page("Nytt ärende mellan forum", Some(&user.viewer()), html! { h1 { "Skicka ett ärende till ett annat forum" } (item_form(user, &plan, &areas, values, errors)) })).into_response()
+    (status, page("Ny skrivelse till ett forum", Some(&user.viewer()), html! { h1 { "Skicka en skrivelse till ett annat forum" } (item_form(user, &plan, &areas, values, errors)) })).into_response()
 }
 
 pub async fn form(_: paths::NewItem, State(state): State<AppState>, user: PageUser) -> Response {

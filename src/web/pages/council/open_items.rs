@@ -99,13 +99,13 @@ pub async fn list(
     });
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     page(
-        "Öppna ärenden mellan forumen",
+        "Öppna skrivelser mellan forumen",
         Some(&user.viewer()),
         html! {
             p { a href=(paths::CouncilFlow) { "← Informationsflödet" } }
-            h1 { "Öppna ärenden mellan forumen" }
+            h1 { "Öppna skrivelser mellan forumen" }
             p role="status" {
-                (total) " ärenden väntar på svar. Nyast först."
+                (total) " skrivelser väntar på svar. Nyast först."
                 @match (new, last_visit) {
                     (Some(new), Some(since)) => { " " (new) " på den här sidan har kommit sedan ditt senaste besök (" (crate::clock::datetime(since)) ") och är märkta Nytt." }
                     _ => {}
@@ -157,7 +157,7 @@ fn filters(
             .map(|(value, label, ..)| ((*value).to_owned(), (*label).to_owned())),
     );
     html! {
-        form.filters method="get" aria-label="Filtrera de öppna ärendena" {
+        form.filters method="get" aria-label="Filtrera de öppna skrivelserna" {
             (select("typ", "Typ", &kinds, query.typ.as_deref().unwrap_or(""), &none))
             (select("fran", "Från", &senders, query.fran.as_deref().unwrap_or(""), &none))
             (select("omrade", "Område", &area_options, query.omrade.as_deref().unwrap_or(""), &none))
