@@ -499,6 +499,14 @@ try {
     await accessible(pocket.page, `${label} on a phone`);
   }
 
+  step("on a phone, the information flow shows its table instead of the drawing");
+  await go(pocket.page, "/rad/informationsflode");
+  assert.equal(await pocket.page.$eval(".flow-diagram", (d) => getComputedStyle(d).display), "none", "the drawing is hidden on a phone");
+  assert.ok(await pocket.page.$eval("section[aria-labelledby=diagram] table", (t) => t.getBoundingClientRect().height > 0), "the table is shown on a phone");
+  await go(coordinator.page, "/rad/informationsflode");
+  assert.notEqual(await coordinator.page.$eval(".flow-diagram", (d) => getComputedStyle(d).display), "none", "the drawing is shown on a wide screen");
+  assert.equal(await coordinator.page.$eval(".phone-only", (p) => getComputedStyle(p).display), "none");
+
   const committee = await session();
   await login(committee.page, users.committee);
   await accessible(committee.page, "the committee's start page");

@@ -145,8 +145,13 @@ async fn flow_part(state: &AppState, from: Date, to: Date) -> Result<String, App
         p { a href=(paths::NewItem) { "Skicka en skrivelse till ett annat forum" } }
         section aria-labelledby="diagram" {
             h2 id="diagram" { "Skrivelser mellan forumen " (from) " – " (to) }
-            (diagram(&edges, &areas, &plan))
-            (legend())
+            // On a phone the drawing is too small to read: the table, with the same
+            // figures, stands in its place.
+            div.flow-diagram {
+                (diagram(&edges, &areas, &plan))
+                (legend())
+            }
+            p.phone-only { "På en liten skärm visas flödet som tabell. Diagrammet finns på en större skärm." }
             (edge_table(&edges, &plan, &areas))
         }
         section aria-labelledby="oppna" {
