@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use time::OffsetDateTime;
 
-use crate::helpers::{TestApp, insats};
+use crate::helpers::{TestApp, insats, key_file};
 use crate::visitor::Visitor;
 use insats::clock::Clock;
 use insats::notifications::{MailSettings, Mailer, Notifier};
@@ -110,6 +110,26 @@ fn notifier(app: &TestApp, clock: &Clock, server: &SmtpServer) -> Notifier {
         Some(mailer),
         "https://insats.vaxjo.se",
         insats::web::pages::todo::link,
+    )
+}
+
+/// `insats notifications ARGS` on the test app's database, with `env` besides: its exit
+/// code and what it printed.
+fn notifications_command(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_insats"))
+        .arg("notifications")
+        .args(args)
+        .env("DATABASE_URL", app.db.url())
+        .env("INSATS_MASTER_KEY_FILE", key_file())
+        .env_remove("INSATS_SMTP_URL")
+        .env_remove("INSATS_MAIL_FROM")
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
     )
 }
 
@@ -453,4 +473,26 @@ async fn a_mail_server_that_is_down_loses_nothing_and_one_instance_of_two_sends(
     assert_eq!(mails[2]["message_id"], first.as_str());
     let status = insats::notifications::status(&app.db.pool).await.unwrap();
     assert_eq!((status.waiting, status.sent, status.given_up), (0, 2, 0));
+
+    // The operator's view: without INSATS_SMTP_URL mail is off; with it, on, and the outbox.
+    let (code, said) = notifications_command(&app, &["status"], &[]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("Mail is off"), "{said}");
+    assert!(
+        said.contains("Outbox: 0 waiting, 2 sent, 0 given up."),
+        "{said}"
+    );
+    let url = server.url();
+    let mail = [
+        ("INSATS_SMTP_URL", url.as_str()),
+        ("INSATS_MAIL_FROM", "Insats <insats@vaxjo.se>"),
+    ];
+    let (code, said) = notifications_command(&app, &["status"], &mail);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("Mail is on"), "{said}");
+    let (code, said) = notifications_command(&app, &["send"], &[]);
+    assert_eq!(code, 1, "nothing is sent with mail off: {said}");
+    // INSATS_SMTP_URL without a sender is refused.
+    let (code, _) = notifications_command(&app, &["status"], &mail[..1]);
+    assert_ne!(code, 0);
 }
