@@ -56,12 +56,21 @@ try {
   const strategy = await council.$eval("a[href^='/planen/strategier/']", (a) => a.getAttribute("href"));
   await shot(council, strategy, "strategy.png", { full: true });
 
+  await shot(council, "/att-gora", "todo.png");
+  const councilPhone = await as("rad", { phone: true });
+  await shot(councilPhone, "/rad/informationsflode", "council-flow-phone.png");
+
   const owner = await as("process-2");
   await shot(owner, null, "process-owner.png");
 
   const coordinator = await as("samordnare");
   await shot(coordinator, null, "overview.png");
   await shot(coordinator, "/admin", "admin.png");
+  await shot(coordinator, "/rapporter", "reports.png");
+  const report = await coordinator.$eval("main ul a[href^='/rapporter/']:not([href$='/rytm'])", (a) => a.getAttribute("href"));
+  // The period that ended last (the first in the list is the one in progress).
+  const ended = await coordinator.$$eval("main ul a[href^='/rapporter/']", (links) => links[1]?.getAttribute("href"));
+  await shot(coordinator, ended || report, "report.png");
 
   const auditor = await as("revisor");
   await shot(auditor, "/granskning/strategier/samordnat-mottagande?per=2025-06-30&jamfor=2024-12-31", "audit.png", { full: true });
