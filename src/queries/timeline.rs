@@ -109,6 +109,28 @@ impl Entry {
             None => self.event_type.clone(),
         }
     }
+
+    /// What happened, in Swedish, with forums named as people know them (areas by their
+    /// names, process owners by their process's title) where the log holds ids.
+    pub fn summary_in(
+        &self,
+        plan: &crate::domain::plan::Plan,
+        areas: &[(String, String)],
+    ) -> String {
+        use crate::domain::catalogue::DomainEvent;
+        use crate::domain::item::{ItemEvent, forum_name};
+        match self.event() {
+            Some(DomainEvent::Item(ItemEvent::ItemRaised { item, .. })) => format!(
+                "{} från {} till {}: {}",
+                item.kind.label(),
+                forum_name(&item.from, plan, areas),
+                forum_name(&item.to, plan, areas),
+                item.title.as_str()
+            ),
+            Some(event) => crate::domain::describe::describe(&event),
+            None => self.event_type.clone(),
+        }
+    }
 }
 
 const COLUMNS: &str = "position, area, entry_date, kind, tags, event_type, recorded_at, actor_name, \
@@ -444,11 +466,22 @@ impl super::Queries {
             &mut shown,
         )
         .await?;
+        let plan = self.services().plan().await?;
+        let names: Vec<(String, String)> = self
+            .services()
+            .areas()
+            .await?
+            .all()
+            .iter()
+            .map(|area| (area.id.to_string(), area.name.clone()))
+            .collect();
         Ok(entries
             .into_iter()
             .zip(secret)
             .map(|(entry, secret)| {
+                let summary = entry.summary_in(&plan, &names);
                 let mut item = TimelineItem::from(entry);
+                item.summary = summary;
                 item.secret = secret;
                 item
             })

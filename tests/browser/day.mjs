@@ -297,6 +297,8 @@ try {
   await go(council.page, itemLink);
   await accessible(council.page, "an item between forums");
   assert.match(await text(council.page, "main"), /Stäng skrivelsen/, "the item page calls it a skrivelse");
+  assert.match(await text(council.page, "dl"), /Områdesteam Araby/, "forums are named as people know them, not by their ids");
+  assert.doesNotMatch(await text(council.page, "main"), /Områdesteam araby|omradesteam:/, "no area id on the item page");
   assert.ok((await text(council.page, "main")).includes(question), "the item page shows the team's question");
   const answer = `Rådet ordnar en lokal i Arabygården från mars. ${stamp}`;
   await council.page.type("#answer", answer);
@@ -322,6 +324,7 @@ try {
 
   step("the area team sees the council's answer on its timeline and on the case");
   await eventually(team.page, `/omraden/${area}`, "ol.timeline", new RegExp(answer));
+  assert.doesNotMatch(await text(team.page, "ol.timeline"), /omradesteam:|Områdesteam araby/, "the timeline names forums as people know them");
   await eventually(team.page, casePath, "main", new RegExp(answer));
   // One thing that happened is one entry: the escalation once, the answer once; and the
   // case is in work again once the council has answered.

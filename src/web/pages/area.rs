@@ -527,7 +527,7 @@ pub async fn export_csv(
     let mut sheet = crate::spreadsheet::Sheet::new(&[
         "datum",
         "registrerad",
-        "slag",
+        "typ",
         "händelse",
         "text",
         "vem",

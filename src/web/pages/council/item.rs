@@ -69,17 +69,35 @@ async fn render_item(
     };
     let may_answer = authorize(&actor, &settle_as(false)).is_ok();
     let may_close = authorize(&actor, &settle_as(true)).is_ok();
+    let (plan, areas) = match (
+        state.services.plan().await,
+        crate::web::pages::components::area_names(state).await,
+    ) {
+        (Ok(plan), Ok(areas)) => (plan, areas),
+        (Err(error), _) | (_, Err(error)) => return refused(error),
+    };
+    let names = Names {
+        from: crate::domain::item::forum_name(&item.from, &plan, &areas),
+        to: crate::domain::item::forum_name(&item.to, &plan, &areas),
+    };
     let body = page(
         &item.title,
         Some(&user.viewer()),
-        item_body(&item, user, errors, may_answer, may_close),
+        item_body(&item, &names, user, errors, may_answer, may_close),
     );
     (status, body).into_response()
+}
+
+/// The sending and receiving forums' names, as people know them.
+struct Names {
+    from: String,
+    to: String,
 }
 
 /// An item's page: what it says, where it stands, what may be done with it, its history.
 fn item_body(
     item: &ItemView,
+    names: &Names,
     user: &PageUser,
     errors: &FormErrors,
     may_answer: bool,
@@ -101,8 +119,8 @@ fn item_body(
         h1 { (item.title) }
         dl {
             dt { "Typ" } dd { (item_kind_label(&item.kind)) }
-            dt { "Från" } dd { (item.from.label()) }
-            dt { "Till" } dd { (item.to.label()) }
+            dt { "Från" } dd { (names.from) }
+            dt { "Till" } dd { (names.to) }
             @if let Some(case_id) = item.case_id { dt { "Gäller ärendet" } dd { a href=(paths::case(case_id)) { "Öppna ärendet" } } }
             dt { "Status" } dd { (match status_now { ItemStatus::Raised => "Skickat", ItemStatus::Acknowledged => "Mottaget", ItemStatus::Answered => "Besvarat", ItemStatus::Closed => "Stängt" }) }
         }
@@ -130,7 +148,7 @@ fn item_body(
         }
         h2 { "Händelser" }
         ol.timeline {
-            (step(&format!("{} från {} till {}: {}", item_kind_label(&item.kind), item.from.label(), item.to.label(), item.title), &item.raised))
+            (step(&format!("{} från {} till {}: {}", item_kind_label(&item.kind), names.from, names.to, item.title), &item.raised))
             @if let Some(acknowledged) = &item.acknowledged { (step("Mottagandet bekräftades", acknowledged)) }
             @if let Some(answered) = &item.answered { (step("Skrivelsen besvarades", answered)) }
             @if let Some(closed) = &item.closed { (step("Skrivelsen stängdes", closed)) }
