@@ -19,6 +19,7 @@ const TABLES: &[Table] = &[Table {
         strategies       text[],
         status           text,
         assignee         jsonb,
+        assigned_at      timestamptz,
         open_escalation  uuid,
         notes            integer     NOT NULL DEFAULT 0,
         opened_at        timestamptz,
@@ -34,7 +35,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "cases",
-    version: 4,
+    version: 5,
     tables: TABLES,
     reads: |event_type: &EventType| event_type.family == Family::Case,
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
@@ -51,6 +52,7 @@ struct Delta {
     status: Option<&'static str>,
     closed_at: Option<OffsetDateTime>,
     assignee: Option<Value>,
+    assigned_at: Option<OffsetDateTime>,
     escalation_changed: bool,
     open_escalation: Option<Uuid>,
     notes: i32,
@@ -59,17 +61,19 @@ struct Delta {
 
 const UPSERT: &str = "
     INSERT INTO {cases} AS c (case_id, area, title, strategies, status, assignee, open_escalation,
-                              notes, opened_at, closed_at, updated_at)
+                              notes, opened_at, closed_at, updated_at, assigned_at)
     SELECT case_id, area, title, string_to_array(strategies, E'\\x1f'), status, assignee,
            open_escalation, notes, opened_at, CASE WHEN status = 'avslutad' THEN closed_at END,
-           updated_at
+           updated_at, assigned_at
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
-                $7::uuid[], $8::int4[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+                $7::uuid[], $8::int4[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+                $13::timestamptz[])
          AS b(case_id, area, title, strategies, status, assignee, open_escalation, notes,
-              opened_at, closed_at, updated_at)
+              opened_at, closed_at, updated_at, assigned_at)
     ON CONFLICT (case_id) DO UPDATE SET
         status = coalesce(excluded.status, c.status),
         assignee = coalesce(excluded.assignee, c.assignee),
+        assigned_at = coalesce(excluded.assigned_at, c.assigned_at),
         open_escalation = CASE WHEN excluded.case_id = ANY($12::uuid[])
                                THEN excluded.open_escalation ELSE c.open_escalation END,
         notes = c.notes + excluded.notes,
@@ -96,6 +100,7 @@ async fn apply(
             status: None,
             closed_at: None,
             assignee: None,
+            assigned_at: None,
             escalation_changed: false,
             open_escalation: None,
             notes: 0,
@@ -119,6 +124,7 @@ async fn apply(
             CaseEvent::CaseAssigned { assignee, .. } => {
                 delta.assignee =
                     Some(serde_json::to_value(assignee).expect("an assignee serializes"));
+                delta.assigned_at = Some(at);
             }
             CaseEvent::CaseStatusChanged { status, .. } => {
                 delta.status = Some(status_name(*status))
@@ -171,6 +177,7 @@ async fn apply(
         .bind(deltas.iter().map(|d| d.closed_at).collect::<Vec<_>>())
         .bind(deltas.iter().map(|d| d.updated_at).collect::<Vec<_>>())
         .bind(&escalation_changed)
+        .bind(deltas.iter().map(|d| d.assigned_at).collect::<Vec<_>>())
         .execute(connection)
         .await?;
     Ok(())
