@@ -43,6 +43,24 @@ const NOTIFICATIONS_LOCK: i64 = 0x6e6f_7469_6669_6572;
 /// How many mails one run sends at most.
 const BATCH: i64 = 100;
 
+/// How long a run's lease on the mails it sends lasts: a run that dies holding it lets
+/// another send them after this.
+const LEASE: Duration = Duration::from_secs(10 * 60);
+
+/// How long sent and given-up mails are kept.
+const KEPT: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
+/// Whether the server refused the mail's recipient for good (550: no such mailbox, 551:
+/// not local): that mail is given up. Every other failure (a wrong password, 530/535; a
+/// sender the server does not accept, 553/554; the server away) is the installation's, and
+/// the mail is tried again, since giving up would lose every mail until it is put right.
+fn refuses_recipient(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551"))
+}
+
 /// The longest pause before a failed mail is tried again.
 const LONGEST_PAUSE: Duration = Duration::from_secs(6 * 60 * 60);
 
@@ -199,7 +217,7 @@ impl Notifier {
         .fetch_all(&self.pool)
         .await?;
         let digest_time = crate::clock::local(now).hour() >= DIGEST_HOUR;
-        let today_began = crate::clock::start_of_day(crate::clock::local(now).date());
+        let today = crate::clock::local(now).date();
         let mut run = Run::default();
         for user in users {
             let actor = user.actor();
@@ -232,16 +250,18 @@ impl Notifier {
             run.decided += inserted.rows_affected();
             let send_now = match user.mail_choice {
                 MailChoice::Immediate => true,
-                _ => {
-                    let mailed_today: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM mail_outbox WHERE user_id = $1 AND created_at >= $2)",
-                    )
-                    .bind(user.user_id)
-                    .bind(today_began)
-                    .fetch_one(&mut *transaction)
-                    .await?;
-                    digest_time && !mailed_today
-                }
+                // The first run after the digest hour writes the day's digest (or finds
+                // nothing to say); later runs that day leave it to the next morning.
+                _ if digest_time => sqlx::query(
+                    "INSERT INTO mail_digests (user_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(user.user_id)
+                .bind(today)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected()
+                    == 1,
+                _ => false,
             };
             if send_now {
                 let waiting: Vec<String> = sqlx::query_scalar(
@@ -299,22 +319,48 @@ impl Notifier {
         Ok(run)
     }
 
-    /// Sends the outbox's mails that are due, oldest first; after a failure to reach the
-    /// server, the rest wait for the next run.
+    /// Sends the outbox's mails that are due, oldest first. Each run first takes a lease on
+    /// the mails it will send (so that an instance that lost its lock unawares cannot send
+    /// them too); a mail whose account was disabled is given up. After a failure to reach or
+    /// satisfy the server, the whole outbox waits out the pause; a mail whose recipient the
+    /// server refuses for good is given up and the others go on.
     pub async fn send_due(&self) -> anyhow::Result<Run> {
         let Some(mailer) = &self.mailer else {
             return Ok(Run::default());
         };
         let now = self.now();
+        sqlx::query(
+            "UPDATE mail_outbox o SET given_up_at = $1, last_error = 'Kontot är avstängt.'
+             FROM users u
+             WHERE u.user_id = o.user_id AND u.disabled_at IS NOT NULL
+               AND o.sent_at IS NULL AND o.given_up_at IS NULL",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        // Sent mails are kept a while for `insats notifications status`, then forgotten.
+        sqlx::query("DELETE FROM mail_outbox WHERE sent_at < $1 OR given_up_at < $1")
+            .bind(now - KEPT)
+            .execute(&self.pool)
+            .await?;
         let waiting: Vec<(String, String, String, String, String, i32)> = sqlx::query_as(
-            "SELECT message_id, recipient, subject, text_body, html_body, attempts FROM mail_outbox
-             WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
-             ORDER BY created_at, message_id LIMIT $2",
+            "UPDATE mail_outbox SET next_attempt_at = $3
+             WHERE message_id IN (
+                 SELECT message_id FROM mail_outbox
+                 WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
+                 ORDER BY created_at, message_id LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING message_id, recipient, subject, text_body, html_body, attempts",
         )
         .bind(now)
         .bind(BATCH)
+        .bind(now + LEASE)
         .fetch_all(&self.pool)
         .await?;
+        // Oldest first (a Message-ID begins with its time-ordered UUID).
+        let mut waiting = waiting;
+        waiting.sort();
+        let leased: Vec<String> = waiting.iter().map(|mail| mail.0.clone()).collect();
         let mut run = Run::default();
         for (message_id, recipient, subject, text, html, attempts) in waiting {
             let message = mail::build(mailer, &message_id, &recipient, &subject, text, html);
@@ -324,7 +370,8 @@ impl Notifier {
                     .send(message)
                     .await
                     .map(|_| ())
-                    .map_err(|error| (error.is_permanent(), format!("{error:#}"))),
+                    .map_err(|error| (refuses_recipient(&error), format!("{error:#}"))),
+                // An address lettre cannot even write is as good as refused.
                 Err(error) => Err((true, format!("{error:#}"))),
             };
             match outcome {
@@ -339,26 +386,49 @@ impl Notifier {
                     .await?;
                     run.sent += 1;
                 }
-                Err((permanent, error)) => {
+                Err((true, error)) => {
                     run.failed += 1;
-                    let pause = pause_after(attempts + 1);
-                    tracing::warn!(message_id, error, permanent, retry_in = ?pause, "a reminder mail was not sent");
+                    tracing::warn!(
+                        message_id,
+                        error,
+                        "a reminder mail's recipient was refused; it is given up"
+                    );
                     sqlx::query(
-                        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2,
-                                next_attempt_at = $3,
-                                given_up_at = CASE WHEN $4 THEN $5 END
+                        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, given_up_at = $3
                          WHERE message_id = $1",
                     )
                     .bind(&message_id)
                     .bind(&error)
-                    .bind(now + pause)
-                    .bind(permanent)
                     .bind(now)
                     .execute(&self.pool)
                     .await?;
-                    if !permanent {
-                        break;
-                    }
+                }
+                Err((false, error)) => {
+                    run.failed += 1;
+                    let pause = pause_after(attempts + 1);
+                    tracing::warn!(message_id, error, retry_in = ?pause, "a reminder mail was not sent; the outbox waits");
+                    let mut transaction = self.pool.begin().await?;
+                    sqlx::query(
+                        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2
+                         WHERE message_id = $1",
+                    )
+                    .bind(&message_id)
+                    .bind(&error)
+                    .execute(&mut *transaction)
+                    .await?;
+                    // The whole outbox waits, the leased rest too: the server is not
+                    // asked again before the pause is over.
+                    sqlx::query(
+                        "UPDATE mail_outbox SET next_attempt_at = $1
+                         WHERE sent_at IS NULL AND given_up_at IS NULL
+                           AND (next_attempt_at < $1 OR message_id = ANY($2))",
+                    )
+                    .bind(now + pause)
+                    .bind(&leased)
+                    .execute(&mut *transaction)
+                    .await?;
+                    transaction.commit().await?;
+                    break;
                 }
             }
         }
