@@ -62,7 +62,7 @@ impl ReminderRules {
                 _ => {
                     problems.push(super::FieldError::new(
                         field,
-                        format!("Skriv {what} som ett helt antal dagar, från 1 till 365."),
+                        format!("{what}: skriv ett helt antal dagar, från 1 till 365."),
                     ));
                     0
                 }
@@ -72,18 +72,14 @@ impl ReminderRules {
             report_days_before: days(
                 "report_days_before",
                 report_days_before,
-                "hur många dagar före periodens slut statusrapporten påminns om",
+                "Dagar före periodens slut",
             ),
             item_waiting_days: days(
                 "item_waiting_days",
                 item_waiting_days,
-                "hur länge en skrivelse får vänta på svar",
+                "Dagar en skrivelse får vänta",
             ),
-            silent_days: days(
-                "silent_days",
-                silent_days,
-                "hur länge en strategi får vara utan insatser",
-            ),
+            silent_days: days("silent_days", silent_days, "Dagar utan insatser"),
         };
         if problems.is_empty() {
             Ok(rules)

@@ -131,6 +131,12 @@ impl Queries {
             .collect())
     }
 
+    /// How many things are due for one person, checked afresh (a page shown after a change
+    /// the person made).
+    pub async fn todo_count_now(&self, actor: &Actor) -> Result<usize, AppError> {
+        Ok(self.due().await?.count_for(actor))
+    }
+
     /// How many things are due for one person (the count in the header): from what was
     /// due a moment ago (at most [`COUNT_TRUSTS`]) on the same day, else checked afresh.
     pub async fn todo_count(&self, actor: &Actor) -> Result<usize, AppError> {
@@ -200,11 +206,22 @@ impl Queries {
         .fetch_all(&self.pool)
         .await?;
         let cases: Vec<(Uuid, String, serde_json::Value, OffsetDateTime)> = sqlx::query_as(
-            "SELECT case_id, area, assignee, updated_at FROM cases
+            "SELECT case_id, area, assignee, coalesce(assigned_at, updated_at) FROM cases
              WHERE status <> 'avslutad' AND assignee IS NOT NULL AND area IS NOT NULL",
         )
         .fetch_all(&self.pool)
         .await?;
+        // A case is a person's to do only while they are an enabled member of its area's
+        // team (an assignment by id or by name may name someone else).
+        let team: Vec<(Uuid, Vec<String>)> = sqlx::query_as(
+            "SELECT user_id, areas FROM users WHERE disabled_at IS NULL AND role = 'omradesteam'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let in_team = |user_id: Uuid, area: &str| {
+            team.iter()
+                .any(|(id, areas)| *id == user_id && areas.iter().any(|a| a == area))
+        };
         Ok(Facts {
             today,
             cycle,
@@ -237,12 +254,21 @@ impl Queries {
                 .collect(),
             assigned_cases: cases
                 .into_iter()
-                .filter_map(|(case_id, area, assignee, updated_at)| {
+                .filter_map(|(case_id, area, assignee, assigned_at)| {
+                    let assignee = serde_json::from_value::<Assignee>(assignee).ok()?;
+                    if let Assignee::TeamMember {
+                        user_id: Some(user_id),
+                        ..
+                    } = &assignee
+                        && !in_team(*user_id, &area)
+                    {
+                        return None;
+                    }
                     Some(AssignedCase {
                         case_id,
                         area,
-                        assignee: serde_json::from_value::<Assignee>(assignee).ok()?,
-                        since: crate::clock::local(updated_at).date(),
+                        assignee,
+                        since: crate::clock::local(assigned_at).date(),
                     })
                 })
                 .collect(),
@@ -304,10 +330,21 @@ pub fn describe(due: &Due, plan: &Plan, areas: &[(String, String)]) -> Todo {
                 ItemKind::Fraga | ItemKind::Eskalering => "svar",
                 ItemKind::Rapport | ItemKind::Information => "att mottagandet bekräftas",
             };
+            let to = match &forum {
+                Forum::AreaTeam(team) => format!("områdesteamet i {}", area(team.as_str())),
+                Forum::ProcessOwner(process) => format!(
+                    "processägaren för ”{}”",
+                    plan.node(NodeKind::Process, process.as_str())
+                        .map(|node| node.text("title").to_owned())
+                        .unwrap_or_else(|| process.to_string())
+                ),
+                Forum::Council => "Integrationsrådet".to_owned(),
+                Forum::Committee => "Integrationsberedningen".to_owned(),
+                Forum::Coordinator => "verksamhetsutvecklaren för integration".to_owned(),
+            };
             let mut about = format!(
-                "{} till {} har väntat på {waits_for} sedan {}",
+                "{} till {to} har väntat på {waits_for} sedan {}",
                 item_kind(kind),
-                crate::domain::item::forum_name(&forum, plan, areas),
                 date(due.named_day.unwrap_or(due.since))
             );
             if let Some(strategy_id) = &due.strategy {
@@ -368,6 +405,6 @@ fn item_kind(kind: ItemKind) -> &'static str {
         ItemKind::Eskalering => "En eskalering",
         ItemKind::Rapport => "En rapport",
         ItemKind::Fraga => "En fråga",
-        ItemKind::Information => "En information",
+        ItemKind::Information => "En skrivelse med information",
     }
 }

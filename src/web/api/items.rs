@@ -90,7 +90,7 @@ pub struct AnswerRequest {
     responses(
         (status = 200, description = "Svaret är sparat", body = Created),
         (status = 404, description = "Skrivelsen finns inte", body = ErrorBody),
-        (status = 409, description = "Redan besvarat eller stängt", body = ErrorBody),
+        (status = 409, description = "Redan besvarad eller stängd", body = ErrorBody),
         (status = 422, description = "Ogiltiga uppgifter", body = ErrorBody)))]
 pub async fn answer(
     State(state): State<AppState>,

@@ -151,6 +151,37 @@ impl PageUser {
     }
 }
 
+/// How many things are due for the person (the header's count). A page shown after their
+/// change (`?efter=`) first waits, bounded, for the read models the count reads, and counts
+/// afresh; any other trusts a check made a moment ago.
+async fn todo_count(
+    state: &AppState,
+    parts: &Parts,
+    actor: &crate::domain::actor::Actor,
+) -> Option<usize> {
+    let after = parts.uri.query().and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "efter")
+            .and_then(|(_, value)| value.parse::<i64>().ok())
+    });
+    let counted = match after {
+        Some(position) => {
+            let _ = state
+                .queries
+                .settle(
+                    Some(position),
+                    &["strategy_overview", "council_flow", "cases"],
+                )
+                .await;
+            state.queries.todo_count_now(actor).await
+        }
+        None => state.queries.todo_count(actor).await,
+    };
+    counted
+        .inspect_err(|error| tracing::warn!(error = %error, "counting what is due failed"))
+        .ok()
+}
+
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
@@ -163,14 +194,7 @@ impl FromRequestParts<AppState> for PageUser {
                 user: session.user.clone(),
                 csrf: session.csrf_token.clone(),
                 // The count is a help, not the page: a failure to count leaves it out.
-                todo: state
-                    .queries
-                    .todo_count(&session.user.actor())
-                    .await
-                    .inspect_err(
-                        |error| tracing::warn!(error = %error, "counting what is due failed"),
-                    )
-                    .ok(),
+                todo: todo_count(state, parts, &session.user.actor()).await,
                 request_id: parts
                     .headers
                     .get("x-request-id")

@@ -220,6 +220,11 @@ pub async fn rules(
         .await
     {
         Ok(done) => see_other(&format!("{}?efter={}#regler", paths::Todo, done.position)),
+        // The same rules again: said beside the form, not on a page of its own.
+        Err(crate::app::AppError::Domain(crate::domain::DomainError::Conflict(message))) => {
+            let errors = FormErrors(vec![("report_days_before".to_owned(), message)]);
+            todo_page(&state, &user, false, &fields, &errors).await
+        }
         Err(error) => match FormErrors::from_refusal(&error) {
             Some(errors) => todo_page(&state, &user, false, &fields, &errors).await,
             None => refused(error),
