@@ -16,6 +16,7 @@ use insats::notifications::{MailSettings, Mailer, Notifier};
 struct SmtpServer {
     port: u16,
     folder: PathBuf,
+    refused: Vec<String>,
     process: Option<Child>,
 }
 
@@ -32,12 +33,21 @@ impl SmtpServer {
         Self {
             port,
             folder,
+            refused: Vec::new(),
             process: None,
         }
     }
 
     fn started() -> Self {
         let mut server = Self::reserved();
+        server.start();
+        server
+    }
+
+    /// A server that refuses these recipients (550), as one does an address it does not know.
+    fn refusing(addresses: &[&str]) -> Self {
+        let mut server = Self::reserved();
+        server.refused = addresses.iter().map(|a| a.to_string()).collect();
         server.start();
         server
     }
@@ -49,6 +59,11 @@ impl SmtpServer {
             .args(["--port", &self.port.to_string()])
             .arg("--dir")
             .arg(&self.folder)
+            .args(
+                self.refused
+                    .iter()
+                    .flat_map(|address| ["--refuse", address.as_str()]),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the SMTP server (pip install aiosmtpd)");
@@ -153,7 +168,7 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
     let plan = services.plan().await.unwrap();
     let process = plan.process_of("matchningsmetodik").unwrap().to_owned();
     let (owner, owner_token) = app.user("processagare", &[], &[&process]).await;
-    let (council, _) = app.user("integrationsrad", &[], &[]).await;
+    let (council, council_token) = app.user("integrationsrad", &[], &[]).await;
     let (team, team_token) = app.user("omradesteam", &["araby"], &[]).await;
     choose_mail(&app, &owner, "immediate").await;
     choose_mail(&app, &council, "digest").await;
@@ -250,6 +265,28 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
                 .ends_with("@insats.vaxjo.se>")
         );
     }
+
+    // Answering the skrivelse takes it off the council's list.
+    let queries =
+        insats::queries::Queries::new(app.db.pool.clone(), insats(&app).with_clock(clock.clone()));
+    let waiting = |todos: &[insats::queries::todo::Todo]| {
+        todos
+            .iter()
+            .filter(|todo| todo.due.rule == insats::domain::reminders::Rule::ItemWaiting)
+            .count()
+    };
+    assert_eq!(waiting(&queries.todo(&council.actor()).await.unwrap()), 1);
+    let item_id = body["id"].as_str().unwrap();
+    let (status, answered) = app
+        .post_as(
+            Some(&council_token),
+            &format!("/api/v1/items/{item_id}/answer"),
+            json!({"text": "Vi tar upp det på nästa möte."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answered}");
+    crate::helpers::caught_up(&app.db.pool).await;
+    assert_eq!(waiting(&queries.todo(&council.actor()).await.unwrap()), 0);
 
     // Nothing new: nothing more is sent, however often the notifier runs.
     clock.advance(time::Duration::hours(3));
@@ -401,6 +438,23 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
     assert_eq!(follow_up.last().unwrap().data["silent_days"], 30);
     let page = coordinator.get("/att-gora").await;
     assert_eq!(page.attr("#silent_days", "value").unwrap(), "30");
+    // The same rules again are said beside the form.
+    let again = coordinator
+        .submit(
+            "/att-gora/regler",
+            &[
+                ("report_days_before", "7"),
+                ("item_waiting_days", "7"),
+                ("silent_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert!(
+        again.text(".error-summary").contains("redan de reglerna"),
+        "{}",
+        again.body
+    );
 }
 
 #[tokio::test]
@@ -444,7 +498,11 @@ async fn a_mail_server_that_is_down_loses_nothing_and_one_instance_of_two_sends(
     let (council, _) = app.user("integrationsrad", &[], &[]).await;
     choose_mail(&app, &council, "immediate").await;
     let other = self::notifier(&app, &clock, &server);
-    let (a, b) = tokio::join!(notifier.tick(), other.tick());
+    let (a, b) = (notifier.clone(), other.clone());
+    let (a, b) = tokio::join!(
+        tokio::spawn(async move { a.tick().await.unwrap() }),
+        tokio::spawn(async move { b.tick().await.unwrap() }),
+    );
     let sent: u64 = [a.unwrap(), b.unwrap()]
         .into_iter()
         .flatten()
@@ -467,6 +525,9 @@ async fn a_mail_server_that_is_down_loses_nothing_and_one_instance_of_two_sends(
         .execute(&app.db.pool)
         .await
         .unwrap();
+    // Its lease runs out first.
+    assert_eq!(notifier.tick().await.unwrap().unwrap().sent, 0);
+    clock.advance(time::Duration::minutes(11));
     assert_eq!(notifier.tick().await.unwrap().unwrap().sent, 1);
     let mails = server.mails();
     assert_eq!(mails.len(), 3);
@@ -495,4 +556,105 @@ async fn a_mail_server_that_is_down_loses_nothing_and_one_instance_of_two_sends(
     // INSATS_SMTP_URL without a sender is refused.
     let (code, _) = notifications_command(&app, &["status"], &mail[..1]);
     assert_ne!(code, 0);
+}
+
+#[tokio::test]
+async fn the_daily_digest_is_written_once_in_the_morning_and_a_refused_address_is_given_up() {
+    let app = TestApp::spawn().await;
+    let (council, council_token) = app.user("integrationsrad", &[], &[]).await;
+    let (committee, _) = app.user("integrationsberedning", &[], &[]).await;
+    let (team, team_token) = app.user("omradesteam", &["araby"], &[]).await;
+    let (status, body) = app
+        .post_as(
+            Some(&council_token),
+            "/api/v1/items",
+            json!({"from": "integrationsrad", "to": "integrationsberedning", "kind": "fraga", "title": "Budget", "text": "?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    choose_mail(&app, &council, "digest").await;
+    choose_mail(&app, &committee, "immediate").await;
+    choose_mail(&app, &team, "none").await;
+    sqlx::query("UPDATE users SET mail_choice = 'none' WHERE role = 'samordnare'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let raise = |title: &'static str| {
+        let (app, token) = (&app, team_token.clone());
+        async move {
+            let (status, body) = app
+                .post_as(
+                    Some(&token),
+                    "/api/v1/items",
+                    json!({"from": "omradesteam:araby", "to": "integrationsrad", "kind": "fraga", "title": title, "text": "?"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            crate::helpers::caught_up(&app.db.pool).await;
+        }
+    };
+    raise("Lokaler").await;
+    // The committee member's address is one the server does not know.
+    let server = SmtpServer::refusing(&[&committee.email]);
+    let clock = Clock::fixed(morning(130) - time::Duration::hours(2));
+    let notifier = notifier(&app, &clock, &server);
+
+    // 06:00: the council member's reminders are decided but wait for the digest hour; the
+    // committee member's mail goes at once, and its address is refused for good.
+    let run = notifier.tick().await.unwrap().unwrap();
+    assert!(run.decided > 0);
+    let council_mails = |server: &SmtpServer| {
+        server
+            .mails()
+            .into_iter()
+            .filter(|m| m["to"][0] == council.email.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert!(council_mails(&server).is_empty(), "nothing before seven");
+    // 14:00, the first run after seven: the digest, once.
+    clock.advance(time::Duration::hours(8));
+    notifier.tick().await.unwrap().unwrap();
+    assert_eq!(council_mails(&server).len(), 1);
+    let digest = &council_mails(&server)[0];
+    assert!(digest["subject"].as_str().unwrap().contains("i dag"));
+    assert!(
+        digest["text"]
+            .as_str()
+            .unwrap()
+            .contains("En fråga till Integrationsrådet")
+    );
+    // Something due later that day waits for the next morning's digest.
+    raise("Tolkar").await;
+    clock.advance(time::Duration::hours(1));
+    let run = notifier.tick().await.unwrap().unwrap();
+    assert_eq!(run.decided, 1, "{run:?}");
+    assert_eq!(council_mails(&server).len(), 1);
+    clock.advance(time::Duration::hours(16)); // 07:00 the next day
+    notifier.tick().await.unwrap().unwrap();
+    let mails = council_mails(&server);
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1]["subject"].as_str().unwrap().contains("1 ny sak"),
+        "{}",
+        mails[1]
+    );
+
+    // The committee member's mail was refused for good and given up, not retried.
+    let refused: Vec<(Option<OffsetDateTime>, Option<String>)> =
+        sqlx::query_as("SELECT given_up_at, last_error FROM mail_outbox WHERE recipient = $1")
+            .bind(&committee.email)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(refused.len(), 1, "the committee member's one mail");
+    for (given_up, error) in &refused {
+        assert!(given_up.is_some(), "{error:?}");
+        assert!(error.as_deref().unwrap_or("").contains("550"), "{error:?}");
+    }
+    assert!(
+        server
+            .mails()
+            .iter()
+            .all(|m| m["to"][0] != committee.email.as_str())
+    );
 }

@@ -2,9 +2,10 @@
 one, decoded, as a JSON file into a folder: the envelope's sender and recipients, the
 Message-ID, the subject, and the plain-text and HTML parts.
 
-    python3 tests/mail/smtp_sink.py --port 2525 --dir /tmp/mails
+    python3 tests/mail/smtp_sink.py --port 2525 --dir /tmp/mails [--refuse ADDRESS]…
 
-It prints "ready" once it listens, and runs until it is stopped.
+With --refuse it answers "550 no such mailbox" for that recipient, as a server does for an
+address it does not know. It prints "ready" once it listens, and runs until it is stopped.
 """
 
 import argparse
@@ -21,9 +22,16 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, refused):
         self.folder = folder
+        self.refused = set(address.lower() for address in refused)
         self.count = itertools.count()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
@@ -49,9 +57,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--refuse", action="append", default=[])
     arguments = parser.parse_args()
     os.makedirs(arguments.dir, exist_ok=True)
-    controller = Controller(Sink(arguments.dir), hostname="127.0.0.1", port=arguments.port)
+    controller = Controller(Sink(arguments.dir, arguments.refuse), hostname="127.0.0.1", port=arguments.port)
     controller.start()
     print("ready", flush=True)
     stopped = threading.Event()
