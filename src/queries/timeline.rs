@@ -101,35 +101,27 @@ impl Entry {
         .ok()
         .map(|decoded| decoded.event)
     }
+}
 
-    /// What happened, in Swedish.
-    pub fn summary(&self) -> String {
-        match self.event() {
-            Some(event) => crate::domain::describe::describe(&event),
-            None => self.event_type.clone(),
-        }
-    }
-
-    /// What happened, in Swedish, with forums named as people know them (areas by their
-    /// names, process owners by their process's title) where the log holds ids.
-    pub fn summary_in(
-        &self,
-        plan: &crate::domain::plan::Plan,
-        areas: &[(String, String)],
-    ) -> String {
-        use crate::domain::catalogue::DomainEvent;
-        use crate::domain::item::{ItemEvent, forum_name};
-        match self.event() {
-            Some(DomainEvent::Item(ItemEvent::ItemRaised { item, .. })) => format!(
-                "{} från {} till {}: {}",
-                item.kind.label(),
-                forum_name(&item.from, plan, areas),
-                forum_name(&item.to, plan, areas),
-                item.title.as_str()
-            ),
-            Some(event) => crate::domain::describe::describe(&event),
-            None => self.event_type.clone(),
-        }
+/// What happened, in Swedish, with forums named as people know them (areas by their names,
+/// process owners by their process's title) where the log holds ids.
+fn summary_of(
+    event: Option<&DomainEvent>,
+    event_type: &str,
+    plan: &crate::domain::plan::Plan,
+    areas: &[(String, String)],
+) -> String {
+    use crate::domain::item::{ItemEvent, forum_name};
+    match event {
+        Some(DomainEvent::Item(ItemEvent::ItemRaised { item, .. })) => format!(
+            "{} från {} till {}: {}",
+            item.kind.label(),
+            forum_name(&item.from, plan, areas),
+            forum_name(&item.to, plan, areas),
+            item.title.as_str()
+        ),
+        Some(event) => crate::domain::describe::describe(event),
+        None => event_type.to_owned(),
     }
 }
 
@@ -327,32 +319,25 @@ pub struct ActivityFacts {
 }
 
 impl ActivityFacts {
-    /// The facts of an activity's entry, read through the catalogue from its data.
-    fn of(event_type: &str, data: &Value) -> Option<Self> {
+    /// The facts of an activity's entry, from its decoded event.
+    fn of(event: Option<&DomainEvent>) -> Option<Self> {
         use crate::domain::activity::ActivityEvent;
-        use crate::domain::catalogue::{DomainEvent, decode};
-        let decoded = decode(
-            event_type,
-            crate::domain::event::SCHEMA_VERSION,
-            data.clone(),
-        )
-        .ok()?;
-        let (activity_id, details) = match decoded.event {
+        let (activity_id, details) = match event? {
             DomainEvent::Activity(ActivityEvent::ActivityLogged {
                 activity_id,
                 details,
                 ..
-            }) => (activity_id, details),
-            DomainEvent::Activity(ActivityEvent::ActivityCorrected {
+            })
+            | DomainEvent::Activity(ActivityEvent::ActivityCorrected {
                 activity_id,
                 details,
                 ..
-            }) => (activity_id, details),
+            }) => (*activity_id, details),
             _ => return None,
         };
         Some(Self {
             activity_id,
-            partners: details.partners.into_iter().map(|p| p.name).collect(),
+            partners: details.partners.iter().map(|p| p.name.clone()).collect(),
             participants: details.participants,
             follow_up: details.follow_up,
         })
@@ -367,14 +352,19 @@ pub struct EntryActor {
     pub role: Option<String>,
 }
 
-impl From<Entry> for TimelineItem {
-    fn from(entry: Entry) -> Self {
+impl TimelineItem {
+    /// The item an entry shows, its event decoded once (for the summary and an activity's
+    /// facts), and forums named as people know them.
+    fn shown(entry: Entry, plan: &crate::domain::plan::Plan, areas: &[(String, String)]) -> Self {
+        let event = entry.event();
+        let summary = summary_of(event.as_ref(), &entry.event_type, plan, areas);
+        let activity = ActivityFacts::of(event.as_ref());
         Self {
             position: entry.position,
             area: entry.area.clone(),
             date: entry.entry_date.to_string(),
             recorded_at: crate::event_log::chain::format_timestamp(entry.recorded_at),
-            summary: entry.summary(),
+            summary,
             actor: EntryActor {
                 name: entry.actor_name.clone(),
                 role: entry.actor_role.clone(),
@@ -384,7 +374,7 @@ impl From<Entry> for TimelineItem {
             case_id: entry.case_id(),
             item_id: entry.item_id(),
             secret: false,
-            activity: ActivityFacts::of(&entry.event_type, &entry.data),
+            activity,
             kind: entry.kind,
             event_type: entry.event_type,
             data: entry.data,
@@ -479,9 +469,7 @@ impl super::Queries {
             .into_iter()
             .zip(secret)
             .map(|(entry, secret)| {
-                let summary = entry.summary_in(&plan, &names);
-                let mut item = TimelineItem::from(entry);
-                item.summary = summary;
+                let mut item = TimelineItem::shown(entry, &plan, &names);
                 item.secret = secret;
                 item
             })
