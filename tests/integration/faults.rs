@@ -352,7 +352,11 @@ async fn kill_9_of_postgres_under_write_load_loses_no_acknowledged_write() {
         acknowledged.len() > 50,
         "the writers got through between the crashes"
     );
-    assert!(refused > 0, "the crashes were felt");
+    // A write sent while the server was down is refused (503) or waits for a connection
+    // until the restarted server takes it; on a busy machine the restarts can be quick
+    // enough that every write waited. Either is right; what must hold is below: every
+    // acknowledged write is in the log.
+    eprintln!("{refused} writes were refused during the crashes");
 
     // Every acknowledged write is in the log; Insats reconnected without a restart.
     let deadline = Instant::now() + Duration::from_secs(30);
