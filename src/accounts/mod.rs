@@ -160,7 +160,9 @@ pub struct NewUser {
     pub password: String,
 }
 
-const USER_COLUMNS: &str = "user_id, email, name, role, areas, processes, disabled_at, mail_choice";
+/// The columns a [`User`] is read from.
+pub const USER_COLUMNS: &str =
+    "user_id, email, name, role, areas, processes, disabled_at, mail_choice";
 
 /// A random secret for a client to hold, and its SHA-256 for the database.
 fn new_secret(prefix: &str) -> (String, Vec<u8>) {

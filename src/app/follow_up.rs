@@ -251,11 +251,10 @@ impl Services {
 /// The id of the item that sends an issued report to the committee: derived from the
 /// report's, so that it is sent once.
 fn sent_item_id(report_id: Uuid) -> Uuid {
-    let digest = Sha256::new()
-        .chain_update(b"insats report sent to integrationsberedning v1")
-        .chain_update(report_id.as_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    super::submission::uuid_of(
+        &Sha256::new()
+            .chain_update(b"insats report sent to integrationsberedning v1")
+            .chain_update(report_id.as_bytes())
+            .finalize(),
+    )
 }

@@ -202,6 +202,18 @@ impl Services {
     pub async fn areas(&self) -> Result<Arc<Areas>, AppError> {
         self.areas.current(&self.store).await
     }
+
+    /// Each area's id and name, in the order they were added (for naming forums and areas
+    /// in words where the log holds ids).
+    pub async fn area_names(&self) -> Result<Vec<(String, String)>, AppError> {
+        Ok(self
+            .areas()
+            .await?
+            .all()
+            .iter()
+            .map(|area| (area.id.to_string(), area.name.clone()))
+            .collect())
+    }
 }
 
 /// The areas folded from their stream, shared by every request of this instance. Pages

@@ -98,6 +98,12 @@ fn derived(user_id: Uuid, key: &str, purpose: &str) -> Uuid {
         key.as_bytes(),
         purpose.as_bytes(),
     ]);
+    uuid_of(&digest)
+}
+
+/// A version-8 UUID of a digest's first sixteen bytes: an id that follows from what it was
+/// derived from.
+pub(crate) fn uuid_of(digest: &[u8]) -> Uuid {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid()

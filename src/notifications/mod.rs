@@ -29,7 +29,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::{MailChoice, User};
+use crate::accounts::{MailChoice, USER_COLUMNS, User};
 use crate::domain::reminders::Due;
 use crate::queries::Queries;
 use crate::queries::todo::{concerns, describe};
@@ -201,19 +201,11 @@ impl Notifier {
         let now = self.now();
         let due = self.queries.due().await?;
         let plan = self.queries.services().plan().await?;
-        let areas: Vec<(String, String)> = self
-            .queries
-            .services()
-            .areas()
-            .await?
-            .all()
-            .iter()
-            .map(|area| (area.id.to_string(), area.name.clone()))
-            .collect();
-        let users: Vec<User> = sqlx::query_as(
-            "SELECT user_id, email, name, role, areas, processes, disabled_at, mail_choice
-             FROM users WHERE disabled_at IS NULL AND mail_choice <> 'none' ORDER BY email",
-        )
+        let areas = self.queries.services().area_names().await?;
+        let users: Vec<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users
+             WHERE disabled_at IS NULL AND mail_choice <> 'none' ORDER BY email"
+        )))
         .fetch_all(&self.pool)
         .await?;
         let digest_time = crate::clock::local(now).hour() >= DIGEST_HOUR;

@@ -457,14 +457,7 @@ impl super::Queries {
         )
         .await?;
         let plan = self.services().plan().await?;
-        let names: Vec<(String, String)> = self
-            .services()
-            .areas()
-            .await?
-            .all()
-            .iter()
-            .map(|area| (area.id.to_string(), area.name.clone()))
-            .collect();
+        let names = self.services().area_names().await?;
         Ok(entries
             .into_iter()
             .zip(secret)

@@ -37,6 +37,9 @@ pub struct DueCache {
     checked: Mutex<Option<std::time::Instant>>,
 }
 
+/// The read models the list reads: a page shown after a change waits for these.
+pub const READS: [&str; 3] = ["strategy_overview", "council_flow", "cases"];
+
 /// How long the count in the header may trust the last check (every page shows it; the
 /// list itself and the mails always check).
 const COUNT_TRUSTS: std::time::Duration = std::time::Duration::from_secs(1);
@@ -117,12 +120,7 @@ impl Queries {
     pub async fn todo(&self, actor: &Actor) -> Result<Vec<Todo>, AppError> {
         let due = self.due().await?;
         let plan = self.services.plan().await?;
-        let areas = self.services.areas().await?;
-        let names: Vec<(String, String)> = areas
-            .all()
-            .iter()
-            .map(|area| (area.id.to_string(), area.name.clone()))
-            .collect();
+        let names = self.services.area_names().await?;
         Ok(due
             .all
             .iter()

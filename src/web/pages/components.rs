@@ -226,14 +226,7 @@ pub async fn area_name(state: &crate::web::AppState, area: &str) -> String {
 }
 
 pub async fn area_names(state: &crate::web::AppState) -> Result<Vec<(String, String)>, AppError> {
-    Ok(state
-        .services
-        .areas()
-        .await?
-        .all()
-        .iter()
-        .map(|area| (area.id.to_string(), area.name.clone()))
-        .collect())
+    state.services.area_names().await
 }
 
 /// A forum's name for people: areas by their names and process owners by their process's

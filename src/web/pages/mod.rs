@@ -168,10 +168,7 @@ async fn todo_count(
         Some(position) => {
             let _ = state
                 .queries
-                .settle(
-                    Some(position),
-                    &["strategy_overview", "council_flow", "cases"],
-                )
+                .settle(Some(position), &crate::queries::todo::READS)
                 .await;
             state.queries.todo_count_now(actor).await
         }

@@ -40,12 +40,7 @@ pub async fn list(
     user: PageUser,
     Query(after): Query<After>,
 ) -> Response {
-    super::settle(
-        &state,
-        after.efter,
-        &["strategy_overview", "council_flow", "cases"],
-    )
-    .await;
+    super::settle(&state, after.efter, &crate::queries::todo::READS).await;
     todo_page(
         &state,
         &user,
