@@ -310,7 +310,8 @@ async fn refuse_oversized(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     // The one form that takes a file (a report PDF for the auditor) may be larger.
-    let limit = if request.uri().path() == crate::web::paths::AuditReportCheck.to_string() {
+    let upload = request.uri().path() == crate::web::paths::AuditReportCheck.to_string();
+    let limit = if upload {
         extract::UPLOAD_LIMIT
     } else {
         BODY_LIMIT
@@ -322,6 +323,12 @@ async fn refuse_oversized(
                 "Kroppen är för stor.",
             )
             .into_response()
+        } else if upload {
+            pages::error_page(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "Filen är för stor",
+                "Filen är större än Insats tar emot (32 MB). En rapport från Insats är mindre än så: kontrollera att det är rätt fil.",
+            )
         } else {
             pages::error_page(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,

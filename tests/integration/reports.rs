@@ -249,6 +249,17 @@ async fn an_issued_report_is_compiled_again_byte_for_byte_and_never_shows_secret
         "{}",
         empty.body
     );
+    // A file larger than Insats takes is refused with a sentence about the file.
+    let huge = vec![b'%'; 33 * 1024 * 1024];
+    let too_large = auditor
+        .upload(check, &[("csrf", &csrf)], ("pdf", "stor.pdf", &huge))
+        .await;
+    assert_eq!(too_large.status, 413);
+    assert!(
+        too_large.text("main").contains("Filen är större"),
+        "{}",
+        too_large.body
+    );
     // Without the session's token, nothing is checked.
     let forged = auditor
         .upload(check, &[], ("pdf", "rapport.pdf", &pdf))
