@@ -12,6 +12,46 @@ use crate::visitor::Visitor;
 use insats::clock::Clock;
 use insats::notifications::{MailSettings, Mailer, Notifier};
 
+/// A Python that has aiosmtpd: the machine's, or else one the tests make for themselves
+/// under `target/` (a virtual environment with aiosmtpd from PyPI), so that `cargo test`
+/// needs nothing installed by hand.
+fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let has_aiosmtpd = |python: &Path| {
+                Command::new(python)
+                    .args(["-c", "import aiosmtpd"])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|status| status.success())
+            };
+            let system = PathBuf::from("python3");
+            if has_aiosmtpd(&system) {
+                return system;
+            }
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/insats-smtp-python");
+            let python = venv.join("bin/python");
+            if !has_aiosmtpd(&python) {
+                let made = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .is_ok_and(|status| status.success())
+                    && Command::new(&python)
+                        .args(["-m", "pip", "install", "--quiet", "aiosmtpd>=1.4,<2"])
+                        .status()
+                        .is_ok_and(|status| status.success());
+                assert!(
+                    made && has_aiosmtpd(&python),
+                    "the mail tests need Python 3 with aiosmtpd (pip install aiosmtpd)"
+                );
+            }
+            python
+        })
+        .clone()
+}
+
 /// The SMTP server: a Python process on a port, writing mails to a folder.
 struct SmtpServer {
     port: u16,
@@ -54,7 +94,7 @@ impl SmtpServer {
 
     fn start(&mut self) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail/smtp_sink.py");
-        let process = Command::new("python3")
+        let process = Command::new(python())
             .arg(script)
             .args(["--port", &self.port.to_string()])
             .arg("--dir")
