@@ -27,11 +27,27 @@ const stamp = Date.now().toString(36);
 const checkedPages = [];
 const foreignRequests = [];
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-});
+// The day runs beside the rest of the test suite on a 2-core machine, where starting Chromium
+// has once taken longer than puppeteer's default 30 s. Give the start, and every step, room
+// to wait for a busy machine, and try the start a second time before giving up.
+const patience = 180_000;
+async function launch() {
+  const options = {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    pipe: true,
+    timeout: patience,
+    protocolTimeout: patience,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--no-default-browser-check"],
+  };
+  try {
+    return await puppeteer.launch(options);
+  } catch (error) {
+    console.log(`- Chromium did not start (${error.message}); trying once more`);
+    return await puppeteer.launch(options);
+  }
+}
+const browser = await launch();
 
 function step(text) {
   console.log(`- ${text}`);
@@ -41,6 +57,7 @@ function step(text) {
 async function session({ javascript = true, phone = false } = {}) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
+  page.setDefaultTimeout(patience);
   await page.setJavaScriptEnabled(javascript);
   if (phone) await page.setViewport({ width: 360, height: 740, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   else await page.setViewport({ width: 1280, height: 900 });
