@@ -171,28 +171,19 @@ pub async fn state_as_of(
     if history_behind(pool, strategy, cursor, time).await? {
         return state_from_log(pool, strategy, as_of).await;
     }
+    let keys = history_keys(pool, strategy).await?;
+    let mut query = sqlx::QueryBuilder::new(
+        "SELECT position, recorded_at, area, input FROM strategy_history WHERE strategy = ANY(",
+    );
+    query.push_bind(&keys).push(")");
+    up_to(&mut query, cursor, time);
+    query.push(" ORDER BY transaction_id, position");
     let rows: Vec<(
         i64,
         OffsetDateTime,
         Option<String>,
         sqlx::types::Json<replay::Input>,
-    )> = sqlx::query_as(
-        "WITH processes AS (
-                 SELECT DISTINCT 'process:' || process AS key FROM strategy_history
-                 WHERE strategy = $1 AND kind = 'defined'
-             )
-             SELECT position, recorded_at, area, input FROM strategy_history
-             WHERE (strategy = $1 OR strategy IN (SELECT key FROM processes))
-               AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2, $3))
-               AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-             ORDER BY transaction_id, position",
-    )
-    .bind(strategy)
-    .bind(cursor.map(|c| c.transaction_id))
-    .bind(cursor.map(|c| c.position))
-    .bind(time)
-    .fetch_all(pool)
-    .await?;
+    )> = query.build_query_as().fetch_all(pool).await?;
     let steps: Vec<replay::Step> = rows
         .into_iter()
         .map(|(position, recorded_at, area, input)| replay::Step {
@@ -205,6 +196,46 @@ pub async fn state_as_of(
     Ok(replay::replay(strategy, &steps))
 }
 
+/// The keys under which the history's read model keeps what a replay of `strategy` folds:
+/// the strategy itself, and each process it has belonged to (their owners' assignments).
+/// Asked for by key, so that each is a range of the read model's index.
+async fn history_keys(pool: &PgPool, strategy: &str) -> sqlx::Result<Vec<String>> {
+    let processes: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT process FROM strategy_history
+         WHERE strategy = $1 AND kind = 'defined' AND process IS NOT NULL",
+    )
+    .bind(strategy)
+    .fetch_all(pool)
+    .await?;
+    Ok(std::iter::once(strategy.to_owned())
+        .chain(
+            processes
+                .iter()
+                .map(|p| crate::projections::history::process_key(p)),
+        )
+        .collect())
+}
+
+/// Limits a read of the history's read model to the moment: up to a cursor, or a time.
+/// Only the condition the moment needs is written, so each reads as an index range.
+fn up_to(
+    query: &mut sqlx::QueryBuilder<sqlx::Postgres>,
+    cursor: Option<Cursor>,
+    time: Option<OffsetDateTime>,
+) {
+    if let Some(cursor) = cursor {
+        query
+            .push(" AND (transaction_id, position) <= (")
+            .push_bind(cursor.transaction_id)
+            .push(", ")
+            .push_bind(cursor.position)
+            .push(")");
+    }
+    if let Some(time) = time {
+        query.push(" AND recorded_at <= ").push_bind(time);
+    }
+}
+
 /// Whether the log holds an event of `strategy`, up to the moment, that the history's read
 /// model has not applied yet (it follows the log by a moment, or is being rebuilt). The
 /// auditor then gets the fold of the log itself, never a state that silently lacks events.
@@ -214,24 +245,36 @@ async fn history_behind(
     cursor: Option<Cursor>,
     time: Option<OffsetDateTime>,
 ) -> Result<bool, crate::app::AppError> {
-    let behind: Option<bool> = sqlx::query_scalar(
+    let checkpoint: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id, position FROM projection_checkpoints WHERE name = $1",
+    )
+    .bind(crate::projections::history::PROJECTION.name)
+    .fetch_optional(pool)
+    .await?;
+    let Some((transaction_id, position)) = checkpoint else {
+        return Ok(true);
+    };
+    // With the checkpoint's values in the statement (planned for them, not kept as a
+    // generic plan), and the tag tested per row rather than through the tags' index, this
+    // reads the few events past the checkpoint instead of every event of the strategy.
+    let behind: bool = sqlx::query_scalar(
         "SELECT EXISTS (
              SELECT 1 FROM events e
-             WHERE (e.transaction_id, e.position) > (c.transaction_id::text::xid8, c.position)
-               AND ($2::int8 IS NULL OR (e.transaction_id, e.position) <= ($2::int8::text::xid8, $3))
-               AND ($4::timestamptz IS NULL OR e.recorded_at <= $4)
-               AND e.tags @> ARRAY['strategy:' || $1])
-         FROM projection_checkpoints c WHERE c.name = $5",
+             WHERE (e.transaction_id, e.position) > ($1::int8::text::xid8, $2)
+               AND ($3::int8 IS NULL OR (e.transaction_id, e.position) <= ($3::int8::text::xid8, $4))
+               AND ($5::timestamptz IS NULL OR e.recorded_at <= $5)
+               AND $6 = ANY(e.tags))",
     )
-    .bind(strategy)
+    .persistent(false)
+    .bind(transaction_id)
+    .bind(position)
     .bind(cursor.map(|c| c.transaction_id))
     .bind(cursor.map(|c| c.position))
     .bind(time)
-    .bind(crate::projections::history::PROJECTION.name)
-    .fetch_optional(pool)
-    .await?
-    .flatten();
-    Ok(behind.unwrap_or(true))
+    .bind(format!("strategy:{strategy}"))
+    .fetch_one(pool)
+    .await?;
+    Ok(behind)
 }
 
 /// The state of `strategy` as of `as_of`, folded straight from the log: only the events up
@@ -429,13 +472,9 @@ pub struct StrategyPage {
     pub last_position: Option<i64>,
 }
 
-/// The latest `limit` events of a strategy's history up to a cursor, newest first.
-const HISTORY_LATEST: &str = crate::event_log::select_events!(
-    "WHERE ",
-    in_history!(),
-    " AND ($2::int8 IS NULL OR (transaction_id, position) <= ($2::int8::text::xid8, $3))
-      AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-     ORDER BY events.transaction_id DESC, events.position DESC LIMIT $5"
+/// Events of the log at the given positions, in commit order.
+const HISTORY_AT: &str = crate::event_log::select_events!(
+    "WHERE position = ANY($1) ORDER BY events.transaction_id, events.position"
 );
 
 /// What the auditor's page of `strategy` shows as of `as_of`, comparing with `compare`:
@@ -449,44 +488,31 @@ pub async fn page(
     listed: i64,
 ) -> Result<StrategyPage, crate::app::AppError> {
     let pool = store.pool();
-    let mut state = state_as_of(pool, strategy, as_of).await?;
-    open_report(privacy, &mut state).await?;
-    let compare = match compare {
-        Some(moment) => {
-            let mut before = state_as_of(pool, strategy, moment).await?;
-            open_report(privacy, &mut before).await?;
-            let changes = diff(&before, &state);
-            Some(Comparison {
-                as_of: moment,
-                state: before,
-                changes,
-            })
-        }
-        None => None,
+    // The states, the listed events and the history's extent are read side by side, each
+    // on its own connection.
+    let states = async {
+        let mut state = state_as_of(pool, strategy, as_of).await?;
+        open_report(privacy, &mut state).await?;
+        let compare = match compare {
+            Some(moment) => {
+                let mut before = state_as_of(pool, strategy, moment).await?;
+                open_report(privacy, &mut before).await?;
+                let changes = diff(&before, &state);
+                Some(Comparison {
+                    as_of: moment,
+                    state: before,
+                    changes,
+                })
+            }
+            None => None,
+        };
+        Ok::<_, crate::app::AppError>((state, compare))
     };
-    let (cursor, time) = moment(pool, as_of).await?;
-    let mut latest: Vec<RecordedEvent> = sqlx::query(HISTORY_LATEST)
-        .bind(format!("strategy:{strategy}"))
-        .bind(cursor.map(|c| c.transaction_id))
-        .bind(cursor.map(|c| c.position))
-        .bind(time)
-        .bind(listed)
-        .try_map(|row: PgRow| crate::event_log::event_from_row(&row))
-        .fetch_all(pool)
-        .await?;
-    latest.reverse();
-    let listed = opened(privacy, &latest).await?;
-    let (total, first_position, last_position): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
-        "WITH processes AS (
-                 SELECT DISTINCT 'process:' || process AS key FROM strategy_history
-                 WHERE strategy = $1 AND kind = 'defined'
-             )
-             SELECT count(*), min(position), max(position) FROM strategy_history
-             WHERE strategy = $1 OR strategy IN (SELECT key FROM processes)",
-    )
-    .bind(strategy)
-    .fetch_one(pool)
-    .await?;
+    let ((state, compare), listed, (total, first_position, last_position)) = tokio::try_join!(
+        states,
+        latest(pool, privacy, strategy, as_of, listed),
+        extent(pool, strategy),
+    )?;
     Ok(StrategyPage {
         strategy: strategy.to_owned(),
         as_of,
@@ -498,6 +524,54 @@ pub async fn page(
         first_position,
         last_position,
     })
+}
+
+/// The latest `listed` events of a strategy's history up to `as_of`, oldest first, opened
+/// for reading: the last of each key's range of the read model's index, merged, then read
+/// from the log as stored.
+async fn latest(
+    pool: &PgPool,
+    privacy: &crate::privacy::Privacy,
+    strategy: &str,
+    as_of: AsOf,
+    listed: i64,
+) -> Result<Vec<RecordedEvent>, crate::app::AppError> {
+    let (cursor, time) = moment(pool, as_of).await?;
+    let keys = history_keys(pool, strategy).await?;
+    let mut query = sqlx::QueryBuilder::new("SELECT h.position FROM unnest(");
+    query.push_bind(&keys).push(
+        "::text[]) AS k(key), LATERAL (
+             SELECT transaction_id, position FROM strategy_history
+             WHERE strategy = k.key",
+    );
+    up_to(&mut query, cursor, time);
+    query
+        .push(" ORDER BY transaction_id DESC, position DESC LIMIT ")
+        .push_bind(listed)
+        .push(") h ORDER BY h.transaction_id DESC, h.position DESC LIMIT ")
+        .push_bind(listed);
+    let positions: Vec<i64> = query.build_query_scalar().fetch_all(pool).await?;
+    let events: Vec<RecordedEvent> = sqlx::query(HISTORY_AT)
+        .bind(&positions)
+        .try_map(|row: PgRow| crate::event_log::event_from_row(&row))
+        .fetch_all(pool)
+        .await?;
+    Ok(opened(privacy, &events).await?)
+}
+
+/// How many events a strategy's history holds, and its first and last positions.
+async fn extent(
+    pool: &PgPool,
+    strategy: &str,
+) -> Result<(i64, Option<i64>, Option<i64>), crate::app::AppError> {
+    let keys = history_keys(pool, strategy).await?;
+    Ok(sqlx::query_as(
+        "SELECT count(*), min(position), max(position) FROM strategy_history
+         WHERE strategy = ANY($1)",
+    )
+    .bind(&keys)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Opens the latest report's comment in a state folded from sealed inputs.
