@@ -26,3 +26,9 @@ pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
+
+/// Insats's allocator, wherever it runs (the server, the CLI, the tests and benchmarks):
+/// a page is many small, short-lived values (rows, JSON, HTML), and glibc's allocator spent
+/// about a fifth of an older timeline page's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -6,8 +6,9 @@
 //! at most [`WAIT`]) and anything beyond that is refused as [`Busy`]. Forty wrong
 //! passwords sent at once used to take a fresh server from 44 MB to 804 MB of resident
 //! memory, and it stayed there: glibc's allocator kept every thread's 19 MiB in its
-//! arenas. Large blocks are therefore mapped and unmapped directly ([`init_allocator`]), so
-//! memory goes back to the system when a check ends.
+//! arenas. Insats now allocates through mimalloc, and each check ends by giving its memory
+//! back to the system ([`give_back_memory`]); what C code allocates through glibc maps large
+//! blocks directly ([`init_allocator`]).
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -65,12 +66,27 @@ async fn in_turn<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     let permit = tokio::time::timeout(WAIT, turns.running.acquire()).await;
     turns.waiting.fetch_sub(1, Ordering::AcqRel);
     let _permit = permit.map_err(|_| Busy)?.map_err(|_| Busy)?;
-    tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+    tokio::task::spawn_blocking(move || {
+        let done = work();
+        give_back_memory();
+        done
+    })
+    .await
+    .map_err(|_| Busy)
+}
+
+/// Gives the memory of a finished password check (argon2's 19 MiB) back to the system at
+/// once: the allocator would otherwise keep it a while for the thread that freed it, and a
+/// burst of logins would leave the server that much larger.
+fn give_back_memory() {
+    // SAFETY: mi_collect only frees and purges memory the allocator holds unused.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 /// Makes glibc map blocks of a mebibyte or more directly instead of keeping them in its
 /// arenas after they are freed (its threshold otherwise rises to the largest block freed,
-/// here argon2's 19 MiB, and every blocking thread's arena keeps one).
+/// here argon2's 19 MiB, and every blocking thread's arena keeps one). Insats allocates
+/// through mimalloc (`lib.rs`); this still holds for what C code allocates through glibc.
 pub fn init_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
