@@ -102,18 +102,13 @@ pub async fn open_items_page(
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(Vec<OpenItem>, i64)> {
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM flow_items WHERE closed_at IS NULL AND answered_at IS NULL {OPEN_ITEM_FILTER}"
-    )))
-    .bind(&filter.kind)
-    .bind(&filter.from_forum)
-    .bind(&filter.area)
-    .bind(filter.min_days)
-    .bind(filter.max_days)
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{OPEN_ITEM} {OPEN_ITEM_FILTER} ORDER BY raised_at DESC, item_id OFFSET $6 LIMIT $7"
+    use sqlx::{FromRow, Row};
+    // One statement: the count of what matches, and the page of it (none past the end).
+    let rows: Vec<(i64, Option<OpenItem>)> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH matching AS ({OPEN_ITEM} {OPEN_ITEM_FILTER})
+         SELECT c.total, p.* FROM (SELECT count(*) AS total FROM matching) c
+         LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY raised_at DESC, item_id
+                            OFFSET $6 LIMIT $7) p ON true"
     )))
     .bind(&filter.kind)
     .bind(&filter.from_forum)
@@ -122,8 +117,18 @@ pub async fn open_items_page(
     .bind(filter.max_days)
     .bind(offset)
     .bind(limit)
+    .try_map(|row: sqlx::postgres::PgRow| {
+        let total: i64 = row.try_get("total")?;
+        let item = match row.try_get::<Option<Uuid>, _>("item_id")? {
+            Some(_) => Some(OpenItem::from_row(&row)?),
+            None => None,
+        };
+        Ok((total, item))
+    })
     .fetch_all(pool)
     .await?;
+    let total = rows.first().map_or(0, |(total, _)| *total);
+    let items = rows.into_iter().filter_map(|(_, item)| item).collect();
     Ok((items, total))
 }
 

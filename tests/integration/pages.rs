@@ -745,6 +745,15 @@ async fn the_councils_open_items_are_newest_first_filtered_paged_and_new_since_t
         .get(&first.attr("a[rel=next]", "href").expect("a next page"))
         .await;
     assert_eq!(second.texts("tbody tr td:first-child a").len(), 3);
+    // Past the last page nothing is listed, and the count of what matches still holds.
+    let beyond = council.get("/rad/oppna?sida=5").await;
+    assert_eq!(beyond.status, 200);
+    assert!(beyond.texts("tbody tr td:first-child a").is_empty());
+    assert!(
+        beyond.text("nav[aria-label=Sidor]").contains("av 2"),
+        "{}",
+        beyond.text("main")
+    );
 
     let filtered = council
         .get("/rad/oppna?typ=information&fran=omradesteam%3Ateleborg")
