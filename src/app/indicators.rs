@@ -124,11 +124,11 @@ impl Services {
             }
         }
         let id = ctx.new_id("indicator values");
-        let mut attempt = 1;
-        loop {
+        let (plan, wanted) = (&plan, &wanted);
+        super::until_committed(move || async move {
             let mut outcome = Recorded::default();
             let mut batches = Vec::new();
-            for (indicator, kpi, observations) in &wanted {
+            for (indicator, kpi, observations) in wanted {
                 let stream = indicator::stream(indicator.as_str());
                 let (state, version) = self.load::<Indicator>(&stream).await?;
                 let events = state.observe(indicator, ValueSource::Kolada, kpi, observations);
@@ -142,22 +142,22 @@ impl Services {
                         }
                     }
                 }
-                let mut rows = self.to_new_events(ctx, &stream, state, events, None, &plan);
+                let mut rows = self.to_new_events(ctx, &stream, state, events, None, plan);
                 self.seal(&mut rows).await?;
                 batches.push((stream, version, rows));
             }
             if outcome.recorded + outcome.revised == 0 {
-                return Ok(outcome);
+                return Ok(super::Try::Done(outcome));
             }
-            match self.commit(ctx, id, batches).await {
-                Ok(done) => {
+            Ok(match super::Try::of(self.commit(ctx, id, batches).await)? {
+                super::Try::Done(done) => {
                     outcome.position = Some(done.position);
-                    return Ok(outcome);
+                    super::Try::Done(outcome)
                 }
-                Err(AppError::Conflict { .. }) if attempt < 5 => attempt += 1,
-                Err(error) => return Err(error),
-            }
-        }
+                super::Try::Raced(error) => super::Try::Raced(error),
+            })
+        })
+        .await
     }
 
     /// A figure the coordinator enters for `indicator`: recorded, or, for a year and unit

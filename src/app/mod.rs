@@ -307,39 +307,26 @@ impl Services {
         decide: impl Fn(&A) -> Result<Vec<A::Event>, AppError>,
     ) -> Result<Done, AppError> {
         let plan = self.plan().await?;
-        let mut attempt = 1;
-        loop {
+        let (plan, decide) = (&plan, &decide);
+        until_committed(move || async move {
             if let Some(done) = self.answered_before(ctx).await? {
-                return Ok(done);
+                return Ok(Try::Done(done));
             }
             let (state, version) = self.load::<A>(stream).await?;
             // A repeat that loads the state its first arrival left is refused by the domain
             // ("already exists"): it gets the first arrival's answer instead.
             let events = match decide(&state) {
                 Ok(events) => events,
-                Err(error) => return self.or_answered(ctx, Err(error)).await,
+                Err(error) => return self.or_answered(ctx, Err(error)).await.map(Try::Done),
             };
-            let mut new_events = self.to_new_events(ctx, stream, state, events, None, &plan);
+            let mut new_events = self.to_new_events(ctx, stream, state, events, None, plan);
             self.seal(&mut new_events).await?;
-            match self
-                .commit(ctx, id, vec![(stream.to_owned(), version, new_events)])
-                .await
-            {
-                Ok(done) => return Ok(done),
-                // Someone else appended to the stream in between: decide again on the newer
-                // state (the domain may now refuse), up to ten times before giving up with 409.
-                Err(AppError::Conflict { .. }) if attempt < CONFLICT_ATTEMPTS => {
-                    // A short, growing, jittered pause, so that writers racing on one
-                    // stream do not keep colliding.
-                    let mut jitter = [0u8; 1];
-                    rand::fill(&mut jitter);
-                    let pause = u64::from(attempt) * 2 + u64::from(jitter[0] % 8);
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+            Try::of(
+                self.commit(ctx, id, vec![(stream.to_owned(), version, new_events)])
+                    .await,
+            )
+        })
+        .await
     }
 
     /// `outcome`, unless it is a refusal and an earlier arrival of the same submission has
@@ -435,6 +422,51 @@ impl Services {
 
 /// How many times a command decides and appends before a concurrent change is a 409.
 const CONFLICT_ATTEMPTS: u32 = 10;
+
+/// What one try at a command came to: done, or its append lost a race with another writer
+/// on one of its streams (the error is the 409 given when the tries run out).
+pub(crate) enum Try<T> {
+    Done(T),
+    Raced(AppError),
+}
+
+impl<T> Try<T> {
+    /// The outcome of an append: a lost race is `Raced`, any other error stays an error.
+    pub(crate) fn of(outcome: Result<T, AppError>) -> Result<Try<T>, AppError> {
+        match outcome {
+            Ok(value) => Ok(Try::Done(value)),
+            Err(error @ AppError::Conflict { .. }) => Ok(Try::Raced(error)),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Runs `attempt` (load, decide, append) again while its append loses a race: someone
+/// else appended to a stream in between, so it decides again on the newer state (the
+/// domain may now refuse), up to [`CONFLICT_ATTEMPTS`] times before giving up with 409.
+pub(crate) async fn until_committed<T, Attempt>(
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<T, AppError>
+where
+    Attempt: std::future::Future<Output = Result<Try<T>, AppError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await? {
+            Try::Done(value) => return Ok(value),
+            Try::Raced(error) if tries >= CONFLICT_ATTEMPTS => return Err(error),
+            Try::Raced(_) => {
+                // A short, growing, jittered pause, so that writers racing on one stream
+                // do not keep colliding.
+                let mut jitter = [0u8; 1];
+                rand::fill(&mut jitter);
+                let pause = u64::from(tries) * 2 + u64::from(jitter[0] % 8);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                tries += 1;
+            }
+        }
+    }
+}
 
 fn expected(version: i64) -> ExpectedVersion {
     if version == 0 {
