@@ -332,10 +332,16 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
         event_type: &str,
         data: Value,
     ) -> Result<E, serde_json::Error> {
-        let mut tagged = Map::new();
-        tagged.insert("type".into(), Value::String(event_type.to_owned()));
-        tagged.insert("data".into(), data);
-        serde_json::from_value(Value::Object(tagged))
+        // The tag first, so that serde reads the data straight into its variant: from a
+        // JSON object, whose keys are sorted, it would meet the data first and copy it
+        // into a buffer of its own before it knew the variant.
+        let tagged = [
+            ("type", Value::String(event_type.to_owned())),
+            ("data", data),
+        ];
+        E::deserialize(
+            serde::de::value::MapDeserializer::<_, serde_json::Error>::new(tagged.into_iter()),
+        )
     }
     let event = match kind.family {
         Family::Activity => DomainEvent::Activity(typed(event_type, data).map_err(unknown)?),
