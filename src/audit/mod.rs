@@ -455,6 +455,17 @@ pub struct Comparison {
     pub changes: Vec<Change>,
 }
 
+impl Comparison {
+    /// The state `before` at the moment `as_of`, and what changed from it to `after`.
+    fn of(as_of: AsOf, before: StrategyState, after: &StrategyState) -> Self {
+        Self {
+            as_of,
+            changes: diff(&before, after),
+            state: before,
+        }
+    }
+}
+
 /// What the auditor's page shows of a strategy: its state at a moment (and at a second, to
 /// compare) from the history's read model, the latest events of its history up to the
 /// moment (opened for reading), and how far the history reaches.
@@ -497,21 +508,18 @@ pub async fn page(
             Some(moment) => {
                 let mut before = state_as_of(pool, strategy, moment).await?;
                 open_report(privacy, &mut before).await?;
-                let changes = diff(&before, &state);
-                Some(Comparison {
-                    as_of: moment,
-                    state: before,
-                    changes,
-                })
+                Some(Comparison::of(moment, before, &state))
             }
             None => None,
         };
         Ok::<_, crate::app::AppError>((state, compare))
     };
+    let (cursor, time) = moment(pool, as_of).await?;
+    let keys = history_keys(pool, strategy).await?;
     let ((state, compare), listed, (total, first_position, last_position)) = tokio::try_join!(
         states,
-        latest(pool, privacy, strategy, as_of, listed),
-        extent(pool, strategy),
+        latest(pool, privacy, &keys, cursor, time, listed),
+        extent(pool, &keys),
     )?;
     Ok(StrategyPage {
         strategy: strategy.to_owned(),
@@ -526,20 +534,19 @@ pub async fn page(
     })
 }
 
-/// The latest `listed` events of a strategy's history up to `as_of`, oldest first, opened
-/// for reading: the last of each key's range of the read model's index, merged, then read
-/// from the log as stored.
+/// The latest `listed` events of a strategy's history (its read model's `keys`) up to a
+/// moment, oldest first, opened for reading: the last of each key's range of the read
+/// model's index, merged, then read from the log as stored.
 async fn latest(
     pool: &PgPool,
     privacy: &crate::privacy::Privacy,
-    strategy: &str,
-    as_of: AsOf,
+    keys: &[String],
+    cursor: Option<Cursor>,
+    time: Option<OffsetDateTime>,
     listed: i64,
 ) -> Result<Vec<RecordedEvent>, crate::app::AppError> {
-    let (cursor, time) = moment(pool, as_of).await?;
-    let keys = history_keys(pool, strategy).await?;
     let mut query = sqlx::QueryBuilder::new("SELECT h.position FROM unnest(");
-    query.push_bind(&keys).push(
+    query.push_bind(keys).push(
         "::text[]) AS k(key), LATERAL (
              SELECT transaction_id, position FROM strategy_history
              WHERE strategy = k.key",
@@ -559,17 +566,17 @@ async fn latest(
     Ok(opened(privacy, &events).await?)
 }
 
-/// How many events a strategy's history holds, and its first and last positions.
+/// How many events a strategy's history (its read model's `keys`) holds, and its first
+/// and last positions.
 async fn extent(
     pool: &PgPool,
-    strategy: &str,
+    keys: &[String],
 ) -> Result<(i64, Option<i64>, Option<i64>), crate::app::AppError> {
-    let keys = history_keys(pool, strategy).await?;
     Ok(sqlx::query_as(
         "SELECT count(*), min(position), max(position) FROM strategy_history
          WHERE strategy = ANY($1)",
     )
-    .bind(&keys)
+    .bind(keys)
     .fetch_one(pool)
     .await?)
 }
@@ -615,12 +622,7 @@ pub async fn load(
         Some(moment) => {
             let cursor = resolve(moment).await?;
             let before = replay(strategy, moment.prefix(&opened, cursor));
-            let changes = diff(&before, &state);
-            Some(Comparison {
-                as_of: moment,
-                state: before,
-                changes,
-            })
+            Some(Comparison::of(moment, before, &state))
         }
         None => None,
     };
