@@ -201,6 +201,13 @@ async fn choose_mail(app: &TestApp, user: &insats::accounts::User, choice: &str)
         .unwrap();
 }
 
+/// The reminder rules the tests of the rules form send: a week's notice, a week's wait,
+/// thirty silent days.
+const RULES: [(&str, &str); 3] = [
+    ("report_days_before", "7"),
+    ("item_waiting_days", "7"),
+    ("silent_days", "30"),
+];
 #[tokio::test]
 async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_free_text() {
     let app = TestApp::spawn().await;
@@ -425,16 +432,7 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
             .contains("Välj om påminnelser")
     );
     // Only the coordinator tunes the rules; bad numbers are refused with the values kept.
-    let forbidden = visitor
-        .submit(
-            "/att-gora/regler",
-            &[
-                ("report_days_before", "7"),
-                ("item_waiting_days", "7"),
-                ("silent_days", "30"),
-            ],
-        )
-        .await;
+    let forbidden = visitor.submit("/att-gora/regler", &RULES).await;
     assert_eq!(forbidden.status, 403);
     let coordinator: String =
         sqlx::query_scalar("SELECT email FROM users WHERE role = 'samordnare'")
@@ -462,16 +460,7 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
         "tre",
         "the values given are kept"
     );
-    let saved = coordinator
-        .submit(
-            "/att-gora/regler",
-            &[
-                ("report_days_before", "7"),
-                ("item_waiting_days", "7"),
-                ("silent_days", "30"),
-            ],
-        )
-        .await;
+    let saved = coordinator.submit("/att-gora/regler", &RULES).await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let follow_up = app.stream("follow-up").await;
     assert_eq!(follow_up.last().unwrap().event_type, "ReminderRulesSet");
@@ -479,16 +468,7 @@ async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_fre
     let page = coordinator.get("/att-gora").await;
     assert_eq!(page.attr("#silent_days", "value").unwrap(), "30");
     // The same rules again are said beside the form.
-    let again = coordinator
-        .submit(
-            "/att-gora/regler",
-            &[
-                ("report_days_before", "7"),
-                ("item_waiting_days", "7"),
-                ("silent_days", "30"),
-            ],
-        )
-        .await;
+    let again = coordinator.submit("/att-gora/regler", &RULES).await;
     assert_eq!(again.status, 422);
     assert!(
         again.text(".error-summary").contains("redan de reglerna"),
