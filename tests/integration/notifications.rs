@@ -208,6 +208,7 @@ const RULES: [(&str, &str); 3] = [
     ("item_waiting_days", "7"),
     ("silent_days", "30"),
 ];
+
 #[tokio::test]
 async fn reminders_reach_the_people_they_concern_once_in_swedish_and_without_free_text() {
     let app = TestApp::spawn().await;
