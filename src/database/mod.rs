@@ -21,6 +21,12 @@ pub const STATEMENT_TIMEOUT: &str = "30s";
 /// A transaction left idle is ended, so it cannot hold the log's read horizon back.
 pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "10s";
 
+/// A connection idle this long is asked whether it still lives before it is used again.
+/// One in steady use is not: sqlx would otherwise send a round trip of its own before
+/// every statement, and it already sends one after every statement as the connection goes
+/// back to the pool (which is where a connection broken while in use is found).
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// The database Insats works against.
 pub struct Database {
     pub pool: PgPool,
@@ -79,6 +85,15 @@ pub fn pool(options: PgConnectOptions, size: u32) -> PgPool {
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options)
 }
 
