@@ -1,7 +1,9 @@
 //! Who may do what: the one place where Insats decides. Every command asks [`authorize`]
 //! with the acting user and what they are about to do; every read asks it too. A refusal
 //! is logged (user, role and action; the request's span adds the route) and reaches the
-//! user as a Swedish sentence with status 403.
+//! user as a Swedish sentence with status 403. A page deciding what to offer asks
+//! [`permits`], which answers the same and logs nothing: an area team reading its
+//! timeline has not tried to review it.
 
 use crate::domain::actor::{Actor, Role};
 use crate::domain::item::Forum;
@@ -40,9 +42,20 @@ pub enum Action<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
-/// Decides whether `actor` may do `action`.
+/// Decides whether `actor` may do `action`, for something they are about to do: a refusal
+/// is logged and carries the sentence they see.
 pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
-    let allowed = match action {
+    if permits(actor, action) {
+        return Ok(());
+    }
+    tracing::warn!(user = %actor.user_id, role = %actor.role, action = ?action, "refused");
+    Err(Refusal(refusal_message(actor, action)))
+}
+
+/// Whether `actor` may do `action`, for what a page offers them (a button, a form): asking
+/// is not an attempt, so nothing is logged.
+pub fn permits(actor: &Actor, action: &Action<'_>) -> bool {
+    match action {
         Action::Read => true,
         Action::Audit => may_audit(actor),
         // The coordinator can do what the others do; the auditor writes nothing.
@@ -58,12 +71,7 @@ pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
         }
         Action::ReviewTimeline => actor.role == Role::Integrationsrad,
         Action::Administer | Action::FollowUp => false,
-    };
-    if allowed {
-        return Ok(());
     }
-    tracing::warn!(user = %actor.user_id, role = %actor.role, action = ?action, "refused");
-    Err(Refusal(refusal_message(actor, action)))
 }
 
 /// Reading is open to every signed-in role, and the auditor's tools to the auditor too.
@@ -225,5 +233,42 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// What a subscriber printed while `run` ran.
+    fn logged(run: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, run);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn asking_what_to_offer_logs_nothing_and_a_refused_attempt_is_logged() {
+        let team = actor(Role::Omradesteam, &["araby"], &[]);
+        let offered = logged(|| {
+            assert!(!permits(&team, &Action::ReviewTimeline));
+            assert!(permits(&team, &Action::WriteActivity { area: "araby" }));
+        });
+        assert_eq!(offered, "", "a page asking what to offer is not a refusal");
+        let attempted = logged(|| {
+            assert!(authorize(&team, &Action::ReviewTimeline).is_err());
+        });
+        assert!(attempted.contains("refused"), "{attempted}");
     }
 }

@@ -16,7 +16,7 @@ use super::components::{
 };
 use super::rendered::Standing;
 use super::{PageUser, nothing, page, settle};
-use crate::access::{Action, authorize};
+use crate::access::{Action, authorize, permits};
 use crate::domain::activity::ActivityInput;
 use crate::domain::actor::Role;
 use crate::domain::plan::{NodeKind, Plan};
@@ -149,14 +149,13 @@ pub async fn timeline(
         .and_then(|areas| areas.get(area.as_str()))
         .map(|a| a.name.clone())
         .unwrap_or_else(|| area.to_string());
-    let may_write = authorize(
+    let may_write = permits(
         &actor,
         &Action::WriteActivity {
             area: area.as_str(),
         },
-    )
-    .is_ok();
-    let may_review = authorize(&actor, &Action::ReviewTimeline).is_ok();
+    );
+    let may_review = permits(&actor, &Action::ReviewTimeline);
     page(
         &format!("Tidslinje {name}"),
         Some(&user.viewer()),

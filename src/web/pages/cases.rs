@@ -15,7 +15,7 @@ use super::components::{
     self, FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
 };
 use super::{After, PageUser, nothing, page, settle};
-use crate::access::{Action, authorize};
+use crate::access::{Action, permits};
 use crate::app::{AssigneeInput, CaseInput, SecrecyTarget};
 use crate::domain::case::CaseStatus;
 use crate::domain::plan::{NodeKind, Plan};
@@ -40,13 +40,12 @@ pub async fn list(
         Ok(rows) => rows,
         Err(error) => return refused(error),
     };
-    let may_write = authorize(
+    let may_write = permits(
         &user.actor(),
         &Action::WriteCase {
             area: area.as_str(),
         },
-    )
-    .is_ok();
+    );
     let now = state.services.clock().now();
     let name = components::area_name(&state, area.as_str()).await;
     page(
@@ -246,7 +245,7 @@ async fn render(state: &AppState, user: &PageUser, id: &str, view: View<'_>) -> 
         Ok(plan) => plan,
         Err(error) => return refused(error),
     };
-    let may_write = authorize(&user.actor(), &Action::WriteCase { area: &area }).is_ok();
+    let may_write = permits(&user.actor(), &Action::WriteCase { area: &area });
     let (description, notes) = description_and_notes(&items);
     let title = row.title.clone().unwrap_or_else(|| "Ärende".into());
     let body = page(

@@ -13,7 +13,7 @@ use super::components::{
     FormErrors, csrf, first, form_fields, input, refused, see_other, select, textarea,
 };
 use super::{After, PageUser, nothing, page, settle};
-use crate::access::{Action, authorize};
+use crate::access::{Action, permits};
 use crate::app::{IndicatorValueInput, Units};
 use crate::domain::plan::{NodeKind, Plan};
 use crate::queries::indicators::{INDICATOR_READS, IndicatorView, Trend};
@@ -135,7 +135,7 @@ async fn render(
         Ok(view) => view,
         Err(error) => return refused(error),
     };
-    let may_enter = authorize(&user.actor(), &Action::Administer).is_ok();
+    let may_enter = permits(&user.actor(), &Action::Administer);
     let title = view.definition.text.clone();
     let body = page(
         &title,

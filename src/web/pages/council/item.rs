@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use crate::access::{Action, authorize};
+use crate::access::{Action, permits};
 use crate::app::{AppError, Done};
 use crate::queries::council::{ItemView, Step};
 use crate::queries::timeline::item_kind_label;
@@ -67,8 +67,8 @@ async fn render_item(
         to: &item.to,
         closing,
     };
-    let may_answer = authorize(&actor, &settle_as(false)).is_ok();
-    let may_close = authorize(&actor, &settle_as(true)).is_ok();
+    let may_answer = permits(&actor, &settle_as(false));
+    let may_close = permits(&actor, &settle_as(true));
     let (plan, areas) = match (
         state.services.plan().await,
         crate::web::pages::components::area_names(state).await,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
-use crate::access::{Action, authorize};
+use crate::access::{Action, permits};
 use crate::app::ItemInput;
 use crate::domain::item::{Forum, ItemKind};
 use crate::domain::plan::{NodeKind, Plan};
@@ -53,7 +53,7 @@ fn item_form(
         .iter()
         .filter(|(id, _)| {
             id.parse::<Forum>()
-                .is_ok_and(|forum| authorize(&actor, &Action::SendAs { forum: &forum }).is_ok())
+                .is_ok_and(|forum| permits(&actor, &Action::SendAs { forum: &forum }))
         })
         .cloned()
         .collect();
