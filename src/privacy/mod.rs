@@ -42,6 +42,10 @@ pub fn is_sealed(value: &Value) -> bool {
     value.get("sealed").and_then(Value::as_str) == Some("v1")
 }
 
+/// A subject's row in `data_keys`: its wrapped key (none once destroyed) and the decision
+/// that destroyed it.
+pub(crate) type KeyRow = (String, Option<Vec<u8>>, Option<String>);
+
 /// A subject's key as it stands.
 #[derive(Clone)]
 enum KeyState {
@@ -71,26 +75,16 @@ impl Privacy {
         subjects: &[String],
         create: bool,
     ) -> sqlx::Result<HashMap<String, KeyState>> {
-        let mut states = HashMap::new();
         if subjects.is_empty() {
-            return Ok(states);
+            return Ok(HashMap::new());
         }
-        let rows: Vec<(String, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<KeyRow> = sqlx::query_as(
             "SELECT subject, wrapped_key, decision FROM data_keys WHERE subject = ANY($1)",
         )
         .bind(subjects)
         .fetch_all(&self.pool)
         .await?;
-        for (subject, wrapped, decision) in rows {
-            let state =
-                match wrapped.and_then(|wrapped| self.keyring.unwrap_key(&subject, &wrapped)) {
-                    Some(key) => KeyState::Live(key),
-                    None => KeyState::Erased {
-                        decision: decision.unwrap_or_else(|| "okänt".into()),
-                    },
-                };
-            states.insert(subject, state);
-        }
+        let mut states = self.unwrapped(rows);
         if create {
             let missing: Vec<&String> = subjects
                 .iter()
@@ -161,12 +155,7 @@ impl Privacy {
         datas: impl IntoIterator<Item = &'a mut Value>,
     ) -> sqlx::Result<()> {
         let mut datas: Vec<&mut Value> = datas.into_iter().collect();
-        let subjects: Vec<String> = datas
-            .iter()
-            .flat_map(|data| sealed_subjects(data))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let subjects: Vec<String> = subjects_of(&datas).into_iter().collect();
         if subjects.is_empty() {
             return Ok(());
         }
@@ -179,6 +168,43 @@ impl Privacy {
 
     pub async fn open(&self, data: &mut Value) -> sqlx::Result<()> {
         self.open_all(std::iter::once(data)).await
+    }
+
+    /// The states of the keys in `rows` (as `data_keys` holds them): live where the key
+    /// unwraps, erased where it was destroyed.
+    fn unwrapped(&self, rows: impl IntoIterator<Item = KeyRow>) -> HashMap<String, KeyState> {
+        rows.into_iter()
+            .map(|(subject, wrapped, decision)| {
+                let state =
+                    match wrapped.and_then(|wrapped| self.keyring.unwrap_key(&subject, &wrapped)) {
+                        Some(key) => KeyState::Live(key),
+                        None => KeyState::Erased {
+                            decision: decision.unwrap_or_else(|| "okänt".into()),
+                        },
+                    };
+                (subject, state)
+            })
+            .collect()
+    }
+
+    /// Opens the sealed fields of many events' data in place with key rows read already
+    /// (with other things, in one statement): only the keys of subjects still sealed in
+    /// `datas` are unwrapped.
+    pub(crate) fn open_with<'a>(
+        &self,
+        datas: impl IntoIterator<Item = &'a mut Value>,
+        mut rows: Vec<KeyRow>,
+    ) {
+        let mut datas: Vec<&mut Value> = datas.into_iter().collect();
+        let subjects = subjects_of(&datas);
+        if subjects.is_empty() {
+            return;
+        }
+        rows.retain(|(subject, _, _)| subjects.contains(subject));
+        let keys = self.unwrapped(rows);
+        for data in datas.iter_mut() {
+            open_in_place(data, &keys);
+        }
     }
 
     /// Destroys a subject's key inside the caller's transaction. Returns whether there was
@@ -236,7 +262,16 @@ pub fn seal_event(
     Ok(())
 }
 
-fn sealed_subjects(data: &Value) -> Vec<String> {
+/// The subjects whose keys seal fields of `datas`, each once.
+fn subjects_of(datas: &[&mut Value]) -> std::collections::BTreeSet<String> {
+    datas
+        .iter()
+        .flat_map(|data| sealed_subjects(data))
+        .collect()
+}
+
+/// The subjects whose keys seal fields of `data`.
+pub(crate) fn sealed_subjects(data: &Value) -> Vec<String> {
     match data {
         Value::Object(map) => map
             .values()

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use sqlx::PgPool;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Privacy, sealed_fields};
 use crate::domain::actor::{Actor, Role};
@@ -61,36 +61,6 @@ pub fn reading_class(viewer: &Actor, area: Option<&str>) -> String {
     format!("{}:{}", viewer.role.as_str(), processes.join(","))
 }
 
-/// The forums at the ends of the items among `targets` (`item:<id>`), by target.
-async fn item_ends(
-    pool: &PgPool,
-    targets: &HashSet<String>,
-) -> sqlx::Result<std::collections::HashMap<String, (String, String)>> {
-    let ids: Vec<uuid::Uuid> = targets
-        .iter()
-        .filter_map(|target| target.strip_prefix("item:"))
-        .filter_map(|id| uuid::Uuid::parse_str(id).ok())
-        .collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let rows: Vec<(uuid::Uuid, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT item_id, from_forum, to_forum FROM flow_items WHERE item_id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, from, to)| {
-            (
-                format!("item:{id}"),
-                (from.unwrap_or_default(), to.unwrap_or_default()),
-            )
-        })
-        .collect())
-}
-
 /// The targets among `targets` that are marked secret now.
 pub async fn secret_targets(pool: &PgPool, targets: &[String]) -> sqlx::Result<HashSet<String>> {
     if targets.is_empty() {
@@ -112,30 +82,91 @@ pub struct Shown<'a> {
     pub data: &'a mut Value,
 }
 
+/// What the database says about the texts of some events, read in one statement: which
+/// of their secrecy targets are marked secret, the forums at the ends of the items among
+/// them, and the rows of the keys that seal them.
+#[derive(Default)]
+struct Marks {
+    secret: HashSet<String>,
+    ends: HashMap<String, (String, String)>,
+    keys: Vec<super::KeyRow>,
+}
+
+impl Marks {
+    async fn read(pool: &PgPool, targets: &[String], subjects: &[String]) -> sqlx::Result<Self> {
+        if targets.is_empty() && subjects.is_empty() {
+            return Ok(Self::default());
+        }
+        let items: Vec<uuid::Uuid> = targets
+            .iter()
+            .filter_map(|target| target.strip_prefix("item:"))
+            .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+            .collect();
+        // part 1: a secret mark; 2: an item's ends (a, b); 3: a key (a: the decision
+        // that destroyed it).
+        let rows: Vec<(i32, String, Option<String>, Option<String>, Option<Vec<u8>>)> =
+            sqlx::query_as(
+                "SELECT 1, target, NULL, NULL, NULL::bytea FROM secret_texts
+                 WHERE secret AND target = ANY($1)
+                 UNION ALL
+                 SELECT 2, 'item:' || item_id, from_forum, to_forum, NULL FROM flow_items
+                 WHERE item_id = ANY($2)
+                 UNION ALL
+                 SELECT 3, subject, decision, NULL, wrapped_key FROM data_keys
+                 WHERE subject = ANY($3)",
+            )
+            .bind(targets)
+            .bind(&items)
+            .bind(subjects)
+            .fetch_all(pool)
+            .await?;
+        let mut marks = Self::default();
+        for (part, name, a, b, wrapped) in rows {
+            match part {
+                1 => {
+                    marks.secret.insert(name);
+                }
+                2 => {
+                    marks
+                        .ends
+                        .insert(name, (a.unwrap_or_default(), b.unwrap_or_default()));
+                }
+                _ => marks.keys.push((name, wrapped, a)),
+            }
+        }
+        Ok(marks)
+    }
+}
+
 /// Prepares events' data for `viewer`: secret texts they may not read become the secret
 /// marker (and are never decrypted), the rest is opened (or shows the erasure marker).
-/// Returns, per event, whether its text is secret.
+/// Returns, per event, whether its text is secret. One statement reads all it needs.
 pub async fn prepare(
     privacy: &Privacy,
     pool: &PgPool,
     viewer: &Actor,
     shown: &mut [Shown<'_>],
 ) -> sqlx::Result<Vec<bool>> {
-    let targets: Vec<String> = shown
+    let targets: Vec<Option<String>> = shown
         .iter()
-        .filter_map(|entry| secrecy_target(entry.event_type, entry.data))
+        .map(|entry| secrecy_target(entry.event_type, entry.data))
         .collect();
-    let secret = secret_targets(pool, &targets).await?;
-    let ends = item_ends(pool, &secret).await?;
+    let subjects: Vec<String> = shown
+        .iter()
+        .flat_map(|entry| super::sealed_subjects(entry.data))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let named: Vec<String> = targets.iter().flatten().cloned().collect();
+    let marks = Marks::read(pool, &named, &subjects).await?;
     let mut flags = Vec::with_capacity(shown.len());
-    for entry in shown.iter_mut() {
-        let target = secrecy_target(entry.event_type, entry.data);
+    for (entry, target) in shown.iter_mut().zip(&targets) {
         let is_secret = target
             .as_ref()
-            .is_some_and(|target| secret.contains(target));
+            .is_some_and(|target| marks.secret.contains(target));
         let addressed = target
             .as_ref()
-            .and_then(|target| ends.get(target))
+            .and_then(|target| marks.ends.get(target))
             .is_some_and(|(from, to)| at_either_end(viewer, from, to));
         if is_secret && !may_read_secret(viewer, entry.area) && !addressed {
             for field in sealed_fields(entry.event_type) {
@@ -146,9 +177,7 @@ pub async fn prepare(
         }
         flags.push(is_secret);
     }
-    privacy
-        .open_all(shown.iter_mut().map(|entry| &mut *entry.data))
-        .await?;
+    privacy.open_with(shown.iter_mut().map(|entry| &mut *entry.data), marks.keys);
     Ok(flags)
 }
 
