@@ -246,14 +246,19 @@ pub fn forum_name(
 /// it ("Revisor" is not shown as "Revisor Revisor", nor "Integrationsrådet (ordförande)" as
 /// "… (Integrationsråd)").
 pub fn role_adds_to(name: &str, role: &str) -> bool {
-    let stem = |text: &str| {
-        text.to_lowercase()
-            .chars()
+    // The first ten letters, in lower case (compared as they come: every timeline entry
+    // asks, and building strings for it showed in the profile of a timeline page).
+    fn stem(text: &str) -> impl Iterator<Item = char> + '_ {
+        text.chars()
+            .flat_map(char::to_lowercase)
             .filter(|c| c.is_alphabetic())
             .take(10)
-            .collect::<String>()
-    };
-    !role.is_empty() && !stem(name).starts_with(&stem(role)) && !stem(role).starts_with(&stem(name))
+    }
+    fn starts_with(text: &str, start: &str) -> bool {
+        let mut text = stem(text);
+        stem(start).all(|letter| text.next() == Some(letter))
+    }
+    !role.is_empty() && !starts_with(name, role) && !starts_with(role, name)
 }
 
 #[cfg(test)]
