@@ -92,6 +92,25 @@ struct Marks {
     keys: Vec<super::KeyRow>,
 }
 
+/// One row of [`Marks::read`]'s statement.
+#[derive(sqlx::FromRow)]
+struct MarkRow {
+    /// Which part of the answer the row is: [`MarkRow::SECRET`], [`MarkRow::ENDS`] or a key.
+    part: i32,
+    /// The secrecy target, the item (`item:<id>`) or the key's subject.
+    name: String,
+    /// The forum an item was sent from, or the decision that destroyed a key.
+    first: Option<String>,
+    /// The forum an item was sent to.
+    second: Option<String>,
+    wrapped_key: Option<Vec<u8>>,
+}
+
+impl MarkRow {
+    const SECRET: i32 = 1;
+    const ENDS: i32 = 2;
+}
+
 impl Marks {
     async fn read(pool: &PgPool, targets: &[String], subjects: &[String]) -> sqlx::Result<Self> {
         if targets.is_empty() && subjects.is_empty() {
@@ -102,36 +121,36 @@ impl Marks {
             .filter_map(|target| target.strip_prefix("item:"))
             .filter_map(|id| uuid::Uuid::parse_str(id).ok())
             .collect();
-        // part 1: a secret mark; 2: an item's ends (a, b); 3: a key (a: the decision
-        // that destroyed it).
-        let rows: Vec<(i32, String, Option<String>, Option<String>, Option<Vec<u8>>)> =
-            sqlx::query_as(
-                "SELECT 1, target, NULL, NULL, NULL::bytea FROM secret_texts
-                 WHERE secret AND target = ANY($1)
-                 UNION ALL
-                 SELECT 2, 'item:' || item_id, from_forum, to_forum, NULL FROM flow_items
-                 WHERE item_id = ANY($2)
-                 UNION ALL
-                 SELECT 3, subject, decision, NULL, wrapped_key FROM data_keys
-                 WHERE subject = ANY($3)",
-            )
-            .bind(targets)
-            .bind(&items)
-            .bind(subjects)
-            .fetch_all(pool)
-            .await?;
+        let rows: Vec<MarkRow> = sqlx::query_as(
+            "SELECT 1 AS part, target AS name, NULL AS first, NULL AS second,
+                    NULL::bytea AS wrapped_key
+             FROM secret_texts WHERE secret AND target = ANY($1)
+             UNION ALL
+             SELECT 2, 'item:' || item_id, from_forum, to_forum, NULL FROM flow_items
+             WHERE item_id = ANY($2)
+             UNION ALL
+             SELECT 3, subject, decision, NULL, wrapped_key FROM data_keys
+             WHERE subject = ANY($3)",
+        )
+        .bind(targets)
+        .bind(&items)
+        .bind(subjects)
+        .fetch_all(pool)
+        .await?;
         let mut marks = Self::default();
-        for (part, name, a, b, wrapped) in rows {
-            match part {
-                1 => {
-                    marks.secret.insert(name);
+        for row in rows {
+            match row.part {
+                MarkRow::SECRET => {
+                    marks.secret.insert(row.name);
                 }
-                2 => {
-                    marks
-                        .ends
-                        .insert(name, (a.unwrap_or_default(), b.unwrap_or_default()));
+                MarkRow::ENDS => {
+                    let ends = (
+                        row.first.unwrap_or_default(),
+                        row.second.unwrap_or_default(),
+                    );
+                    marks.ends.insert(row.name, ends);
                 }
-                _ => marks.keys.push((name, wrapped, a)),
+                _ => marks.keys.push((row.name, row.wrapped_key, row.first)),
             }
         }
         Ok(marks)
