@@ -83,8 +83,8 @@ pub struct Shown<'a> {
 }
 
 /// What the database says about the texts of some events, read in one statement: which
-/// of their secrecy targets are marked secret, the forums at the ends of the items among
-/// them, and the rows of the keys that seal them.
+/// of their secrecy targets are marked secret, the forums at the ends of the secret items
+/// among them (whose forums read them), and the rows of the keys that seal them.
 #[derive(Default)]
 struct Marks {
     secret: HashSet<String>,
@@ -126,8 +126,10 @@ impl Marks {
                     NULL::bytea AS wrapped_key
              FROM secret_texts WHERE secret AND target = ANY($1)
              UNION ALL
-             SELECT 2, 'item:' || item_id, from_forum, to_forum, NULL FROM flow_items
-             WHERE item_id = ANY($2)
+             SELECT 2, 'item:' || f.item_id, f.from_forum, f.to_forum, NULL FROM flow_items f
+             WHERE f.item_id = ANY($2)
+               AND EXISTS (SELECT 1 FROM secret_texts s
+                           WHERE s.secret AND s.target = 'item:' || f.item_id)
              UNION ALL
              SELECT 3, subject, decision, NULL, wrapped_key FROM data_keys
              WHERE subject = ANY($3)",
