@@ -328,38 +328,62 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
             }
         }
     }
-    fn typed<E: serde::de::DeserializeOwned>(
-        event_type: &str,
-        data: Value,
-    ) -> Result<E, serde_json::Error> {
-        // The tag first, so that serde reads the data straight into its variant: from a
-        // JSON object, whose keys are sorted, it would meet the data first and copy it
-        // into a buffer of its own before it knew the variant.
-        let tagged = [
-            ("type", Value::String(event_type.to_owned())),
-            ("data", data),
-        ];
+    let tag = Value::String(event_type.to_owned());
+    let event = typed_event(kind, event_type, tag, data).map_err(unknown)?;
+    Ok(Decoded { event, texts })
+}
+
+/// Decodes data that is in the current schema of `event_type` and whose free text is
+/// plain text (opened for a reader, or a marker), without taking or copying it: for a
+/// reader that also keeps the data, as the timeline does. The typed event holds the text
+/// as it is. `None` where the data does not decode so; [`decode`] of a copy then tells why.
+pub fn decode_current(event_type: &str, data: &Value) -> Option<DomainEvent> {
+    let kind = get(event_type)?;
+    let tag = Value::String(event_type.to_owned());
+    typed_event(kind, event_type, &tag, data).ok()
+}
+
+/// The typed event of a kind from its tag and data (owned values or borrowed ones).
+fn typed_event<'de, V>(
+    kind: &EventType,
+    event_type: &str,
+    tag: V,
+    data: V,
+) -> Result<DomainEvent, serde_json::Error>
+where
+    V: serde::de::IntoDeserializer<'de, serde_json::Error> + std::borrow::Borrow<Value>,
+{
+    // The tag first, so that serde reads the data straight into its variant: from a JSON
+    // object, whose keys are sorted, it would meet the data first and copy it into a
+    // buffer of its own before it knew the variant.
+    fn typed<'de, E: serde::Deserialize<'de>, V>(tag: V, data: V) -> Result<E, serde_json::Error>
+    where
+        V: serde::de::IntoDeserializer<'de, serde_json::Error>,
+    {
         E::deserialize(
-            serde::de::value::MapDeserializer::<_, serde_json::Error>::new(tagged.into_iter()),
+            serde::de::value::MapDeserializer::<_, serde_json::Error>::new(
+                [("type", tag), ("data", data)].into_iter(),
+            ),
         )
     }
-    let event = match kind.family {
-        Family::Activity => DomainEvent::Activity(typed(event_type, data).map_err(unknown)?),
-        Family::Case => DomainEvent::Case(typed(event_type, data).map_err(unknown)?),
-        Family::Item => DomainEvent::Item(typed(event_type, data).map_err(unknown)?),
-        Family::Review => DomainEvent::Review(typed(event_type, data).map_err(unknown)?),
-        Family::Process => DomainEvent::Process(typed(event_type, data).map_err(unknown)?),
-        Family::Strategy => DomainEvent::Strategy(typed(event_type, data).map_err(unknown)?),
-        Family::Area => DomainEvent::Area(typed(event_type, data).map_err(unknown)?),
-        Family::Secrecy => DomainEvent::Secrecy(typed(event_type, data).map_err(unknown)?),
-        Family::Erasure => DomainEvent::Erasure(typed(event_type, data).map_err(unknown)?),
-        Family::Feedback => DomainEvent::Feedback(typed(event_type, data).map_err(unknown)?),
-        Family::Indicator => DomainEvent::Indicator(typed(event_type, data).map_err(unknown)?),
-        Family::FollowUp => DomainEvent::FollowUp(typed(event_type, data).map_err(unknown)?),
-        Family::Plan => DomainEvent::Plan(PlanEvent::decode(event_type, &data)?),
+    Ok(match kind.family {
+        Family::Activity => DomainEvent::Activity(typed(tag, data)?),
+        Family::Case => DomainEvent::Case(typed(tag, data)?),
+        Family::Item => DomainEvent::Item(typed(tag, data)?),
+        Family::Review => DomainEvent::Review(typed(tag, data)?),
+        Family::Process => DomainEvent::Process(typed(tag, data)?),
+        Family::Strategy => DomainEvent::Strategy(typed(tag, data)?),
+        Family::Area => DomainEvent::Area(typed(tag, data)?),
+        Family::Secrecy => DomainEvent::Secrecy(typed(tag, data)?),
+        Family::Erasure => DomainEvent::Erasure(typed(tag, data)?),
+        Family::Feedback => DomainEvent::Feedback(typed(tag, data)?),
+        Family::Indicator => DomainEvent::Indicator(typed(tag, data)?),
+        Family::FollowUp => DomainEvent::FollowUp(typed(tag, data)?),
+        Family::Plan => DomainEvent::Plan(
+            PlanEvent::decode(event_type, data.borrow()).map_err(|error| error.source)?,
+        ),
         Family::Record => DomainEvent::Record,
-    };
-    Ok(Decoded { event, texts })
+    })
 }
 
 /// The data of a decoded event as its type's current schema writes it, with its free text

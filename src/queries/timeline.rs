@@ -92,14 +92,18 @@ impl Entry {
     }
 
     /// The entry's event, typed (through the catalogue: the data is of the current schema).
+    /// Read from the data where it stands once its text is opened; a copy is decoded only
+    /// where that fails (free text still sealed).
     pub fn event(&self) -> Option<DomainEvent> {
-        catalogue::decode(
-            &self.event_type,
-            crate::domain::event::SCHEMA_VERSION,
-            self.data.clone(),
-        )
-        .ok()
-        .map(|decoded| decoded.event)
+        catalogue::decode_current(&self.event_type, &self.data).or_else(|| {
+            catalogue::decode(
+                &self.event_type,
+                crate::domain::event::SCHEMA_VERSION,
+                self.data.clone(),
+            )
+            .ok()
+            .map(|decoded| decoded.event)
+        })
     }
 }
 
