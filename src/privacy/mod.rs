@@ -293,18 +293,14 @@ fn open_in_place(data: &mut Value, keys: &HashMap<String, KeyState>) {
         if !is_sealed(value) {
             continue;
         }
-        let subject = value
-            .get("subject")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let subject = value.get("subject").and_then(Value::as_str).unwrap_or("");
         let sealed = value
             .get("data")
             .and_then(Value::as_str)
             .and_then(|data| STANDARD.decode(data).ok())
             .unwrap_or_default();
-        let text = match keys.get(&subject) {
-            Some(KeyState::Live(key)) => keys::open_bytes(key, &sealed, &aad(&subject, field))
+        let text = match keys.get(subject) {
+            Some(KeyState::Live(key)) => keys::open_bytes(key, &sealed, &aad(subject, field))
                 .and_then(|plain| String::from_utf8(plain).ok())
                 .unwrap_or_else(|| "[kan inte läsas]".into()),
             Some(KeyState::Erased { decision }) => erased_marker(decision),
