@@ -806,6 +806,30 @@ mod tests {
     }
 
     #[test]
+    fn every_example_with_its_text_open_decodes_in_place_as_it_stands() {
+        for (name, data) in examples() {
+            let event = decode_current(&name, &data)
+                .unwrap_or_else(|| panic!("{name} does not decode in place"));
+            assert_eq!(
+                super::encode(&event, &Map::new()),
+                data,
+                "{name}: the typed event holds the data, its text included"
+            );
+            let event_type = get(&name).unwrap();
+            if let Some(field) = event_type.free_text.first() {
+                let mut sealed = data.clone();
+                sealed[*field] =
+                    serde_json::json!({"sealed": "v1", "subject": "case:c1", "data": "AAAA"});
+                assert!(
+                    decode_current(&name, &sealed).is_none(),
+                    "{name}: text still sealed is not decoded in place"
+                );
+            }
+        }
+        assert!(decode_current("Unknown", &serde_json::json!({})).is_none());
+    }
+
+    #[test]
     fn every_plan_event_is_in_the_catalogue() {
         use crate::domain::plan::NodeKind;
         for kind in NodeKind::ALL
