@@ -414,7 +414,7 @@ pub fn encode(event: &DomainEvent, texts: &Map<String, Value>) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Every variant of every domain event, built with free text that carries a marker.
     //! Whatever field ends up holding the marker must be a free-text field of its type,
     //! and every named free-text field must exist: an event type added with free text that
@@ -494,7 +494,7 @@ mod tests {
 
     /// One encoded example of every variant of every domain event enum, with the names of
     /// each enum's variants as serde knows them (so a variant without an example fails).
-    fn examples() -> Vec<(String, Value)> {
+    pub(crate) fn examples() -> Vec<(String, Value)> {
         let mut all = Vec::new();
         all.extend(covering(vec![
             ActivityEvent::ActivityLogged {

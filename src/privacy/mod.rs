@@ -175,34 +175,46 @@ impl Privacy {
     fn unwrapped(&self, rows: impl IntoIterator<Item = KeyRow>) -> HashMap<String, KeyState> {
         rows.into_iter()
             .map(|(subject, wrapped, decision)| {
-                let state =
-                    match wrapped.and_then(|wrapped| self.keyring.unwrap_key(&subject, &wrapped)) {
-                        Some(key) => KeyState::Live(key),
-                        None => KeyState::Erased {
-                            decision: decision.unwrap_or_else(|| "okänt".into()),
-                        },
-                    };
+                let state = self.key_state(&subject, wrapped, decision);
                 (subject, state)
             })
             .collect()
     }
 
+    /// A subject's key as its row in `data_keys` has it.
+    fn key_state(
+        &self,
+        subject: &str,
+        wrapped: Option<Vec<u8>>,
+        decision: Option<String>,
+    ) -> KeyState {
+        match wrapped.and_then(|wrapped| self.keyring.unwrap_key(subject, &wrapped)) {
+            Some(key) => KeyState::Live(key),
+            None => KeyState::Erased {
+                decision: decision.unwrap_or_else(|| "okänt".into()),
+            },
+        }
+    }
+
     /// Opens the sealed fields of many events' data in place with key rows read already
-    /// (with other things, in one statement): only the keys of subjects still sealed in
-    /// `datas` are unwrapped.
+    /// (with the events themselves, in one statement). A subject's key is unwrapped once,
+    /// however many rows name it.
     pub(crate) fn open_with<'a>(
         &self,
         datas: impl IntoIterator<Item = &'a mut Value>,
-        mut rows: Vec<KeyRow>,
+        rows: impl IntoIterator<Item = KeyRow>,
     ) {
-        let mut datas: Vec<&mut Value> = datas.into_iter().collect();
-        let subjects = subjects_of(&datas);
-        if subjects.is_empty() {
+        let mut keys: HashMap<String, KeyState> = HashMap::new();
+        for (subject, wrapped, decision) in rows {
+            if !keys.contains_key(&subject) {
+                let state = self.key_state(&subject, wrapped, decision);
+                keys.insert(subject, state);
+            }
+        }
+        if keys.is_empty() {
             return;
         }
-        rows.retain(|(subject, _, _)| subjects.contains(subject));
-        let keys = self.unwrapped(rows);
-        for data in datas.iter_mut() {
+        for data in datas {
             open_in_place(data, &keys);
         }
     }
@@ -273,18 +285,23 @@ fn subjects_of(datas: &[&mut Value]) -> std::collections::BTreeSet<String> {
 /// The subjects whose keys seal fields of `data`.
 pub(crate) fn sealed_subjects(data: &Value) -> Vec<String> {
     match data {
-        Value::Object(map) => map
-            .values()
-            .filter(|value| is_sealed(value))
-            .filter_map(|value| {
-                value
-                    .get("subject")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect(),
+        Value::Object(map) => subjects_sealing(map.values()),
         _ => Vec::new(),
     }
+}
+
+/// The subjects whose keys seal those of `values` that are sealed fields.
+pub fn subjects_sealing<'a>(values: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
+    values
+        .into_iter()
+        .filter(|value| is_sealed(value))
+        .filter_map(|value| {
+            value
+                .get("subject")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 fn open_in_place(data: &mut Value, keys: &HashMap<String, KeyState>) {

@@ -9,22 +9,35 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Privacy, sealed_fields};
 use crate::domain::actor::{Actor, Role};
+use crate::domain::catalogue::DomainEvent;
 
 /// What others see in place of a secret text.
 pub const SECRET_MARKER: &str = "[sekretessmarkerad]";
 
-/// The secrecy target an event's free text belongs to.
-pub fn secrecy_target(event_type: &str, data: &Value) -> Option<String> {
-    let id = |key: &str| data.get(key).and_then(Value::as_str).map(str::to_owned);
-    match event_type {
-        "CaseOpened" => id("case_id").map(|id| format!("description:{id}")),
-        "CaseNoteAdded" => id("note_id").map(|id| format!("note:{id}")),
-        "ItemRaised" | "ItemAnswered" | "CaseEscalated" | "CaseEscalationAnswered" => {
-            id("item_id").map(|id| format!("item:{id}"))
+/// The secrecy target an event's free text belongs to: what a mark of secrecy names
+/// (`description:<case>`, `note:<note>`, `item:<item>`, `activity:<activity>`).
+pub fn secrecy_target(event: &DomainEvent) -> Option<String> {
+    use crate::domain::activity::ActivityEvent;
+    use crate::domain::case::CaseEvent;
+    use crate::domain::item::ItemEvent;
+    match event {
+        DomainEvent::Case(CaseEvent::CaseOpened { case_id, .. }) => {
+            Some(format!("description:{case_id}"))
         }
-        "ActivityLogged" | "ActivityCorrected" => {
-            id("activity_id").map(|id| format!("activity:{id}"))
+        DomainEvent::Case(CaseEvent::CaseNoteAdded { note_id, .. }) => {
+            Some(format!("note:{note_id}"))
         }
+        DomainEvent::Case(
+            CaseEvent::CaseEscalated { item_id, .. }
+            | CaseEvent::CaseEscalationAnswered { item_id, .. },
+        )
+        | DomainEvent::Item(
+            ItemEvent::ItemRaised { item_id, .. } | ItemEvent::ItemAnswered { item_id, .. },
+        ) => Some(format!("item:{item_id}")),
+        DomainEvent::Activity(
+            ActivityEvent::ActivityLogged { activity_id, .. }
+            | ActivityEvent::ActivityCorrected { activity_id, .. },
+        ) => Some(format!("activity:{activity_id}")),
         _ => None,
     }
 }
@@ -79,6 +92,11 @@ pub struct Shown<'a> {
     pub event_type: &'a str,
     /// The area the text is about (the event's `area:` tag).
     pub area: Option<&'a str>,
+    /// What a mark of secrecy on the text names ([`secrecy_target`]), as the read model
+    /// keeps it.
+    pub target: Option<&'a str>,
+    /// The subjects whose keys seal the text, as the read model keeps them.
+    pub subjects: &'a [String],
     pub data: &'a mut Value,
 }
 
@@ -112,7 +130,7 @@ impl MarkRow {
 }
 
 impl Marks {
-    async fn read(pool: &PgPool, targets: &[String], subjects: &[String]) -> sqlx::Result<Self> {
+    async fn read(pool: &PgPool, targets: &[&str], subjects: &[&str]) -> sqlx::Result<Self> {
         if targets.is_empty() && subjects.is_empty() {
             return Ok(Self::default());
         }
@@ -168,25 +186,22 @@ pub async fn prepare(
     viewer: &Actor,
     shown: &mut [Shown<'_>],
 ) -> sqlx::Result<Vec<bool>> {
-    let targets: Vec<Option<String>> = shown
+    let targets: Vec<&str> = shown.iter().filter_map(|entry| entry.target).collect();
+    let mut subjects: Vec<&str> = shown
         .iter()
-        .map(|entry| secrecy_target(entry.event_type, entry.data))
+        .flat_map(|entry| entry.subjects.iter().map(String::as_str))
         .collect();
-    let subjects: Vec<String> = shown
-        .iter()
-        .flat_map(|entry| super::sealed_subjects(entry.data))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let named: Vec<String> = targets.iter().flatten().cloned().collect();
-    let marks = Marks::read(pool, &named, &subjects).await?;
+    subjects.sort_unstable();
+    subjects.dedup();
+    let marks = Marks::read(pool, &targets, &subjects).await?;
     let mut flags = Vec::with_capacity(shown.len());
-    for (entry, target) in shown.iter_mut().zip(&targets) {
-        let is_secret = target
-            .as_ref()
+    let mut sealed: HashSet<&str> = HashSet::with_capacity(subjects.len());
+    for entry in shown.iter_mut() {
+        let is_secret = entry
+            .target
             .is_some_and(|target| marks.secret.contains(target));
-        let addressed = target
-            .as_ref()
+        let addressed = entry
+            .target
             .and_then(|target| marks.ends.get(target))
             .is_some_and(|(from, to)| at_either_end(viewer, from, to));
         if is_secret && !may_read_secret(viewer, entry.area) && !addressed {
@@ -195,10 +210,18 @@ pub async fn prepare(
                     entry.data[*field] = Value::String(SECRET_MARKER.into());
                 }
             }
+        } else {
+            sealed.extend(entry.subjects.iter().map(String::as_str));
         }
         flags.push(is_secret);
     }
-    privacy.open_with(shown.iter_mut().map(|entry| &mut *entry.data), marks.keys);
+    // Only the keys of text still sealed are unwrapped: never those of text kept secret.
+    let keys: Vec<super::KeyRow> = marks
+        .keys
+        .into_iter()
+        .filter(|(subject, _, _)| sealed.contains(subject.as_str()))
+        .collect();
+    privacy.open_with(shown.iter_mut().map(|entry| &mut *entry.data), keys);
     Ok(flags)
 }
 
@@ -215,6 +238,29 @@ mod tests {
             role,
             areas: areas.iter().map(|a| Slug::parse("a", a).unwrap()).collect(),
             processes: Vec::new(),
+        }
+    }
+
+    /// Every event type's secrecy target, as the names of its data's fields give it (how
+    /// pages found it before the timeline kept it): the typed events name the same.
+    #[test]
+    fn every_event_with_text_that_may_be_secret_names_its_target() {
+        for (name, data) in crate::domain::catalogue::tests::examples() {
+            let id = |key: &str| data[key].as_str().unwrap().to_owned();
+            let expected = match name.as_str() {
+                "CaseOpened" => Some(format!("description:{}", id("case_id"))),
+                "CaseNoteAdded" => Some(format!("note:{}", id("note_id"))),
+                "ItemRaised" | "ItemAnswered" | "CaseEscalated" | "CaseEscalationAnswered" => {
+                    Some(format!("item:{}", id("item_id")))
+                }
+                "ActivityLogged" | "ActivityCorrected" => {
+                    Some(format!("activity:{}", id("activity_id")))
+                }
+                _ => None,
+            };
+            let event = crate::domain::catalogue::decode_current(&name, &data)
+                .unwrap_or_else(|| panic!("{name} decodes"));
+            assert_eq!(secrecy_target(&event), expected, "{name}");
         }
     }
 

@@ -25,6 +25,8 @@ const TABLES: &[Table] = &[Table {
         actor_name   text,
         actor_role   text,
         data         json        NOT NULL,
+        secrecy_target text,
+        subjects     text[]      NOT NULL DEFAULT '{}',
         words        text        NOT NULL DEFAULT '',
         follow_up    boolean     NOT NULL DEFAULT false,
         PRIMARY KEY (area, position)",
@@ -38,7 +40,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 8,
+    version: 9,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -68,16 +70,17 @@ pub fn kind_of(stream_id: &str) -> &'static str {
 
 const INSERT: &str = "
     INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
-                                    actor_name, actor_role, data, words, follow_up)
+                                    actor_name, actor_role, data, secrecy_target, subjects,
+                                    words, follow_up)
     SELECT b.area, b.position, b.entry_date, b.kind, string_to_array(b.tags, E'\\x1f'),
            b.event_type, b.recorded_at, b.actor_name, b.actor_role,
            COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position))::json,
-           b.words,
-           b.follow_up
+           b.secrecy_target, string_to_array(b.subjects, E'\\x1f'), b.words, b.follow_up
     FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::bool[])
+                $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
+                $13::text[], $14::bool[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
-              actor_role, data, words, follow_up)
+              actor_role, data, secrecy_target, subjects, words, follow_up)
     ON CONFLICT (area, position) DO NOTHING";
 
 /// Whether an event is the echo of another one of the same command, which the timeline
@@ -106,6 +109,10 @@ async fn apply(
         let data = (!applied.stored_as_current)
             .then(|| sqlx::types::Json(catalogue::encode(&applied.event, &applied.texts)));
         let found_by = words(&applied.event);
+        // What a page needs to show the text as its reader may: what a mark of secrecy
+        // names, and whose keys seal it.
+        let target = crate::privacy::visibility::secrecy_target(&applied.event);
+        let subjects = super::joined(crate::privacy::subjects_sealing(applied.texts.values()));
         // An activity as logged or corrected says whether it needs following up.
         let follow_up = matches!(
             &applied.event,
@@ -134,6 +141,8 @@ async fn apply(
             rows.actor_name.push(applied.meta.actor_name.clone());
             rows.actor_role.push(applied.meta.role.clone());
             rows.data.push(data.clone());
+            rows.secrecy_target.push(target.clone());
+            rows.subjects.push(subjects.clone());
             rows.words.push(found_by.clone());
             rows.follow_up.push(follow_up);
         }
@@ -153,6 +162,8 @@ async fn apply(
         .bind(&rows.actor_name)
         .bind(&rows.actor_role)
         .bind(&rows.data)
+        .bind(&rows.secrecy_target)
+        .bind(&rows.subjects)
         .bind(&rows.words)
         .bind(&rows.follow_up)
         .execute(connection)
@@ -173,6 +184,9 @@ struct Rows {
     actor_name: Vec<Option<String>>,
     actor_role: Vec<Option<String>>,
     data: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
+    secrecy_target: Vec<Option<String>>,
+    /// The subjects whose keys seal the text, joined as tags are.
+    subjects: Vec<String>,
     words: Vec<String>,
     follow_up: Vec<bool>,
 }
@@ -210,6 +224,8 @@ impl Rows {
             actor_name: reordered(self.actor_name, &order),
             actor_role: reordered(self.actor_role, &order),
             data: reordered(self.data, &order),
+            secrecy_target: reordered(self.secrecy_target, &order),
+            subjects: reordered(self.subjects, &order),
             words: reordered(self.words, &order),
             follow_up: reordered(self.follow_up, &order),
         }
@@ -264,6 +280,8 @@ mod tests {
             rows.actor_name.push(Some(format!("actor {position}")));
             rows.actor_role.push(None);
             rows.data.push(None);
+            rows.secrecy_target.push(Some(format!("activity:{position}")));
+            rows.subjects.push(format!("activity:{position}"));
             rows.words.push(format!("words {position}"));
             rows.follow_up.push(position == 2);
         }
@@ -273,6 +291,8 @@ mod tests {
         assert_eq!(rows.tags[3], "area:teleborg");
         assert_eq!(rows.event_type, ["type 4", "type 3", "type 2", "type 1"]);
         assert_eq!(rows.actor_name[0].as_deref(), Some("actor 4"));
+        assert_eq!(rows.secrecy_target[1].as_deref(), Some("activity:3"));
+        assert_eq!(rows.subjects[0], "activity:4");
         assert_eq!(rows.words[2], "words 2");
         assert_eq!(rows.follow_up, [false, false, true, false]);
     }

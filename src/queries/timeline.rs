@@ -67,6 +67,12 @@ pub struct Entry {
     pub actor_name: Option<String>,
     pub actor_role: Option<String>,
     pub data: Value,
+    /// What a mark of secrecy on the entry's text names.
+    #[serde(skip)]
+    pub secrecy_target: Option<String>,
+    /// The subjects whose keys seal the entry's text.
+    #[serde(skip)]
+    pub subjects: Vec<String>,
 }
 
 impl Entry {
@@ -130,7 +136,7 @@ fn summary_of(
 }
 
 const COLUMNS: &str = "position, area, entry_date, kind, tags, event_type, recorded_at, actor_name, \
-     actor_role, data";
+     actor_role, data, secrecy_target, subjects";
 
 /// One page of an area's timeline, newest first, and the cursor of the next page.
 pub async fn page(
@@ -450,6 +456,8 @@ impl super::Queries {
             .map(|(entry, area)| crate::privacy::visibility::Shown {
                 event_type: &entry.event_type,
                 area: Some(area.as_str()),
+                target: entry.secrecy_target.as_deref(),
+                subjects: &entry.subjects,
                 data: &mut entry.data,
             })
             .collect();
