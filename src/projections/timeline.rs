@@ -280,7 +280,8 @@ mod tests {
             rows.actor_name.push(Some(format!("actor {position}")));
             rows.actor_role.push(None);
             rows.data.push(None);
-            rows.secrecy_target.push(Some(format!("activity:{position}")));
+            rows.secrecy_target
+                .push(Some(format!("activity:{position}")));
             rows.subjects.push(format!("activity:{position}"));
             rows.words.push(format!("words {position}"));
             rows.follow_up.push(position == 2);
