@@ -206,9 +206,9 @@ impl Privacy {
     ) {
         let mut keys: HashMap<String, KeyState> = HashMap::new();
         for (subject, wrapped, decision) in rows {
-            if !keys.contains_key(&subject) {
-                let state = self.key_state(&subject, wrapped, decision);
-                keys.insert(subject, state);
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(subject) {
+                let state = self.key_state(slot.key(), wrapped, decision);
+                slot.insert(state);
             }
         }
         if keys.is_empty() {
