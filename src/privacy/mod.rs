@@ -175,42 +175,27 @@ impl Privacy {
     fn unwrapped(&self, rows: impl IntoIterator<Item = KeyRow>) -> HashMap<String, KeyState> {
         rows.into_iter()
             .map(|(subject, wrapped, decision)| {
-                let state = self.key_state(&subject, wrapped, decision);
+                let state =
+                    match wrapped.and_then(|wrapped| self.keyring.unwrap_key(&subject, &wrapped)) {
+                        Some(key) => KeyState::Live(key),
+                        None => KeyState::Erased {
+                            decision: decision.unwrap_or_else(|| "okänt".into()),
+                        },
+                    };
                 (subject, state)
             })
             .collect()
     }
 
-    /// A subject's key as its row in `data_keys` has it.
-    fn key_state(
-        &self,
-        subject: &str,
-        wrapped: Option<Vec<u8>>,
-        decision: Option<String>,
-    ) -> KeyState {
-        match wrapped.and_then(|wrapped| self.keyring.unwrap_key(subject, &wrapped)) {
-            Some(key) => KeyState::Live(key),
-            None => KeyState::Erased {
-                decision: decision.unwrap_or_else(|| "okänt".into()),
-            },
-        }
-    }
-
     /// Opens the sealed fields of many events' data in place with key rows read already
-    /// (with the events themselves, in one statement). A subject's key is unwrapped once,
-    /// however many rows name it.
+    /// (with other things, in one statement; one row per subject, as `data_keys` holds
+    /// them).
     pub(crate) fn open_with<'a>(
         &self,
         datas: impl IntoIterator<Item = &'a mut Value>,
         rows: impl IntoIterator<Item = KeyRow>,
     ) {
-        let mut keys: HashMap<String, KeyState> = HashMap::new();
-        for (subject, wrapped, decision) in rows {
-            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(subject) {
-                let state = self.key_state(slot.key(), wrapped, decision);
-                slot.insert(state);
-            }
-        }
+        let keys = self.unwrapped(rows);
         if keys.is_empty() {
             return;
         }
