@@ -16,7 +16,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 pub use keys::Keyring;
 
@@ -53,16 +54,46 @@ enum KeyState {
     Erased { decision: String },
 }
 
+/// Data keys this instance has unwrapped for pages, kept while no key has been destroyed
+/// since they were read: `erased` is the count of destroyed keys (`key_destructions`,
+/// moved in the transaction that destroys one) that they were read under. Whoever reads
+/// keys reads that count with them; when it has moved, everything kept is dropped before a
+/// key is used, so an erasure anywhere reaches every instance on its next page. Pages kept
+/// rendered (`web/pages/rendered.rs`) are renewed by the same count.
+#[derive(Default)]
+struct KeptKeys {
+    erased: i64,
+    keys: HashMap<String, KeyState>,
+}
+
+/// At most this many keys are kept (about a hundred bytes each); when full, all are dropped.
+const KEYS_KEPT_AT_MOST: usize = 100_000;
+
+impl std::fmt::Debug for KeptKeys {
+    /// The count and how many: never a key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptKeys")
+            .field("erased", &self.erased)
+            .field("kept", &self.keys.len())
+            .finish()
+    }
+}
+
 /// Sealing and opening free text with the data keys in the database.
 #[derive(Clone, Debug)]
 pub struct Privacy {
     pool: PgPool,
     keyring: Keyring,
+    kept: Arc<Mutex<KeptKeys>>,
 }
 
 impl Privacy {
     pub fn new(pool: PgPool, keyring: Keyring) -> Self {
-        Self { pool, keyring }
+        Self {
+            pool,
+            keyring,
+            kept: Arc::default(),
+        }
     }
 
     pub fn keyring(&self) -> &Keyring {
@@ -187,21 +218,71 @@ impl Privacy {
             .collect()
     }
 
-    /// Opens the sealed fields of many events' data in place with key rows read already
-    /// (with other things, in one statement; one row per subject, as `data_keys` holds
-    /// them).
-    pub(crate) fn open_with<'a>(
+    /// Of `subjects`, those whose keys this instance has not kept: the ones to read.
+    pub(crate) fn not_kept<'a>(&self, subjects: &[&'a str]) -> Vec<&'a str> {
+        let kept = self.kept.lock().expect("the kept keys");
+        subjects
+            .iter()
+            .copied()
+            .filter(|subject| !kept.keys.contains_key(*subject))
+            .collect()
+    }
+
+    /// Opens the sealed fields of many events' data in place with the keys of `subjects`:
+    /// those kept, and those in `rows`, read in one statement with `erased` (the count of
+    /// destroyed keys) and kept from now on. When the count has moved since the kept keys
+    /// were read, they are dropped first, and the subjects left without a key are read again.
+    pub(crate) async fn open_with<'a>(
         &self,
         datas: impl IntoIterator<Item = &'a mut Value>,
-        rows: impl IntoIterator<Item = KeyRow>,
-    ) {
-        let keys = self.unwrapped(rows);
-        if keys.is_empty() {
-            return;
+        subjects: &HashSet<&str>,
+        rows: Vec<KeyRow>,
+        erased: i64,
+    ) -> sqlx::Result<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let read = self.unwrapped(
+            rows.into_iter()
+                .filter(|(subject, _, _)| subjects.contains(subject.as_str())),
+        );
+        let mut keys = HashMap::with_capacity(subjects.len());
+        {
+            let mut kept = self.kept.lock().expect("the kept keys");
+            if erased > kept.erased {
+                kept.keys.clear();
+                kept.erased = erased;
+            }
+            // Keys read under an older count than the kept ones are used, never kept.
+            if erased == kept.erased {
+                if kept.keys.len() + read.len() > KEYS_KEPT_AT_MOST {
+                    kept.keys.clear();
+                }
+                for (subject, state) in &read {
+                    kept.keys.insert(subject.clone(), state.clone());
+                }
+            }
+            for subject in subjects {
+                if let Some(state) = kept.keys.get(*subject) {
+                    keys.insert((*subject).to_owned(), state.clone());
+                }
+            }
+        }
+        for (subject, state) in read {
+            keys.entry(subject).or_insert(state);
+        }
+        let missing: Vec<String> = subjects
+            .iter()
+            .filter(|subject| !keys.contains_key(**subject))
+            .map(|subject| (*subject).to_owned())
+            .collect();
+        if !missing.is_empty() {
+            keys.extend(self.keys(&missing, false).await?);
         }
         for data in datas {
             open_in_place(data, &keys);
         }
+        Ok(())
     }
 
     /// Destroys a subject's key inside the caller's transaction. Returns whether there was

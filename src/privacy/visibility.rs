@@ -102,12 +102,14 @@ pub struct Shown<'a> {
 
 /// What the database says about the texts of some events, read in one statement: which
 /// of their secrecy targets are marked secret, the forums at the ends of the secret items
-/// among them (whose forums read them), and the rows of the keys that seal them.
+/// among them (whose forums read them), the rows of the keys asked for, and how many keys
+/// have been destroyed (under which count the keys were read).
 #[derive(Default)]
 struct Marks {
     secret: HashSet<String>,
     ends: HashMap<String, (String, String)>,
     keys: Vec<super::KeyRow>,
+    erased: i64,
 }
 
 /// One row of [`Marks::read`]'s statement.
@@ -122,18 +124,18 @@ struct MarkRow {
     /// The forum an item was sent to.
     second: Option<String>,
     wrapped_key: Option<Vec<u8>>,
+    /// How many keys have been destroyed.
+    erased: Option<i64>,
 }
 
 impl MarkRow {
     const SECRET: i32 = 1;
     const ENDS: i32 = 2;
+    const KEY: i32 = 3;
 }
 
 impl Marks {
     async fn read(pool: &PgPool, targets: &[&str], subjects: &[&str]) -> sqlx::Result<Self> {
-        if targets.is_empty() && subjects.is_empty() {
-            return Ok(Self::default());
-        }
         let items: Vec<uuid::Uuid> = targets
             .iter()
             .filter_map(|target| target.strip_prefix("item:"))
@@ -141,16 +143,19 @@ impl Marks {
             .collect();
         let rows: Vec<MarkRow> = sqlx::query_as(
             "SELECT 1 AS part, target AS name, NULL AS first, NULL AS second,
-                    NULL::bytea AS wrapped_key
+                    NULL::bytea AS wrapped_key, NULL::bigint AS erased
              FROM secret_texts WHERE secret AND target = ANY($1)
              UNION ALL
-             SELECT 2, 'item:' || f.item_id, f.from_forum, f.to_forum, NULL FROM flow_items f
+             SELECT 2, 'item:' || f.item_id, f.from_forum, f.to_forum, NULL, NULL
+             FROM flow_items f
              WHERE f.item_id = ANY($2)
                AND EXISTS (SELECT 1 FROM secret_texts s
                            WHERE s.secret AND s.target = 'item:' || f.item_id)
              UNION ALL
-             SELECT 3, subject, decision, NULL, wrapped_key FROM data_keys
-             WHERE subject = ANY($3)",
+             SELECT 3, subject, decision, NULL, wrapped_key, NULL FROM data_keys
+             WHERE subject = ANY($3)
+             UNION ALL
+             SELECT 4, '', NULL, NULL, NULL, destroyed FROM key_destructions",
         )
         .bind(targets)
         .bind(&items)
@@ -170,7 +175,8 @@ impl Marks {
                     );
                     marks.ends.insert(row.name, ends);
                 }
-                _ => marks.keys.push((row.name, row.wrapped_key, row.first)),
+                MarkRow::KEY => marks.keys.push((row.name, row.wrapped_key, row.first)),
+                _ => marks.erased = row.erased.unwrap_or_default(),
             }
         }
         Ok(marks)
@@ -179,7 +185,8 @@ impl Marks {
 
 /// Prepares events' data for `viewer`: secret texts they may not read become the secret
 /// marker (and are never decrypted), the rest is opened (or shows the erasure marker).
-/// Returns, per event, whether its text is secret. One statement reads all it needs.
+/// Returns, per event, whether its text is secret. One statement reads all it needs, with
+/// only the keys this instance has not kept (`Privacy::open_with`).
 pub async fn prepare(
     privacy: &Privacy,
     pool: &PgPool,
@@ -193,7 +200,10 @@ pub async fn prepare(
         .collect();
     subjects.sort_unstable();
     subjects.dedup();
-    let marks = Marks::read(pool, &targets, &subjects).await?;
+    if targets.is_empty() && subjects.is_empty() {
+        return Ok(vec![false; shown.len()]);
+    }
+    let marks = Marks::read(pool, &targets, &privacy.not_kept(&subjects)).await?;
     let mut flags = Vec::with_capacity(shown.len());
     let mut sealed: HashSet<&str> = HashSet::with_capacity(subjects.len());
     for entry in shown.iter_mut() {
@@ -216,12 +226,14 @@ pub async fn prepare(
         flags.push(is_secret);
     }
     // Only the keys of text still sealed are unwrapped: never those of text kept secret.
-    let keys: Vec<super::KeyRow> = marks
-        .keys
-        .into_iter()
-        .filter(|(subject, _, _)| sealed.contains(subject.as_str()))
-        .collect();
-    privacy.open_with(shown.iter_mut().map(|entry| &mut *entry.data), keys);
+    privacy
+        .open_with(
+            shown.iter_mut().map(|entry| &mut *entry.data),
+            &sealed,
+            marks.keys,
+            marks.erased,
+        )
+        .await?;
     Ok(flags)
 }
 

@@ -218,6 +218,65 @@ async fn an_erased_canary_is_nowhere_in_a_dump_or_the_logs_and_the_chains_still_
     );
 }
 
+/// An instance keeps the keys it has unwrapped for pages; an erasure through another
+/// instance on the same database still reaches its next page.
+#[tokio::test]
+async fn text_erased_through_another_instance_is_gone_from_the_next_page_of_this_one() {
+    let app = TestApp::spawn().await;
+    let other = crate::helpers::serve(app.db.pool.clone()).await;
+    let canary = format!("KANARIE-{}", uuid::Uuid::new_v4().simple());
+    let (client, token) = (&app.client, app.token.as_str());
+    let (status, case) = call(client, token, "POST", format!("{}/api/v1/areas/araby/cases", app.address),
+        json!({"title": "Bostadsfråga", "description": format!("Familjen {canary} behöver stöd"), "strategies": ["oka-tillgangen-till-bostader"]})).await;
+    assert_eq!(status, 201, "{case}");
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let timeline = |after: &Value| {
+        format!(
+            "{}/api/v1/areas/araby/timeline?case={case_id}&after={after}",
+            app.address
+        )
+    };
+
+    // This instance opens the text (and keeps the case's key) twice: the second time
+    // from the key it kept.
+    for _ in 0..2 {
+        let (_, page) = call(
+            client,
+            token,
+            "GET",
+            timeline(&case["position"]),
+            json!(null),
+        )
+        .await;
+        assert!(page.to_string().contains(&canary), "{page}");
+    }
+
+    let (status, erased) = call(
+        client,
+        token,
+        "POST",
+        format!("{other}/api/v1/cases/{case_id}/erasure"),
+        json!({"decision": "Dnr KS 2026/124"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{erased}");
+
+    let (_, page) = call(
+        client,
+        token,
+        "GET",
+        timeline(&erased["position"]),
+        json!(null),
+    )
+    .await;
+    let text = page.to_string();
+    assert!(!text.contains(&canary), "the kept key was dropped: {text}");
+    assert!(
+        text.contains("[raderat enligt beslut Dnr KS 2026/124]"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn secret_text_is_shown_only_to_the_own_area_team_the_coordinator_and_the_auditor() {
     let app = TestApp::spawn().await;
