@@ -14,6 +14,8 @@ use crate::domain::privacy::{self as domain, Erasure, ErasureEvent, Secrecy};
 use crate::domain::values::{Citation, FreeText, Slug};
 use crate::event_log::ExpectedVersion;
 
+pub use crate::domain::privacy::SecrecyTarget;
+
 /// Whose personal data to erase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErasureTarget {
@@ -157,7 +159,7 @@ impl Services {
         target: SecrecyTarget,
         secret: bool,
     ) -> Result<Done, AppError> {
-        let (area, case_id, name) = match target {
+        let (area, case_id) = match target {
             SecrecyTarget::CaseDescription(case_id) | SecrecyTarget::Note { case_id, .. } => {
                 let (case, _) = self.load::<Case>(&case::stream(case_id)).await?;
                 let area = case
@@ -170,23 +172,18 @@ impl Services {
                         area: area.as_str(),
                     },
                 )?;
-                let name = match target {
-                    SecrecyTarget::Note { note_id, .. } => {
-                        let notes = self.store.read_stream(&case::stream(case_id), None).await?;
-                        if !notes
-                            .iter()
-                            .any(|event| event.data["note_id"] == serde_json::json!(note_id))
-                        {
-                            return Err(DomainError::not_found(
-                                "Anteckningen finns inte i ärendet.",
-                            )
-                            .into());
-                        }
-                        format!("note:{note_id}")
+                if let SecrecyTarget::Note { note_id, .. } = target {
+                    let notes = self.store.read_stream(&case::stream(case_id), None).await?;
+                    if !notes
+                        .iter()
+                        .any(|event| event.data["note_id"] == serde_json::json!(note_id))
+                    {
+                        return Err(
+                            DomainError::not_found("Anteckningen finns inte i ärendet.").into()
+                        );
                     }
-                    _ => format!("description:{case_id}"),
-                };
-                (area, Some(case_id), name)
+                }
+                (area, Some(case_id))
             }
             SecrecyTarget::Item(item_id) => {
                 let (item, _) = self.load::<Item>(&item::stream(item_id)).await?;
@@ -213,7 +210,7 @@ impl Services {
                         },
                     )
                 })?;
-                (area, raised.case_id, format!("item:{item_id}"))
+                (area, raised.case_id)
             }
             SecrecyTarget::Activity(activity_id) => {
                 let (activity, _) = self
@@ -228,9 +225,10 @@ impl Services {
                         area: area.as_str(),
                     },
                 )?;
-                (area, None, format!("activity:{activity_id}"))
+                (area, None)
             }
         };
+        let name = target.name();
         let stream = domain::secrecy_stream(&name);
         let id = case_id.unwrap_or_else(Uuid::nil);
         self.execute::<Secrecy>(ctx, &stream, id, |state| {
@@ -276,13 +274,4 @@ impl Services {
         }
         Ok(candidates)
     }
-}
-
-/// The text a secrecy mark is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecrecyTarget {
-    CaseDescription(Uuid),
-    Note { case_id: Uuid, note_id: Uuid },
-    Item(Uuid),
-    Activity(Uuid),
 }

@@ -12,8 +12,30 @@ use super::error::DomainError;
 use super::event::Aggregate;
 use super::values::{Citation, FreeText, Slug};
 
-/// What a secrecy mark applies to: `description:<case id>`, `note:<note id>`,
-/// `item:<item id>` or `activity:<activity id>`.
+/// The text a secrecy mark is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecrecyTarget {
+    CaseDescription(Uuid),
+    Note { case_id: Uuid, note_id: Uuid },
+    Item(Uuid),
+    Activity(Uuid),
+}
+
+impl SecrecyTarget {
+    /// The name a mark gives its text, as the secrecy stream and the read models keep it:
+    /// `description:<case id>`, `note:<note id>`, `item:<item id>` or
+    /// `activity:<activity id>`. Said here only.
+    pub fn name(&self) -> String {
+        match self {
+            Self::CaseDescription(case_id) => format!("description:{case_id}"),
+            Self::Note { note_id, .. } => format!("note:{note_id}"),
+            Self::Item(item_id) => format!("item:{item_id}"),
+            Self::Activity(activity_id) => format!("activity:{activity_id}"),
+        }
+    }
+}
+
+/// What a secrecy mark applies to, by its [`SecrecyTarget::name`].
 pub fn secrecy_stream(target: &str) -> String {
     format!("secrecy-{}", target.replace(':', "-"))
 }

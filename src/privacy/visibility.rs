@@ -10,36 +10,41 @@ use std::collections::{HashMap, HashSet};
 use super::{Privacy, sealed_fields};
 use crate::domain::actor::{Actor, Role};
 use crate::domain::catalogue::DomainEvent;
+use crate::domain::privacy::SecrecyTarget;
 
 /// What others see in place of a secret text.
 pub const SECRET_MARKER: &str = "[sekretessmarkerad]";
 
 /// The secrecy target an event's free text belongs to: what a mark of secrecy names
-/// (`description:<case>`, `note:<note>`, `item:<item>`, `activity:<activity>`).
+/// ([`SecrecyTarget::name`]).
 pub fn secrecy_target(event: &DomainEvent) -> Option<String> {
     use crate::domain::activity::ActivityEvent;
     use crate::domain::case::CaseEvent;
     use crate::domain::item::ItemEvent;
-    match event {
+    let target = match event {
         DomainEvent::Case(CaseEvent::CaseOpened { case_id, .. }) => {
-            Some(format!("description:{case_id}"))
+            SecrecyTarget::CaseDescription(*case_id)
         }
-        DomainEvent::Case(CaseEvent::CaseNoteAdded { note_id, .. }) => {
-            Some(format!("note:{note_id}"))
-        }
+        DomainEvent::Case(CaseEvent::CaseNoteAdded {
+            case_id, note_id, ..
+        }) => SecrecyTarget::Note {
+            case_id: *case_id,
+            note_id: *note_id,
+        },
         DomainEvent::Case(
             CaseEvent::CaseEscalated { item_id, .. }
             | CaseEvent::CaseEscalationAnswered { item_id, .. },
         )
         | DomainEvent::Item(
             ItemEvent::ItemRaised { item_id, .. } | ItemEvent::ItemAnswered { item_id, .. },
-        ) => Some(format!("item:{item_id}")),
+        ) => SecrecyTarget::Item(*item_id),
         DomainEvent::Activity(
             ActivityEvent::ActivityLogged { activity_id, .. }
             | ActivityEvent::ActivityCorrected { activity_id, .. },
-        ) => Some(format!("activity:{activity_id}")),
-        _ => None,
-    }
+        ) => SecrecyTarget::Activity(*activity_id),
+        _ => return None,
+    };
+    Some(target.name())
 }
 
 /// Whether `viewer` may read secret text about `area`.
