@@ -54,11 +54,38 @@ const KEPT: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 /// not local): that mail is given up. Every other failure (a wrong password, 530/535; a
 /// sender the server does not accept, 553/554; the server away) is the installation's, and
 /// the mail is tried again, since giving up would lose every mail until it is put right.
+///
+/// Servers answer 550 to a refused sender too. Where the answer carries an enhanced status
+/// code (RFC 3463, `5.1.1 …`), it says which: only one about the recipient's address or
+/// mailbox ([`RECIPIENT_STATUSES`]) gives the mail up; one about the sender (`5.1.7`,
+/// `5.1.8`) or about policy (`5.7.x`, such as relaying denied) is the installation's. A 550
+/// without one is read as the recipient's, as it classically is.
 fn refuses_recipient(error: &lettre::transport::smtp::Error) -> bool {
-    error.is_permanent()
+    use std::error::Error as _;
+    let refused = error.is_permanent()
         && error
             .status()
-            .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551"))
+            .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551"));
+    let message = error.source().map(|source| source.to_string());
+    refused
+        && enhanced_status(message.as_deref().unwrap_or(""))
+            .is_none_or(|(subject, detail)| RECIPIENT_STATUSES.contains(&(subject, detail)))
+}
+
+/// The enhanced status codes (subject, detail) that refuse the recipient: a bad destination
+/// mailbox (1.1), system (1.2) or mailbox syntax (1.3), a mailbox moved (1.6), a domain that
+/// takes no mail (1.10), a mailbox disabled (2.1).
+const RECIPIENT_STATUSES: [(u16, u16); 6] = [(1, 1), (1, 2), (1, 3), (1, 6), (1, 10), (2, 1)];
+
+/// The subject and detail of the enhanced status code a server's answer begins with
+/// (`5.1.1 No such mailbox` gives (1, 1)), if it begins with one.
+fn enhanced_status(message: &str) -> Option<(u16, u16)> {
+    let code = message.split_whitespace().next()?;
+    let mut parts = code.split('.');
+    let class = parts.next()?;
+    let subject = parts.next()?.parse().ok()?;
+    let detail = parts.next()?.parse().ok()?;
+    (matches!(class, "4" | "5") && parts.next().is_none()).then_some((subject, detail))
 }
 
 /// The longest pause before a failed mail is tried again.
@@ -511,5 +538,17 @@ mod tests {
         assert_eq!(pause_after(2), Duration::from_secs(120));
         assert_eq!(pause_after(4), Duration::from_secs(480));
         assert_eq!(pause_after(40), LONGEST_PAUSE);
+    }
+
+    #[test]
+    fn the_enhanced_status_code_is_read_only_where_an_answer_begins_with_one() {
+        assert_eq!(enhanced_status("5.1.1 No such mailbox here"), Some((1, 1)));
+        assert_eq!(enhanced_status("5.7.1 Relay access denied"), Some((7, 1)));
+        assert_eq!(enhanced_status("5.1.10 Null MX"), Some((1, 10)));
+        assert_eq!(enhanced_status("No such user here"), None);
+        assert_eq!(enhanced_status("550 5.1.1"), None);
+        assert_eq!(enhanced_status("2.0.0 OK"), None);
+        assert_eq!(enhanced_status("5.1 half"), None);
+        assert_eq!(enhanced_status(""), None);
     }
 }

@@ -57,6 +57,7 @@ struct SmtpServer {
     port: u16,
     folder: PathBuf,
     refused: Vec<String>,
+    refused_senders: Vec<String>,
     process: Option<Child>,
 }
 
@@ -74,6 +75,7 @@ impl SmtpServer {
             port,
             folder,
             refused: Vec::new(),
+            refused_senders: Vec::new(),
             process: None,
         }
     }
@@ -92,6 +94,15 @@ impl SmtpServer {
         server
     }
 
+    /// A server that refuses this sender (550 5.7.1), as one does a sender it may not send
+    /// for.
+    fn refusing_sender(address: &str) -> Self {
+        let mut server = Self::reserved();
+        server.refused_senders = vec![address.to_owned()];
+        server.start();
+        server
+    }
+
     fn start(&mut self) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail/smtp_sink.py");
         let process = Command::new(python())
@@ -103,6 +114,11 @@ impl SmtpServer {
                 self.refused
                     .iter()
                     .flat_map(|address| ["--refuse", address.as_str()]),
+            )
+            .args(
+                self.refused_senders
+                    .iter()
+                    .flat_map(|address| ["--refuse-sender", address.as_str()]),
             )
             .stdout(Stdio::null())
             .spawn()
@@ -577,6 +593,59 @@ async fn a_mail_server_that_is_down_loses_nothing_and_one_instance_of_two_sends(
     // INSATS_SMTP_URL without a sender is refused.
     let (code, _) = notifications_command(&app, &["status"], &mail[..1]);
     assert_ne!(code, 0);
+}
+
+/// A server that refuses Insats's sender refuses every mail with 550, as it would an unknown
+/// recipient, but says why (5.7.1): the mails wait and go once the sender is put right;
+/// none is given up as if its recipient did not exist.
+#[tokio::test]
+async fn a_refused_sender_keeps_the_mails_waiting_instead_of_giving_them_up() {
+    let app = TestApp::spawn().await;
+    let (council, _) = app.user("integrationsrad", &[], &[]).await;
+    choose_mail(&app, &council, "immediate").await;
+    sqlx::query("UPDATE users SET mail_choice = 'none' WHERE role = 'samordnare'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (_, team_token) = app.user("omradesteam", &["araby"], &[]).await;
+    let (status, body) = app
+        .post_as(
+            Some(&team_token),
+            "/api/v1/items",
+            json!({"from": "omradesteam:araby", "to": "integrationsrad", "kind": "fraga", "title": "Lokaler", "text": "?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    crate::helpers::caught_up(&app.db.pool).await;
+
+    let clock = Clock::fixed(morning(130));
+    let mut server = SmtpServer::refusing_sender("insats@vaxjo.se");
+    let notifier = notifier(&app, &clock, &server);
+    let run = notifier.tick().await.unwrap().unwrap();
+    assert_eq!((run.sent, run.failed), (0, 1), "{run:?}");
+    let waiting: Vec<(Option<OffsetDateTime>, Option<String>)> =
+        sqlx::query_as("SELECT given_up_at, last_error FROM mail_outbox WHERE recipient = $1")
+            .bind(&council.email)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(waiting.len(), 1, "the council member's one mail");
+    let (given_up, error) = &waiting[0];
+    assert!(given_up.is_none(), "not given up: {error:?}");
+    assert!(
+        error.as_deref().unwrap_or("").contains("5.7.1"),
+        "{error:?}"
+    );
+
+    // The sender put right: the same mail goes, once its pause is over.
+    server.stop();
+    server.refused_senders.clear();
+    server.start();
+    clock.advance(time::Duration::minutes(2));
+    let run = notifier.tick().await.unwrap().unwrap();
+    assert_eq!(run.sent, 1, "{run:?}");
+    assert_eq!(server.mails().len(), 1);
+    assert_eq!(server.mails()[0]["to"][0], council.email.as_str());
 }
 
 #[tokio::test]

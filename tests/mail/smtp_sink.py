@@ -2,10 +2,12 @@
 one, decoded, as a JSON file into a folder: the envelope's sender and recipients, the
 Message-ID, the subject, and the plain-text and HTML parts.
 
-    python3 tests/mail/smtp_sink.py --port 2525 --dir /tmp/mails [--refuse ADDRESS]…
+    python3 tests/mail/smtp_sink.py --port 2525 --dir /tmp/mails [--refuse ADDRESS]… \
+        [--refuse-sender ADDRESS]…
 
 With --refuse it answers "550 no such mailbox" for that recipient, as a server does for an
-address it does not know. It prints "ready" once it listens, and runs until it is stopped.
+address it does not know; with --refuse-sender it answers "550 5.7.1" to that sender, as a
+server does for a sender it may not send for. It prints "ready" once it listens, and runs until it is stopped.
 """
 
 import argparse
@@ -22,10 +24,18 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, folder, refused):
+    def __init__(self, folder, refused, refused_senders):
         self.folder = folder
         self.refused = set(address.lower() for address in refused)
+        self.refused_senders = set(address.lower() for address in refused_senders)
         self.count = itertools.count()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.lower() in self.refused_senders:
+            return "550 5.7.1 Sender address rejected: not permitted to send"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
@@ -58,9 +68,10 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--refuse", action="append", default=[])
+    parser.add_argument("--refuse-sender", action="append", default=[])
     arguments = parser.parse_args()
     os.makedirs(arguments.dir, exist_ok=True)
-    controller = Controller(Sink(arguments.dir, arguments.refuse), hostname="127.0.0.1", port=arguments.port)
+    controller = Controller(Sink(arguments.dir, arguments.refuse, arguments.refuse_sender), hostname="127.0.0.1", port=arguments.port)
     controller.start()
     print("ready", flush=True)
     stopped = threading.Event()
