@@ -395,8 +395,13 @@ pub fn actor(event: &RecordedEvent) -> String {
 }
 
 /// What an event says, in Swedish: the auditor's words for the plan's and the processes'
-/// events, the timeline's for the rest.
-pub fn describe(event: &RecordedEvent) -> String {
+/// events, the timeline's for the rest, with processes and areas named as in `plan` and
+/// `areas` (id, name).
+pub fn describe(
+    event: &RecordedEvent,
+    plan: &crate::domain::plan::Plan,
+    areas: &[(String, String)],
+) -> String {
     use crate::domain::activity::ActivityEvent;
     use crate::domain::catalogue::{self, DomainEvent};
     use crate::domain::plan::{NodeKind, PlanEvent};
@@ -421,7 +426,11 @@ pub fn describe(event: &RecordedEvent) -> String {
             process,
             owner_name,
             ..
-        }) => format!("Processägare för {process}: {}", owner_name.as_str()),
+        }) => format!(
+            "Processägare för {}: {}",
+            crate::domain::describe::process_title(plan, process.as_str()),
+            owner_name.as_str()
+        ),
         DomainEvent::Process(ProcessEvent::DecisionRecorded { title, .. }) => {
             format!("Beslut: {}", title.as_str())
         }
@@ -429,7 +438,7 @@ pub fn describe(event: &RecordedEvent) -> String {
             "Insatsen drogs tillbaka: {}",
             decoded.text("reason").as_str().unwrap_or_default()
         ),
-        other => crate::domain::describe::describe(other),
+        other => crate::domain::describe::describe(other, plan, areas),
     }
 }
 

@@ -4,11 +4,14 @@
 use super::activity::ActivityEvent;
 use super::case::{Assignee, CaseEvent};
 use super::catalogue::DomainEvent;
-use super::item::ItemEvent;
+use super::item::{ItemEvent, forum_name};
+use super::plan::{NodeKind, Plan};
 use super::privacy::{ErasureEvent, SecrecyEvent};
 
-/// What an event says, in Swedish, for people: "Insats: Språkcafé (12 deltagare)".
-pub fn describe(event: &DomainEvent) -> String {
+/// What an event says, in Swedish, for people: "Insats: Språkcafé (12 deltagare)". Where
+/// the log holds ids, `plan` and `areas` (id, name) give the names people know: a process
+/// by its title, an area by its name.
+pub fn describe(event: &DomainEvent, plan: &Plan, areas: &[(String, String)]) -> String {
     match event {
         DomainEvent::Activity(ActivityEvent::ActivityLogged { details, .. }) => format!(
             "Insats: {} ({} deltagare)",
@@ -27,7 +30,10 @@ pub fn describe(event: &DomainEvent) -> String {
             CaseEvent::CaseAssigned {
                 assignee: Assignee::ProcessOwner { process },
                 ..
-            } => format!("Ärendet tilldelades processägaren för {process}"),
+            } => format!(
+                "Ärendet tilldelades processägaren för {}",
+                process_title(plan, process.as_str())
+            ),
             CaseEvent::CaseAssigned {
                 assignee: Assignee::TeamMember { name, .. },
                 ..
@@ -47,8 +53,8 @@ pub fn describe(event: &DomainEvent) -> String {
             ItemEvent::ItemRaised { item, .. } => format!(
                 "{} från {} till {}: {}",
                 item.kind.label(),
-                item.from.label(),
-                item.to.label(),
+                forum_name(&item.from, plan, areas),
+                forum_name(&item.to, plan, areas),
                 item.title.as_str()
             ),
             ItemEvent::ItemAcknowledged { .. } => "Mottagandet bekräftades".into(),
@@ -74,5 +80,81 @@ pub fn describe(event: &DomainEvent) -> String {
         | DomainEvent::FollowUp(_)
         | DomainEvent::Plan(_)
         | DomainEvent::Record => String::new(),
+    }
+}
+
+/// A process's title in the plan; its id only where the plan has no such process.
+pub fn process_title<'a>(plan: &'a Plan, process: &'a str) -> &'a str {
+    plan.node(NodeKind::Process, process)
+        .map_or(process, |node| node.text("title"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::Assignee;
+    use crate::domain::item::{Forum, ItemKind, NewItem};
+    use crate::domain::plan::document::{BUNDLED, PlanDocument};
+    use crate::domain::values::{FreeText, Slug, Title};
+    use uuid::Uuid;
+
+    fn plan() -> Plan {
+        let nodes = PlanDocument::parse(BUNDLED).unwrap().nodes();
+        crate::domain::plan::fold(&Plan::default().diff(&nodes, "sha"))
+    }
+
+    /// The log holds a process's id and an area's; people read the process's title and
+    /// the area's name.
+    #[test]
+    fn processes_and_areas_are_named_as_people_know_them() {
+        let plan = plan();
+        let process = plan.nodes(NodeKind::Process)[0].clone();
+        let title = process.text("title");
+        assert!(!title.is_empty() && title != process.id);
+        let slug = |text: &str| Slug::parse("id", text).unwrap();
+        let areas = vec![("braas".to_owned(), "Braås".to_owned())];
+
+        let assigned = DomainEvent::Case(CaseEvent::CaseAssigned {
+            case_id: Uuid::nil(),
+            assignee: Assignee::ProcessOwner {
+                process: slug(&process.id),
+            },
+        });
+        assert_eq!(
+            describe(&assigned, &plan, &areas),
+            format!("Ärendet tilldelades processägaren för {title}")
+        );
+
+        let raised = DomainEvent::Item(ItemEvent::ItemRaised {
+            item_id: Uuid::nil(),
+            item: NewItem {
+                from: Forum::AreaTeam(slug("braas")),
+                to: Forum::ProcessOwner(slug(&process.id)),
+                kind: ItemKind::Fraga,
+                title: Title::parse("title", "Tolkar till föräldramöten").unwrap(),
+                text: FreeText::parse("text", "Behövs i vår").unwrap(),
+                strategy: None,
+                area: None,
+                case_id: None,
+            },
+        });
+        assert_eq!(
+            describe(&raised, &plan, &areas),
+            format!(
+                "Fråga från Områdesteam Braås till Processägare: {title}: Tolkar till föräldramöten"
+            )
+        );
+
+        // A process the plan no longer has keeps its id, rather than nothing.
+        let gone = DomainEvent::Case(CaseEvent::CaseAssigned {
+            case_id: Uuid::nil(),
+            assignee: Assignee::ProcessOwner {
+                process: slug("nedlagd-process"),
+            },
+        });
+        assert_eq!(
+            describe(&gone, &plan, &areas),
+            "Ärendet tilldelades processägaren för nedlagd-process"
+        );
     }
 }

@@ -87,13 +87,10 @@ pub fn forum_name(
                 .unwrap_or(area.as_str());
             format!("Områdesteam {name}")
         }
-        Forum::ProcessOwner(process) => {
-            let title = plan
-                .node(crate::domain::plan::NodeKind::Process, process.as_str())
-                .map(|node| node.text("title").to_owned())
-                .unwrap_or_else(|| process.to_string());
-            format!("Processägare: {title}")
-        }
+        Forum::ProcessOwner(process) => format!(
+            "Processägare: {}",
+            super::describe::process_title(plan, process.as_str())
+        ),
         forum => forum.label(),
     }
 }

@@ -113,24 +113,16 @@ impl Entry {
     }
 }
 
-/// What happened, in Swedish, with forums named as people know them (areas by their names,
-/// process owners by their process's title) where the log holds ids.
+/// What happened, in Swedish, with forums and processes named as people know them (areas
+/// by their names, processes by their titles) where the log holds ids.
 fn summary_of(
     event: Option<&DomainEvent>,
     event_type: &str,
     plan: &crate::domain::plan::Plan,
     areas: &[(String, String)],
 ) -> String {
-    use crate::domain::item::{ItemEvent, forum_name};
     match event {
-        Some(DomainEvent::Item(ItemEvent::ItemRaised { item, .. })) => format!(
-            "{} från {} till {}: {}",
-            item.kind.label(),
-            forum_name(&item.from, plan, areas),
-            forum_name(&item.to, plan, areas),
-            item.title.as_str()
-        ),
-        Some(event) => crate::domain::describe::describe(event),
+        Some(event) => crate::domain::describe::describe(event, plan, areas),
         None => event_type.to_owned(),
     }
 }
@@ -259,14 +251,6 @@ pub fn item_kind_label(kind: &str) -> &'static str {
         "fraga" => "Fråga",
         "information" => "Information",
         _ => "Skrivelse",
-    }
-}
-
-/// A forum's name for people: "omradesteam:araby" becomes "Områdesteam araby".
-pub fn forum_label(forum: &str) -> String {
-    match forum.parse::<crate::domain::item::Forum>() {
-        Ok(forum) => forum.label(),
-        Err(_) => forum.to_owned(),
     }
 }
 

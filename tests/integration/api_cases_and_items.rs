@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_fields};
+use crate::helpers::{TestApp, caught_up, error_fields};
 
 async fn open_case(app: &TestApp) -> String {
     let (status, created) = app
@@ -136,6 +136,30 @@ async fn a_case_goes_through_its_whole_lifecycle_and_illegal_steps_are_refused()
             "CaseClosed",
             "CaseReopened"
         ]
+    );
+
+    // The timeline says who the case went to as people know them: the process by its
+    // title in the plan, never by its id.
+    caught_up(&app.db.pool).await;
+    let (status, timeline) = app
+        .get(&format!("/api/v1/areas/teleborg/timeline?case={case}"))
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    let summaries: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["summary"].as_str())
+        .collect();
+    assert!(
+        summaries.contains(
+            &"Ärendet tilldelades processägaren för Utveckla och förvalta en växande stad, tätorter och landsbygd"
+        ),
+        "{summaries:?}"
+    );
+    assert!(
+        !summaries.iter().any(|s| s.contains("vaxande-stad")),
+        "{summaries:?}"
     );
 
     let unknown = "/api/v1/cases/0192f0c4-0000-7000-8000-000000000000/notes";

@@ -74,6 +74,10 @@ pub async fn replay(
         None => None,
     };
     let loaded = audit::load(&state.events, state.services.privacy(), &id, as_of, compare).await?;
+    let (plan, areas) = (
+        state.services.plan().await?,
+        state.services.area_names().await?,
+    );
     let events = loaded.opened[..loaded.upto]
         .iter()
         .map(|event| {
@@ -84,7 +88,7 @@ pub async fn replay(
                 "stream_version": event.stream_version,
                 "event_type": event.event_type,
                 "who": audit::actor(event),
-                "what": audit::describe(event),
+                "what": audit::describe(event, &plan, &areas),
                 "hash": hex::encode(&event.hash),
             })
         })
@@ -175,9 +179,16 @@ pub(crate) async fn csv(state: &AppState, id: &str) -> Result<Vec<u8>, ApiError>
     let opened = audit::opened(state.services.privacy(), &history)
         .await
         .map_err(internal)?;
+    let plan = state.services.plan().await?;
+    let areas = state.services.area_names().await?;
     let shown: HashMap<i64, (String, String)> = opened
         .iter()
-        .map(|e| (e.position, (audit::actor(e), audit::describe(e))))
+        .map(|e| {
+            (
+                e.position,
+                (audit::actor(e), audit::describe(e, &plan, &areas)),
+            )
+        })
         .collect();
     let seals = state.events.seals().await.map_err(internal)?;
     Ok(audit::export::to_csv(&history, &seals, &shown))

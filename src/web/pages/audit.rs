@@ -355,7 +355,7 @@ pub async fn strategy(
                 (state_view(&shown.state, &names))
             }
             (changes_section(&shown))
-            (events_section(&id, &shown, &per))
+            (events_section(&id, &shown, &per, &names))
         },
     );
     (status, markup).into_response()
@@ -436,7 +436,7 @@ fn changes_section(shown: &audit::StrategyPage) -> Markup {
 }
 
 /// The events up to the moment (the latest of them), with the exports of them all.
-fn events_section(id: &str, shown: &audit::StrategyPage, per: &str) -> Markup {
+fn events_section(id: &str, shown: &audit::StrategyPage, per: &str, names: &Names) -> Markup {
     html! {
         section aria-labelledby="handelser" {
             h2 id="handelser" { "Händelserna (" (shown.upto) ")" }
@@ -448,7 +448,7 @@ fn events_section(id: &str, shown: &audit::StrategyPage, per: &str) -> Markup {
                 ". Kontrollera en export utan databas med " code { "insats audit verify-export FIL" } "."
             }
             @if shown.upto > shown.listed.len() as i64 { p { "Visar de senaste " (shown.listed.len()) " av " (shown.upto) " händelser; exporterna har alla." } }
-            (events_table(&shown.listed))
+            (events_table(&shown.listed, names))
         }
     }
 }
@@ -488,7 +488,7 @@ pub async fn report(
                     h2 { "Läget " (loaded.as_of.label()) }
                     (state_view(&loaded.state, &names))
                     h2 { "Händelserna" }
-                    (events_table(&loaded.opened[..loaded.upto]))
+                    (events_table(&loaded.opened[..loaded.upto], &names))
                     p { "Hasharna är SHA-256 över varje händelse och föregående händelse i samma ström (se docs/event-log.md). Exporten i CSV eller JSON kan kontrolleras utan databas med " code { "insats audit verify-export" } "." }
                 }
             }
@@ -530,6 +530,9 @@ struct Names {
     processes: std::collections::HashMap<String, String>,
     areas: std::collections::HashMap<String, String>,
     strategies: std::collections::HashMap<String, String>,
+    /// The plan and the areas (id, name), for what the events say.
+    plan: std::sync::Arc<crate::domain::plan::Plan>,
+    area_names: Vec<(String, String)>,
 }
 
 impl Names {
@@ -546,11 +549,18 @@ impl Names {
                     .strategies
                     .insert(strategy.id.clone(), strategy.text("title").to_owned());
             }
+            names.plan = plan;
         }
         if let Ok(areas) = components::area_names(state).await {
-            names.areas.extend(areas);
+            names.areas.extend(areas.iter().cloned());
+            names.area_names = areas;
         }
         names
+    }
+
+    /// What an event says, with processes and areas named.
+    fn describe(&self, event: &crate::event_log::RecordedEvent) -> String {
+        audit::describe(event, &self.plan, &self.area_names)
     }
 
     fn process(&self, id: &str) -> String {
@@ -604,7 +614,7 @@ fn state_view(state: &StrategyState, names: &Names) -> Markup {
     }
 }
 
-fn events_table(events: &[crate::event_log::RecordedEvent]) -> Markup {
+fn events_table(events: &[crate::event_log::RecordedEvent], names: &Names) -> Markup {
     html! {
         @if events.is_empty() { (nothing("Inga händelser.")) } @else {
             div.table-scroll tabindex="0" role="region" aria-label="Tabell som kan rullas i sidled" {
@@ -616,7 +626,7 @@ fn events_table(events: &[crate::event_log::RecordedEvent]) -> Markup {
                                 td.number { (event.position) }
                                 td { (crate::clock::datetime(event.recorded_at)) }
                                 td { (audit::actor(event)) }
-                                td { (audit::describe(event)) }
+                                td { (names.describe(event)) }
                                 td { code { (event.stream_id) } ", " (event.stream_version) }
                                 td { code title=(hex::encode(&event.hash)) { (hex::encode(&event.hash[..event.hash.len().min(6)])) "…" } }
                             }
