@@ -105,8 +105,23 @@ fn refusal_message(actor: &Actor, action: &Action<'_>) -> String {
         Action::ReportForProcess { .. } => {
             "Du kan bara rapportera för processer som du är processägare för.".into()
         }
-        Action::SendAs { forum } => format!("Du kan inte skicka skrivelser för {}.", forum.label()),
-        Action::Settle { to, .. } => format!("Bara {} kan besvara den här skrivelsen.", to.label()),
+        // Forums by what they are, never by the ids the log holds.
+        Action::SendAs { forum } => match forum {
+            Forum::AreaTeam(_) => "Du kan bara skicka skrivelser för ditt eget områdesteam.".into(),
+            Forum::ProcessOwner(_) => {
+                "Du kan bara skicka skrivelser för processer som du är processägare för.".into()
+            }
+            other => format!("Du kan inte skicka skrivelser för {}.", other.kind_name()),
+        },
+        Action::Settle { to, .. } => match to {
+            Forum::AreaTeam(_) => {
+                "Bara det områdesteam som skrivelsen gick till kan besvara den.".into()
+            }
+            Forum::ProcessOwner(_) => {
+                "Bara den processägare som skrivelsen gick till kan besvara den.".into()
+            }
+            other => format!("Bara {} kan besvara den här skrivelsen.", other.kind_name()),
+        },
         Action::ReviewTimeline => "Bara Integrationsrådet kan granska en tidslinje.".into(),
         Action::Administer => {
             "Bara verksamhetsutvecklaren för integration kan administrera Insats.".into()
@@ -154,7 +169,27 @@ mod tests {
         let team = actor(Role::Omradesteam, &["araby"], &[]);
         let rad = actor(Role::Integrationsrad, &[], &[]);
         assert!(authorize(&team, &Action::SendAs { forum: &araby }).is_ok());
-        assert!(authorize(&rad, &Action::SendAs { forum: &araby }).is_err());
+        // Refusals say what kind of forum, never its id.
+        assert_eq!(
+            authorize(&rad, &Action::SendAs { forum: &araby })
+                .unwrap_err()
+                .0,
+            "Du kan bara skicka skrivelser för ditt eget områdesteam."
+        );
+        let owner: Forum = "processagare:aktiv-fritid".parse().unwrap();
+        assert_eq!(
+            authorize(
+                &team,
+                &Action::Settle {
+                    from: &council,
+                    to: &owner,
+                    closing: false
+                }
+            )
+            .unwrap_err()
+            .0,
+            "Bara den processägare som skrivelsen gick till kan besvara den."
+        );
         assert!(
             authorize(
                 &rad,

@@ -42,6 +42,19 @@ impl Forum {
         }
     }
 
+    /// What kind of forum it is, without saying which one: for a refusal, which has no
+    /// names to look up and must not show an id ("områdesteam", "processägare",
+    /// "Integrationsrådet").
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Forum::AreaTeam(_) => "områdesteam",
+            Forum::Council => "Integrationsrådet",
+            Forum::Committee => "Integrationsberedningen",
+            Forum::ProcessOwner(_) => "processägare",
+            Forum::Coordinator => "verksamhetsutvecklaren för integration",
+        }
+    }
+
     /// Whether the plan's organisation sends items from `self` to `to`.
     pub fn may_send_to(&self, to: &Forum) -> bool {
         matches!(
@@ -231,8 +244,8 @@ impl Item {
                 "to",
                 format!(
                     "{} skickar inte till {} enligt planens organisation.",
-                    item.from.label(),
-                    item.to.label()
+                    sentence_start(item.from.kind_name()),
+                    item.to.kind_name()
                 ),
             ));
         }
@@ -243,11 +256,7 @@ impl Item {
             (Some(area), Some(team_area)) if *area != team_area => {
                 return Err(DomainError::invalid(
                     "area",
-                    format!(
-                        "En skrivelse mellan {} och {} gäller område {team_area}, inte {area}.",
-                        item.from.label(),
-                        item.to.label()
-                    ),
+                    "En skrivelse till eller från ett områdesteam gäller teamets eget område.",
                 ));
             }
             _ => {}
@@ -338,6 +347,15 @@ impl Aggregate for Item {
     }
 }
 
+/// `text` with its first letter capitalised, to begin a sentence.
+fn sentence_start(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +427,30 @@ mod tests {
                 ),
                 "{from} → {to}"
             );
+        }
+    }
+
+    /// A refusal has no names to look up: it says what kind of forum, never the id the
+    /// log holds ("omradesteam:braas", "processagare:aktiv-fritid").
+    #[test]
+    fn refusals_name_forums_by_kind_never_by_id() {
+        let refused = |item: NewItem| match Item::default().raise(Uuid::now_v7(), item) {
+            Err(DomainError::Invalid(errors)) => errors[0].message.clone(),
+            other => panic!("not refused: {other:?}"),
+        };
+        assert_eq!(
+            refused(new_item("processagare:aktiv-fritid", "omradesteam:braas")),
+            "Processägare skickar inte till områdesteam enligt planens organisation."
+        );
+        assert_eq!(
+            refused(new_item("omradesteam:araby", "integrationsberedning")),
+            "Områdesteam skickar inte till Integrationsberedningen enligt planens organisation."
+        );
+        let mut elsewhere = new_item("omradesteam:araby", "integrationsrad");
+        elsewhere.area = Some(Slug::parse("area", "teleborg").unwrap());
+        let message = refused(elsewhere);
+        for id in ["araby", "teleborg", "omradesteam:"] {
+            assert!(!message.contains(id), "{message}");
         }
     }
 
