@@ -85,7 +85,7 @@ pub async fn rebuild(
             break;
         };
         projection
-            .apply_range(&mut transaction, &names, cursor, end)
+            .apply_range(&mut transaction, &names, cursor, end, count)
             .await?;
         transaction.commit().await?;
         cursor = end;
@@ -167,7 +167,7 @@ async fn swap(
         .await?;
     while let Some((count, end)) = chunk_end(&mut transaction, cursor, CHUNK).await? {
         projection
-            .apply_range(&mut transaction, names, cursor, end)
+            .apply_range(&mut transaction, names, cursor, end, count)
             .await?;
         cursor = end;
         done += count;
