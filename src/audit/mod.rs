@@ -428,7 +428,7 @@ pub fn describe(
             ..
         }) => format!(
             "Processägare för {}: {}",
-            crate::domain::describe::process_title(plan, process.as_str()),
+            plan.process_title(process.as_str()),
             owner_name.as_str()
         ),
         DomainEvent::Process(ProcessEvent::DecisionRecorded { title, .. }) => {

@@ -5,7 +5,7 @@ use super::activity::ActivityEvent;
 use super::case::{Assignee, CaseEvent};
 use super::catalogue::DomainEvent;
 use super::item::{ItemEvent, forum_name};
-use super::plan::{NodeKind, Plan};
+use super::plan::Plan;
 use super::privacy::{ErasureEvent, SecrecyEvent};
 
 /// What an event says, in Swedish, for people: "Insats: Språkcafé (12 deltagare)". Where
@@ -32,7 +32,7 @@ pub fn describe(event: &DomainEvent, plan: &Plan, areas: &[(String, String)]) ->
                 ..
             } => format!(
                 "Ärendet tilldelades processägaren för {}",
-                process_title(plan, process.as_str())
+                plan.process_title(process.as_str())
             ),
             CaseEvent::CaseAssigned {
                 assignee: Assignee::TeamMember { name, .. },
@@ -83,17 +83,12 @@ pub fn describe(event: &DomainEvent, plan: &Plan, areas: &[(String, String)]) ->
     }
 }
 
-/// A process's title in the plan; its id only where the plan has no such process.
-pub fn process_title<'a>(plan: &'a Plan, process: &'a str) -> &'a str {
-    plan.node(NodeKind::Process, process)
-        .map_or(process, |node| node.text("title"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::case::Assignee;
     use crate::domain::item::{Forum, ItemKind, NewItem};
+    use crate::domain::plan::NodeKind;
     use crate::domain::plan::document::{BUNDLED, PlanDocument};
     use crate::domain::values::{FreeText, Slug, Title};
     use uuid::Uuid;

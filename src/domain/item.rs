@@ -100,10 +100,9 @@ pub fn forum_name(
                 .unwrap_or(area.as_str());
             format!("Områdesteam {name}")
         }
-        Forum::ProcessOwner(process) => format!(
-            "Processägare: {}",
-            super::describe::process_title(plan, process.as_str())
-        ),
+        Forum::ProcessOwner(process) => {
+            format!("Processägare: {}", plan.process_title(process.as_str()))
+        }
         forum => forum.label(),
     }
 }

@@ -332,9 +332,7 @@ pub fn describe(due: &Due, plan: &Plan, areas: &[(String, String)]) -> Todo {
                 Forum::AreaTeam(team) => format!("områdesteamet i {}", area(team.as_str())),
                 Forum::ProcessOwner(process) => format!(
                     "processägaren för ”{}”",
-                    plan.node(NodeKind::Process, process.as_str())
-                        .map(|node| node.text("title").to_owned())
-                        .unwrap_or_else(|| process.to_string())
+                    plan.process_title(process.as_str())
                 ),
                 Forum::Council => "Integrationsrådet".to_owned(),
                 Forum::Committee => "Integrationsberedningen".to_owned(),
@@ -378,9 +376,7 @@ pub fn describe(due: &Due, plan: &Plan, areas: &[(String, String)]) -> Todo {
             match due.recipients.first() {
                 Some(Recipient::Forum(Forum::ProcessOwner(process))) => format!(
                     "Ett ärende i {area} är tilldelat processägaren för ”{}” sedan {}.",
-                    plan.node(NodeKind::Process, process.as_str())
-                        .map(|node| node.text("title").to_owned())
-                        .unwrap_or_else(|| process.to_string()),
+                    plan.process_title(process.as_str()),
                     date(due.since)
                 ),
                 _ => format!(

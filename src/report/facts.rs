@@ -481,13 +481,7 @@ pub fn fold(frame: &Frame<'_>, facts: &[Fact<'_>]) -> Report {
         general_decisions: decisions
             .iter()
             .filter(|(_, strategy, _)| strategy.is_none())
-            .map(|(process, _, line)| {
-                let title = frame
-                    .plan
-                    .node(NodeKind::Process, process)
-                    .map_or_else(|| process.clone(), |p| p.text("title").to_owned());
-                (title, line.clone())
-            })
+            .map(|(process, _, line)| (frame.plan.process_title(process).to_owned(), line.clone()))
             .collect(),
         ..Report::default()
     }

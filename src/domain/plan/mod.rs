@@ -334,6 +334,13 @@ impl Plan {
             .map(|state| &state.node)
     }
 
+    /// A process's title, as people know it; its id only where the plan has no such process
+    /// in force (the log holds ids).
+    pub fn process_title<'a>(&'a self, process: &'a str) -> &'a str {
+        self.node(NodeKind::Process, process)
+            .map_or(process, |node| node.text("title"))
+    }
+
     /// A node whether or not it is retired, with its retired flag.
     pub fn node_with_status(&self, kind: NodeKind, id: &str) -> Option<(&PlanNode, bool)> {
         self.nodes

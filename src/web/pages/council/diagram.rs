@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 use std::collections::HashMap;
 
-use crate::domain::plan::{NodeKind, Plan};
+use crate::domain::plan::Plan;
 use crate::queries::council::Edge;
 
 const WIDTH: f64 = 1000.0;
@@ -67,11 +67,10 @@ impl Layout {
         }
         for (index, forum) in processes.iter().enumerate() {
             let process = forum.trim_start_matches("processagare:");
-            let title = plan
-                .node(NodeKind::Process, process)
-                .map(|p| p.text("title").to_owned())
-                .unwrap_or_else(|| process.to_owned());
-            let label = vec!["Processägare".into(), shortened(&title, 27)];
+            let label = vec![
+                "Processägare".into(),
+                shortened(plan.process_title(process), 27),
+            ];
             positions.insert(
                 (*forum).clone(),
                 (WIDTH - HALF_W - 10.0, spread(index, processes.len()), label),
