@@ -175,9 +175,13 @@ pub async fn page(
             .push_bind(after.position)
             .push(")");
     }
-    query
-        .push(" ORDER BY t.entry_date DESC, t.position DESC LIMIT ")
-        .push_bind(limit + 1);
+    // The limit is written into the statement, not bound. Bound, PostgreSQL's shared plan
+    // is costed for a tenth of the rows the statement could return, which is always dearer
+    // than a plan for 51, so it planned the statement afresh on every execution.
+    query.push(format!(
+        " ORDER BY t.entry_date DESC, t.position DESC LIMIT {}",
+        limit.max(0) + 1
+    ));
     let mut entries: Vec<Entry> = query.build_query_as().fetch_all(pool).await?;
     let next = if entries.len() as i64 > limit {
         entries.truncate(limit as usize);
