@@ -110,12 +110,7 @@ impl Privacy {
         if subjects.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT subject, wrapped_key, decision FROM data_keys WHERE subject = ANY($1)",
-        )
-        .bind(subjects)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = key_rows(&self.pool, subjects).await?;
         let mut states = self.unwrapped(rows);
         if create {
             let missing: Vec<&String> = subjects
@@ -219,9 +214,14 @@ impl Privacy {
             .collect()
     }
 
-    /// Of `subjects`, those whose keys this instance has not kept: the ones to read.
-    pub(crate) fn not_kept<'a>(&self, subjects: &[&'a str]) -> Vec<&'a str> {
+    /// Of `subjects`, those whose keys this instance has not kept under `erased` (the count
+    /// of destroyed keys the caller read): when a key has been destroyed since the kept
+    /// ones were read, none of them are used.
+    pub(crate) fn not_kept<'a>(&self, subjects: &[&'a str], erased: i64) -> Vec<&'a str> {
         let kept = self.kept.lock().expect("the kept keys");
+        if erased > kept.erased {
+            return subjects.to_vec();
+        }
         subjects
             .iter()
             .copied()
@@ -235,6 +235,7 @@ impl Privacy {
     /// were read, they are dropped first, and the subjects left without a key are read again.
     pub(crate) async fn open_with<'a>(
         &self,
+        connection: &mut sqlx::PgConnection,
         datas: impl IntoIterator<Item = &'a mut Value>,
         subjects: &HashSet<&str>,
         rows: Vec<KeyRow>,
@@ -278,7 +279,7 @@ impl Privacy {
             .map(|subject| (*subject).to_owned())
             .collect();
         if !missing.is_empty() {
-            keys.extend(self.keys(&missing, false).await?);
+            keys.extend(self.unwrapped(key_rows(connection, &missing).await?));
         }
         for data in datas {
             open_in_place(data, &keys);
@@ -369,6 +370,14 @@ pub fn subjects_sealing<'a>(values: impl IntoIterator<Item = &'a Value>) -> Vec<
                 .map(str::to_owned)
         })
         .collect()
+}
+
+/// The rows of the keys of `subjects`, as `data_keys` holds them.
+async fn key_rows(db: impl sqlx::PgExecutor<'_>, subjects: &[String]) -> sqlx::Result<Vec<KeyRow>> {
+    sqlx::query_as("SELECT subject, wrapped_key, decision FROM data_keys WHERE subject = ANY($1)")
+        .bind(subjects)
+        .fetch_all(db)
+        .await
 }
 
 fn open_in_place(data: &mut Value, keys: &HashMap<String, KeyState>) {

@@ -4,8 +4,8 @@
 //! to answer it. Everyone else sees that a secret text exists.
 
 use serde_json::Value;
-use sqlx::PgPool;
-use std::collections::{HashMap, HashSet};
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashSet;
 
 use super::{Privacy, sealed_fields};
 use crate::domain::actor::{Actor, Role};
@@ -92,134 +92,84 @@ pub async fn secret_targets(pool: &PgPool, targets: &[String]) -> sqlx::Result<H
     Ok(secret.into_iter().collect())
 }
 
-/// One event's text, as one viewer is to see it.
+/// One event's text, as one viewer is to see it, with what the read model says about it
+/// now (read with the entry, in the same statement: [`MARKS`]).
 pub struct Shown<'a> {
     pub event_type: &'a str,
     /// The area the text is about (the event's `area:` tag).
     pub area: Option<&'a str>,
-    /// What a mark of secrecy on the text names ([`secrecy_target`]), as the read model
-    /// keeps it.
-    pub target: Option<&'a str>,
+    /// The text is marked secret now.
+    pub secret: bool,
+    /// For a secret item between forums: the forums it was sent from and to (as stored,
+    /// e.g. `omradesteam:araby`), who read it.
+    pub ends: Option<(&'a str, &'a str)>,
     /// The subjects whose keys seal the text, as the read model keeps them.
     pub subjects: &'a [String],
     pub data: &'a mut Value,
 }
 
-/// What the database says about the texts of some events, read in one statement: which
-/// of their secrecy targets are marked secret, the forums at the ends of the secret items
-/// among them (whose forums read them), the rows of the keys asked for, and how many keys
-/// have been destroyed (under which count the keys were read).
-#[derive(Default)]
-struct Marks {
-    secret: HashSet<String>,
-    ends: HashMap<String, (String, String)>,
-    keys: Vec<super::KeyRow>,
-    erased: i64,
-}
+/// The columns a read of timeline entries (`t`, with its `secrecy_target`) adds for
+/// [`prepare`]: whether the text is marked secret now, the forums at the ends of a secret
+/// item, and how many keys have been destroyed (under which count the entries were read).
+pub const MARKS: &str = "(SELECT s.secret FROM secret_texts s WHERE s.target = t.secrecy_target)
+         IS TRUE AS marked_secret,
+     CASE WHEN t.secrecy_target LIKE 'item:%' THEN
+         (SELECT ARRAY[f.from_forum, f.to_forum] FROM flow_items f
+          WHERE f.item_id = substr(t.secrecy_target, 6)::uuid
+            AND EXISTS (SELECT 1 FROM secret_texts s
+                        WHERE s.secret AND s.target = t.secrecy_target))
+     END AS item_ends,
+     coalesce((SELECT destroyed FROM key_destructions), 0) AS keys_destroyed";
 
-/// One row of [`Marks::read`]'s statement.
-#[derive(sqlx::FromRow)]
-struct MarkRow {
-    /// Which part of the answer the row is: [`MarkRow::SECRET`], [`MarkRow::ENDS`] or a key.
-    part: i32,
-    /// The secrecy target, the item (`item:<id>`) or the key's subject.
-    name: String,
-    /// The forum an item was sent from, or the decision that destroyed a key.
-    first: Option<String>,
-    /// The forum an item was sent to.
-    second: Option<String>,
-    wrapped_key: Option<Vec<u8>>,
-    /// How many keys have been destroyed.
-    erased: Option<i64>,
-}
-
-impl MarkRow {
-    const SECRET: i32 = 1;
-    const ENDS: i32 = 2;
-    const KEY: i32 = 3;
-}
-
-impl Marks {
-    async fn read(pool: &PgPool, targets: &[&str], subjects: &[&str]) -> sqlx::Result<Self> {
-        let items: Vec<uuid::Uuid> = targets
-            .iter()
-            .filter_map(|target| target.strip_prefix("item:"))
-            .filter_map(|id| uuid::Uuid::parse_str(id).ok())
-            .collect();
-        let rows: Vec<MarkRow> = sqlx::query_as(
-            "SELECT 1 AS part, target AS name, NULL AS first, NULL AS second,
-                    NULL::bytea AS wrapped_key, NULL::bigint AS erased
-             FROM secret_texts WHERE secret AND target = ANY($1)
-             UNION ALL
-             SELECT 2, 'item:' || f.item_id, f.from_forum, f.to_forum, NULL, NULL
-             FROM flow_items f
-             WHERE f.item_id = ANY($2)
-               AND EXISTS (SELECT 1 FROM secret_texts s
-                           WHERE s.secret AND s.target = 'item:' || f.item_id)
-             UNION ALL
-             SELECT 3, subject, decision, NULL, wrapped_key, NULL FROM data_keys
-             WHERE subject = ANY($3)
-             UNION ALL
-             SELECT 4, '', NULL, NULL, NULL, destroyed FROM key_destructions",
-        )
-        .bind(targets)
-        .bind(&items)
-        .bind(subjects)
-        .fetch_all(pool)
-        .await?;
-        let mut marks = Self::default();
-        for row in rows {
-            match row.part {
-                MarkRow::SECRET => {
-                    marks.secret.insert(row.name);
-                }
-                MarkRow::ENDS => {
-                    let ends = (
-                        row.first.unwrap_or_default(),
-                        row.second.unwrap_or_default(),
-                    );
-                    marks.ends.insert(row.name, ends);
-                }
-                MarkRow::KEY => marks.keys.push((row.name, row.wrapped_key, row.first)),
-                _ => marks.erased = row.erased.unwrap_or_default(),
-            }
-        }
-        Ok(marks)
+/// The rows of the keys of `subjects` and how many keys have been destroyed, read in one
+/// statement (keys read under an older count are used, never kept).
+async fn read_keys(
+    connection: &mut PgConnection,
+    subjects: &[&str],
+) -> sqlx::Result<(Vec<super::KeyRow>, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        subject: Option<String>,
+        wrapped_key: Option<Vec<u8>>,
+        decision: Option<String>,
+        erased: i64,
     }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT k.subject, k.wrapped_key, k.decision, d.erased
+         FROM (SELECT coalesce((SELECT destroyed FROM key_destructions), 0) AS erased) d
+         LEFT JOIN data_keys k ON k.subject = ANY($1)",
+    )
+    .bind(subjects)
+    .fetch_all(connection)
+    .await?;
+    let erased = rows.first().map_or(0, |row| row.erased);
+    let keys = rows
+        .into_iter()
+        .filter_map(|row| Some((row.subject?, row.wrapped_key, row.decision)))
+        .collect();
+    Ok((keys, erased))
 }
 
 /// Prepares events' data for `viewer`: secret texts they may not read become the secret
 /// marker (and are never decrypted), the rest is opened (or shows the erasure marker).
-/// Returns, per event, whether its text is secret. One statement reads all it needs, with
-/// only the keys this instance has not kept (`Privacy::open_with`).
+/// `erased` is the count of destroyed keys the entries were read under ([`MARKS`]).
+/// Returns, per event, whether its text is secret. Only the keys this instance has not
+/// kept are read, in one statement on `connection`, the one the entries came on (a
+/// request never waits for a second connection while it holds one).
 pub async fn prepare(
     privacy: &Privacy,
-    pool: &PgPool,
+    connection: &mut PgConnection,
     viewer: &Actor,
     shown: &mut [Shown<'_>],
+    erased: i64,
 ) -> sqlx::Result<Vec<bool>> {
-    let targets: Vec<&str> = shown.iter().filter_map(|entry| entry.target).collect();
-    let mut subjects: Vec<&str> = shown
-        .iter()
-        .flat_map(|entry| entry.subjects.iter().map(String::as_str))
-        .collect();
-    subjects.sort_unstable();
-    subjects.dedup();
-    if targets.is_empty() && subjects.is_empty() {
-        return Ok(vec![false; shown.len()]);
-    }
-    let marks = Marks::read(pool, &targets, &privacy.not_kept(&subjects)).await?;
     let mut flags = Vec::with_capacity(shown.len());
-    let mut sealed: HashSet<&str> = HashSet::with_capacity(subjects.len());
+    let mut sealed: HashSet<&str> = HashSet::new();
     for entry in shown.iter_mut() {
-        let is_secret = entry
-            .target
-            .is_some_and(|target| marks.secret.contains(target));
         let addressed = entry
-            .target
-            .and_then(|target| marks.ends.get(target))
+            .ends
             .is_some_and(|(from, to)| at_either_end(viewer, from, to));
-        if is_secret && !may_read_secret(viewer, entry.area) && !addressed {
+        if entry.secret && !may_read_secret(viewer, entry.area) && !addressed {
             for field in sealed_fields(entry.event_type) {
                 if entry.data.get(*field).is_some() {
                     entry.data[*field] = Value::String(SECRET_MARKER.into());
@@ -228,15 +178,26 @@ pub async fn prepare(
         } else {
             sealed.extend(entry.subjects.iter().map(String::as_str));
         }
-        flags.push(is_secret);
+        flags.push(entry.secret);
+    }
+    if sealed.is_empty() {
+        return Ok(flags);
     }
     // Only the keys of text still sealed are unwrapped: never those of text kept secret.
+    let wanted: Vec<&str> = sealed.iter().copied().collect();
+    let missing = privacy.not_kept(&wanted, erased);
+    let (keys, erased) = if missing.is_empty() {
+        (Vec::new(), erased)
+    } else {
+        read_keys(connection, &missing).await?
+    };
     privacy
         .open_with(
+            connection,
             shown.iter_mut().map(|entry| &mut *entry.data),
             &sealed,
-            marks.keys,
-            marks.erased,
+            keys,
+            erased,
         )
         .await?;
     Ok(flags)

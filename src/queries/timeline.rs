@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -67,12 +67,18 @@ pub struct Entry {
     pub actor_name: Option<String>,
     pub actor_role: Option<String>,
     pub data: Value,
-    /// What a mark of secrecy on the entry's text names.
-    #[serde(skip)]
-    pub secrecy_target: Option<String>,
     /// The subjects whose keys seal the entry's text.
     #[serde(skip)]
     pub subjects: Vec<String>,
+    /// The entry's text is marked secret now (from the secrecy marks, read with it).
+    #[serde(skip)]
+    pub marked_secret: bool,
+    /// For a secret item between forums: the forums at its ends.
+    #[serde(skip)]
+    pub item_ends: Option<Vec<String>>,
+    /// How many keys had been destroyed when the entry was read.
+    #[serde(skip)]
+    pub keys_destroyed: i64,
 }
 
 impl Entry {
@@ -127,19 +133,21 @@ fn summary_of(
     }
 }
 
+/// The columns of an entry, then what the secrecy marks say about it now.
 const COLUMNS: &str = "position, area, entry_date, kind, tags, event_type, recorded_at, actor_name, \
-     actor_role, data, secrecy_target, subjects";
+     actor_role, data, subjects";
+use crate::privacy::visibility::MARKS;
 
 /// One page of an area's timeline, newest first, and the cursor of the next page.
 pub async fn page(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     area: &str,
     filter: &TimelineFilter,
     after: Option<PageCursor>,
     limit: i64,
 ) -> sqlx::Result<(Vec<Entry>, Option<PageCursor>)> {
     let mut query = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM timeline_entries t WHERE t.area = "
+        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t WHERE t.area = "
     ));
     query.push_bind(area);
     if let Some(from) = filter.from {
@@ -182,7 +190,7 @@ pub async fn page(
         " ORDER BY t.entry_date DESC, t.position DESC LIMIT {}",
         limit.max(0) + 1
     ));
-    let mut entries: Vec<Entry> = query.build_query_as().fetch_all(pool).await?;
+    let mut entries: Vec<Entry> = query.build_query_as().fetch_all(db).await?;
     let next = if entries.len() as i64 > limit {
         entries.truncate(limit as usize);
         entries.last().map(|entry| PageCursor {
@@ -196,20 +204,24 @@ pub async fn page(
 }
 
 /// Every entry of one activity (logged, corrected, retracted), in the order they happened.
-pub async fn activity_entries(pool: &PgPool, activity: Uuid) -> sqlx::Result<Vec<Entry>> {
+pub async fn activity_entries(db: impl PgExecutor<'_>, activity: Uuid) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM timeline_entries t WHERE t.tags @> $1 ORDER BY t.position"
+        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t WHERE t.tags @> $1 ORDER BY t.position"
     )))
     .bind(vec![format!("activity:{activity}")])
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
 /// An area's activities marked "Behöver följas upp", as they stand now (their latest
 /// logging or correction; retracted ones left out), newest first.
-pub async fn needing_follow_up(pool: &PgPool, area: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
+pub async fn needing_follow_up(
+    db: impl PgExecutor<'_>,
+    area: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM (
+        "SELECT {COLUMNS}, {MARKS} FROM (
              SELECT DISTINCT ON (activity) t.*, activity
              FROM timeline_entries t, unnest(t.tags) AS activity
              WHERE t.area = $1 AND t.kind = 'insats' AND activity LIKE 'activity:%'
@@ -219,22 +231,22 @@ pub async fn needing_follow_up(pool: &PgPool, area: &str, limit: i64) -> sqlx::R
     )))
     .bind(area)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
 /// The entries found by `words` (Swedish full-text search over the words an entry is found
 /// by: titles and partners, never free text), newest first.
-pub async fn search(pool: &PgPool, words: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
+pub async fn search(db: impl PgExecutor<'_>, words: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM timeline_entries t
+        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t
          WHERE t.words <> ''
            AND to_tsvector('swedish', t.words) @@ websearch_to_tsquery('swedish', $1)
          ORDER BY t.recorded_at DESC, t.position DESC LIMIT $2"
     )))
     .bind(words)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -384,7 +396,34 @@ impl TimelineItem {
 /// forums read their secret text).
 pub const READS: [&str; 3] = ["timeline", "secrecy", "council_flow"];
 
+/// What entries are described with: the plan (processes and strategies by their titles)
+/// and the areas (by their names). Read before a connection is taken for the entries, since
+/// their caches may read the database themselves.
+pub struct Naming {
+    pub plan: std::sync::Arc<crate::domain::plan::Plan>,
+    pub areas: std::sync::Arc<crate::domain::area::Areas>,
+}
+
+impl Naming {
+    /// Each area's id and name.
+    fn area_names(&self) -> Vec<(String, String)> {
+        self.areas
+            .all()
+            .iter()
+            .map(|area| (area.id.to_string(), area.name.clone()))
+            .collect()
+    }
+}
+
 impl super::Queries {
+    /// The plan and the areas as they stand, for describing entries.
+    pub async fn naming(&self) -> Result<Naming, crate::app::AppError> {
+        Ok(Naming {
+            plan: self.services().plan().await?,
+            areas: self.services().areas().await?,
+        })
+    }
+
     /// One page of an area's timeline as `viewer` may see it, and where the next begins.
     pub async fn timeline(
         &self,
@@ -394,8 +433,30 @@ impl super::Queries {
         after: Option<PageCursor>,
         limit: i64,
     ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
-        let (entries, next) = page(self.pool(), area, filter, after, limit).await?;
-        Ok((self.visible(viewer, entries).await?, next))
+        let naming = self.naming().await?;
+        let mut connection = self.pool().acquire().await?;
+        self.timeline_on(&mut connection, &naming, viewer, area, filter, after, limit)
+            .await
+    }
+
+    /// [`Self::timeline`] on a connection the caller holds (a page that reads more on it:
+    /// each connection given back to the pool costs a round trip).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn timeline_on(
+        &self,
+        connection: &mut PgConnection,
+        naming: &Naming,
+        viewer: &crate::domain::actor::Actor,
+        area: &str,
+        filter: &TimelineFilter,
+        after: Option<PageCursor>,
+        limit: i64,
+    ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
+        let (entries, next) = page(&mut *connection, area, filter, after, limit).await?;
+        Ok((
+            self.visible(connection, naming, viewer, entries).await?,
+            next,
+        ))
     }
 
     /// One activity's entries, as `viewer` may see them, oldest first.
@@ -404,8 +465,11 @@ impl super::Queries {
         viewer: &crate::domain::actor::Actor,
         activity: Uuid,
     ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
-        let entries = activity_entries(self.pool(), activity).await?;
-        self.visible(viewer, entries).await
+        let naming = self.naming().await?;
+        let mut connection = self.pool().acquire().await?;
+        let entries = activity_entries(&mut *connection, activity).await?;
+        self.visible(&mut connection, &naming, viewer, entries)
+            .await
     }
 
     /// An area's activities that need following up, as `viewer` may see them.
@@ -414,8 +478,11 @@ impl super::Queries {
         viewer: &crate::domain::actor::Actor,
         area: &str,
     ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
-        let entries = needing_follow_up(self.pool(), area, 500).await?;
-        self.visible(viewer, entries).await
+        let naming = self.naming().await?;
+        let mut connection = self.pool().acquire().await?;
+        let entries = needing_follow_up(&mut *connection, area, 500).await?;
+        self.visible(&mut connection, &naming, viewer, entries)
+            .await
     }
 
     /// What `words` finds across every area's activities, cases and items, as `viewer` may
@@ -426,17 +493,25 @@ impl super::Queries {
         words: &str,
         limit: i64,
     ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
-        let entries = search(self.pool(), words, limit).await?;
-        self.visible(viewer, entries).await
+        let naming = self.naming().await?;
+        let mut connection = self.pool().acquire().await?;
+        let entries = search(&mut *connection, words, limit).await?;
+        self.visible(&mut connection, &naming, viewer, entries)
+            .await
     }
 
     /// Timeline entries as `viewer` may see them: secret text only for those who may
-    /// read it, sealed text opened (or the erasure marker).
+    /// read it, sealed text opened (or the erasure marker). Keys not kept are read on
+    /// `connection`, the one the entries came on.
     pub async fn visible(
         &self,
+        connection: &mut PgConnection,
+        naming: &Naming,
         viewer: &crate::domain::actor::Actor,
         mut entries: Vec<Entry>,
     ) -> Result<Vec<TimelineItem>, crate::app::AppError> {
+        // Entries read together were read under one count of destroyed keys.
+        let erased = entries.iter().map(|entry| entry.keys_destroyed).max();
         let areas: Vec<String> = entries.iter().map(|entry| entry.area.clone()).collect();
         let mut shown: Vec<crate::privacy::visibility::Shown<'_>> = entries
             .iter_mut()
@@ -444,25 +519,29 @@ impl super::Queries {
             .map(|(entry, area)| crate::privacy::visibility::Shown {
                 event_type: &entry.event_type,
                 area: Some(area.as_str()),
-                target: entry.secrecy_target.as_deref(),
+                secret: entry.marked_secret,
+                ends: entry
+                    .item_ends
+                    .as_deref()
+                    .and_then(|ends| Some((ends.first()?.as_str(), ends.get(1)?.as_str()))),
                 subjects: &entry.subjects,
                 data: &mut entry.data,
             })
             .collect();
         let secret = crate::privacy::visibility::prepare(
             self.services().privacy(),
-            self.pool(),
+            connection,
             viewer,
             &mut shown,
+            erased.unwrap_or_default(),
         )
         .await?;
-        let plan = self.services().plan().await?;
-        let names = self.services().area_names().await?;
+        let names = naming.area_names();
         Ok(entries
             .into_iter()
             .zip(secret)
             .map(|(entry, secret)| {
-                let mut item = TimelineItem::shown(entry, &plan, &names);
+                let mut item = TimelineItem::shown(entry, &naming.plan, &names);
                 item.secret = secret;
                 item
             })

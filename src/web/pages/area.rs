@@ -139,7 +139,7 @@ pub async fn timeline(
     };
     let filters = query.filters();
     let actor = user.actor();
-    let listing = match listing(&state, &actor, &area, &filter, cursor, &filters, &plan).await {
+    let listing = match listing(&state, &actor, &area, &filter, cursor, &filters).await {
         Ok(listing) => listing,
         Err(error) => return refused(error),
     };
@@ -203,22 +203,33 @@ async fn listing(
     filter: &crate::queries::timeline::TimelineFilter,
     cursor: Option<PageCursor>,
     filters: &str,
-    plan: &crate::domain::plan::Plan,
 ) -> Result<maud::PreEscaped<std::sync::Arc<str>>, crate::app::AppError> {
     let reading = crate::privacy::visibility::reading_class(actor, Some(area.as_str()));
     let key = format!(
         "tidslinje {area} {reading} {} {filters}",
         cursor.map(|c| c.encode()).unwrap_or_default()
     );
-    let standing = Standing::now(state).await?;
+    // One connection for where the read models stand and for the page's entries, taken
+    // after the plan and the areas (whose caches may take one of their own).
+    let naming = state.queries.naming().await?;
+    let mut connection = state.pool.acquire().await?;
+    let standing = Standing::read(&mut *connection, &naming).await?;
     state
         .rendered
         .get_or_render(&standing, &TIMELINE_READS, key, || async {
             let (items, next) = state
                 .queries
-                .timeline(actor, area.as_str(), filter, cursor, PAGE_SIZE)
+                .timeline_on(
+                    &mut connection,
+                    &naming,
+                    actor,
+                    area.as_str(),
+                    filter,
+                    cursor,
+                    PAGE_SIZE,
+                )
                 .await?;
-            Ok(timeline_listing(area.as_str(), &items, next, filters, plan).into_string())
+            Ok(timeline_listing(area.as_str(), &items, next, filters, &naming.plan).into_string())
         })
         .await
 }

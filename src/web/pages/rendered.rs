@@ -72,18 +72,27 @@ pub struct Standing {
 impl Standing {
     /// Reads where the read models stand now.
     pub async fn now(state: &AppState) -> Result<Self, AppError> {
+        Self::read(&state.pool, &state.queries.naming().await?).await
+    }
+
+    /// Reads where the read models stand now on `db` (a connection the page goes on to
+    /// read with), with the plan and the areas as `naming` holds them.
+    pub async fn read(
+        db: impl sqlx::PgExecutor<'_>,
+        naming: &crate::queries::timeline::Naming,
+    ) -> Result<Self, AppError> {
         let (generations, erased): (sqlx::types::Json<Vec<(String, i64)>>, i64) = sqlx::query_as(
             "SELECT (SELECT coalesce(json_agg(json_build_array(name, generation)), '[]')
                          FROM projection_checkpoints),
                         coalesce((SELECT destroyed FROM key_destructions), 0)",
         )
-        .fetch_one(&state.pool)
+        .fetch_one(db)
         .await?;
         Ok(Self {
             generations: generations.0,
             erased,
-            plan: state.services.plan().await?.version,
-            areas: state.services.areas().await?.version,
+            plan: naming.plan.version,
+            areas: naming.areas.version,
         })
     }
 
