@@ -27,7 +27,14 @@ impl TestApp {
 
     /// A test app with other web settings (trusted proxies, session limits, HTTPS …).
     pub async fn spawn_with(settings: insats::web::Settings) -> TestApp {
-        let db = ScratchDatabase::create(10).await.expect("a test database");
+        Self::spawn_on(10, settings).await
+    }
+
+    /// A test app whose pool holds `pool_size` connections.
+    pub async fn spawn_on(pool_size: u32, settings: insats::web::Settings) -> TestApp {
+        let db = ScratchDatabase::create(pool_size)
+            .await
+            .expect("a test database");
         let address = serve_with(db.pool.clone(), settings).await;
         let (store, accounts) = services(&db.pool);
         let token = account(&accounts, &email_for("samordnare"), "samordnare", &[], &[])

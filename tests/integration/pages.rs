@@ -886,3 +886,58 @@ async fn an_activity_has_its_own_page_with_its_corrections_and_follow_ups_are_li
     );
     assert_eq!(team.get("/insatser/finns-inte").await.status, 404);
 }
+
+/// A read of the timeline takes one connection and holds it for all it reads, so it must
+/// never wait for a second one while it holds it: with two connections in the pool (one
+/// kept by the projections' listener), such a wait would stand until the pool's five-second
+/// timeout and answer 503. The plan's and the areas' caches read the database again every
+/// half second, so the pages below are shown across several of those reads.
+#[tokio::test]
+async fn timeline_reads_never_wait_for_a_second_connection_while_holding_one() {
+    let app = TestApp::spawn_on(2, insats::web::Settings::default()).await;
+    for title in ["Bostadsfråga", "Skolplacering", "Tolkbehov"] {
+        let (status, case) = app
+            .post(
+                "/api/v1/areas/araby/cases",
+                json!({"title": title, "description": "Familjen behöver stöd", "strategies": ["oka-tillgangen-till-bostader"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{case}");
+    }
+    crate::helpers::caught_up(&app.db.pool).await;
+    let team = person(&app, "omradesteam", &["araby"], &[]).await;
+    let mut readers = Vec::new();
+    for reader in 0..6 {
+        let (mut visitor, _) = Visitor::signed_in(&app, &team).await;
+        let (client, address, token) = (app.client.clone(), app.address.clone(), app.token.clone());
+        readers.push(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let mut request = 0;
+            while started.elapsed() < std::time::Duration::from_millis(1_600) {
+                request += 1;
+                // Each page a different one, so none is kept rendered.
+                let path = format!(
+                    "/omraden/araby?sida=2099-01-{:02}_{reader}{request}",
+                    request % 28 + 1
+                );
+                {
+                    let page = visitor.get(&path).await;
+                    assert_eq!(page.status, 200, "{}", page.body);
+                    assert!(page.body.contains("Familjen behöver stöd"), "{}", page.body);
+                }
+                let answer = client
+                    .get(format!("{address}/api/v1/areas/araby/timeline"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(answer.status(), 200);
+            }
+            request
+        }));
+    }
+    for reader in readers {
+        let shown = reader.await.expect("every page answered");
+        assert!(shown > 1, "each reader was shown more than one page");
+    }
+}
