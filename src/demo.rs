@@ -607,14 +607,7 @@ pub struct DemoSpec<'a> {
 
 /// The areas Insats holds, as (id, name).
 pub async fn areas_of(services: &Services) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(services
-        .areas()
-        .await
-        .map_err(anyhow::Error::new)?
-        .all()
-        .iter()
-        .map(|area| (area.id.to_string(), area.name.clone()))
-        .collect())
+    Ok(services.areas().await.map_err(anyhow::Error::new)?.names())
 }
 
 /// Writes about `events` events of demo history ending on `today`, for the plan Insats

@@ -206,13 +206,7 @@ impl Services {
     /// Each area's id and name, in the order they were added (for naming forums and areas
     /// in words where the log holds ids).
     pub async fn area_names(&self) -> Result<Vec<(String, String)>, AppError> {
-        Ok(self
-            .areas()
-            .await?
-            .all()
-            .iter()
-            .map(|area| (area.id.to_string(), area.name.clone()))
-            .collect())
+        Ok(self.areas().await?.names())
     }
 }
 

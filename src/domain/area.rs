@@ -43,6 +43,15 @@ impl Areas {
         &self.areas
     }
 
+    /// Each area's id and name, in the order they were added (for naming forums and areas
+    /// in words where the log holds ids).
+    pub fn names(&self) -> Vec<(String, String)> {
+        self.areas
+            .iter()
+            .map(|area| (area.id.to_string(), area.name.clone()))
+            .collect()
+    }
+
     /// Adding an area that exists (by id or by name) is refused.
     pub fn add(
         &self,

@@ -404,17 +404,6 @@ pub struct Naming {
     pub areas: std::sync::Arc<crate::domain::area::Areas>,
 }
 
-impl Naming {
-    /// Each area's id and name.
-    fn area_names(&self) -> Vec<(String, String)> {
-        self.areas
-            .all()
-            .iter()
-            .map(|area| (area.id.to_string(), area.name.clone()))
-            .collect()
-    }
-}
-
 impl super::Queries {
     /// The plan and the areas as they stand, for describing entries.
     pub async fn naming(&self) -> Result<Naming, crate::app::AppError> {
@@ -536,7 +525,7 @@ impl super::Queries {
             erased.unwrap_or_default(),
         )
         .await?;
-        let names = naming.area_names();
+        let names = naming.areas.names();
         Ok(entries
             .into_iter()
             .zip(secret)
