@@ -157,6 +157,25 @@ pub enum ActivityEvent {
     },
 }
 
+impl ActivityEvent {
+    /// The activity and its details as logged or corrected (none for a retraction).
+    pub fn details(&self) -> Option<(Uuid, &ActivityDetails)> {
+        match self {
+            ActivityEvent::ActivityLogged {
+                activity_id,
+                details,
+                ..
+            }
+            | ActivityEvent::ActivityCorrected {
+                activity_id,
+                details,
+                ..
+            } => Some((*activity_id, details)),
+            ActivityEvent::ActivityRetracted { .. } => None,
+        }
+    }
+}
+
 /// An activity as its events leave it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Activity {
