@@ -333,17 +333,7 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
     Ok(Decoded { event, texts })
 }
 
-/// Decodes data that is in the current schema of `event_type` and whose free text is
-/// plain text (opened for a reader, or a marker), without taking or copying it: for a
-/// reader that also keeps the data, as the timeline does. The typed event holds the text
-/// as it is. `None` where the data does not decode so; [`decode`] of a copy then tells why.
-pub fn decode_current(event_type: &str, data: &Value) -> Option<DomainEvent> {
-    let kind = get(event_type)?;
-    let tag = Value::String(event_type.to_owned());
-    typed_event(kind, event_type, &tag, data).ok()
-}
-
-/// The typed event of a kind from its tag and data (owned values or borrowed ones).
+/// The typed event of a kind from its tag and data.
 fn typed_event<'de, V>(
     kind: &EventType,
     event_type: &str,
@@ -803,30 +793,6 @@ pub(crate) mod tests {
             );
         }
         assert!(decode("Unknown", 1, serde_json::json!({})).is_err());
-    }
-
-    #[test]
-    fn every_example_with_its_text_open_decodes_in_place_as_it_stands() {
-        for (name, data) in examples() {
-            let event = decode_current(&name, &data)
-                .unwrap_or_else(|| panic!("{name} does not decode in place"));
-            assert_eq!(
-                super::encode(&event, &Map::new()),
-                data,
-                "{name}: the typed event holds the data, its text included"
-            );
-            let event_type = get(&name).unwrap();
-            if let Some(field) = event_type.free_text.first() {
-                let mut sealed = data.clone();
-                sealed[*field] =
-                    serde_json::json!({"sealed": "v1", "subject": "case:c1", "data": "AAAA"});
-                assert!(
-                    decode_current(&name, &sealed).is_none(),
-                    "{name}: text still sealed is not decoded in place"
-                );
-            }
-        }
-        assert!(decode_current("Unknown", &serde_json::json!({})).is_none());
     }
 
     #[test]

@@ -43,6 +43,57 @@ pub fn is_sealed(value: &Value) -> bool {
     value.get("sealed").and_then(Value::as_str) == Some("v1")
 }
 
+/// A free text as a read model keeps it for showing (the timeline's view of an entry): its
+/// field, and either its sealed form as the log has it (the subject and the sealed bytes in
+/// base64) or, once opened for a reader, the text (or the marker shown in its place).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Text {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl Text {
+    /// The text of `field` as an event's data holds it: sealed, or plain where it was
+    /// never sealed. None for a field without text (null).
+    pub fn kept(field: &str, value: &Value) -> Option<Self> {
+        let text = |subject: Option<&str>, sealed: Option<&str>, text: Option<&str>| Self {
+            field: field.to_owned(),
+            subject: subject.map(str::to_owned),
+            sealed: sealed.map(str::to_owned),
+            text: text.map(str::to_owned),
+        };
+        match value {
+            Value::String(plain) => Some(text(None, None, Some(plain))),
+            sealed if is_sealed(sealed) => Some(text(
+                sealed.get("subject").and_then(Value::as_str),
+                sealed.get("data").and_then(Value::as_str),
+                None,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The text as its reader sees it (opened, or the marker in its place).
+    pub fn shown(&self) -> &str {
+        self.text.as_deref().unwrap_or(UNREADABLE)
+    }
+
+    /// Shows `marker` in place of the text, sealed or not.
+    pub fn replace_with(&mut self, marker: &str) {
+        self.subject = None;
+        self.sealed = None;
+        self.text = Some(marker.to_owned());
+    }
+}
+
+/// What a reader sees where text cannot be opened (no key, or the sealed bytes are damaged).
+const UNREADABLE: &str = "[kan inte läsas]";
+
 /// A subject's row in `data_keys`: its wrapped key (none once destroyed) and the decision
 /// that destroyed it.
 pub(crate) type KeyRow = (String, Option<Vec<u8>>, Option<String>);
@@ -229,14 +280,16 @@ impl Privacy {
             .collect()
     }
 
-    /// Opens the sealed fields of many events' data in place with the keys of `subjects`:
-    /// those kept, and those in `rows`, read in one statement with `erased` (the count of
-    /// destroyed keys) and kept from now on. When the count has moved since the kept keys
-    /// were read, they are dropped first, and the subjects left without a key are read again.
+    /// Opens the sealed fields of many events' data, and kept texts, in place with the keys
+    /// of `subjects`: those kept, and those in `rows`, read in one statement with `erased`
+    /// (the count of destroyed keys) and kept from now on. When the count has moved since
+    /// the kept keys were read, they are dropped first, and the subjects left without a key
+    /// are read again.
     pub(crate) async fn open_with<'a>(
         &self,
         connection: &mut sqlx::PgConnection,
         datas: impl IntoIterator<Item = &'a mut Value>,
+        texts: impl IntoIterator<Item = &'a mut Text>,
         subjects: &HashSet<&str>,
         rows: Vec<KeyRow>,
         erased: i64,
@@ -283,6 +336,9 @@ impl Privacy {
         }
         for data in datas {
             open_in_place(data, &keys);
+        }
+        for text in texts {
+            open_text(text, &keys);
         }
         Ok(())
     }
@@ -387,19 +443,30 @@ fn open_in_place(data: &mut Value, keys: &HashMap<String, KeyState>) {
             continue;
         }
         let subject = value.get("subject").and_then(Value::as_str).unwrap_or("");
-        let sealed = value
-            .get("data")
-            .and_then(Value::as_str)
-            .and_then(|data| STANDARD.decode(data).ok())
-            .unwrap_or_default();
-        let text = match keys.get(subject) {
-            Some(KeyState::Live(key)) => keys::open_bytes(key, &sealed, &aad(subject, field))
-                .and_then(|plain| String::from_utf8(plain).ok())
-                .unwrap_or_else(|| "[kan inte läsas]".into()),
-            Some(KeyState::Erased { decision }) => erased_marker(decision),
-            None => "[kan inte läsas]".into(),
-        };
-        *value = Value::String(text);
+        let sealed = value.get("data").and_then(Value::as_str).unwrap_or("");
+        *value = Value::String(opened(keys, subject, field, sealed));
+    }
+}
+
+/// Opens a kept text that is still sealed.
+fn open_text(text: &mut Text, keys: &HashMap<String, KeyState>) {
+    if let (Some(subject), Some(sealed)) = (text.subject.take(), text.sealed.take()) {
+        text.text = Some(opened(keys, &subject, &text.field, &sealed));
+    }
+}
+
+/// The text of a field sealed under `subject`'s key (`sealed` in base64): the text where the
+/// key lives, the erasure marker where it was destroyed.
+fn opened(keys: &HashMap<String, KeyState>, subject: &str, field: &str, sealed: &str) -> String {
+    match keys.get(subject) {
+        Some(KeyState::Live(key)) => STANDARD
+            .decode(sealed)
+            .ok()
+            .and_then(|sealed| keys::open_bytes(key, &sealed, &aad(subject, field)))
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .unwrap_or_else(|| UNREADABLE.into()),
+        Some(KeyState::Erased { decision }) => erased_marker(decision),
+        None => UNREADABLE.into(),
     }
 }
 
@@ -431,6 +498,54 @@ mod tests {
             seal_event(&mut untagged, |_| Ok(key)).is_err(),
             "free text without a subject is refused, not stored readable"
         );
+    }
+
+    #[test]
+    fn a_kept_text_opens_to_its_text_or_the_erasure_marker() {
+        let key = keys::random::<32>();
+        let sealed = keys::seal_bytes(&key, b"Familjen Ali", &aad("case:1", "text"));
+        let stored = json!({"sealed": "v1", "subject": "case:1", "data": STANDARD.encode(&sealed)});
+        let kept = Text::kept("text", &stored).unwrap();
+        assert_eq!(kept.subject.as_deref(), Some("case:1"));
+        assert!(kept.text.is_none(), "kept sealed, not as text");
+        assert_eq!(kept.shown(), "[kan inte läsas]");
+
+        let mut opened = kept.clone();
+        open_text(
+            &mut opened,
+            &HashMap::from([("case:1".to_string(), KeyState::Live(key))]),
+        );
+        assert_eq!(opened.shown(), "Familjen Ali");
+        assert_eq!((opened.subject, opened.sealed), (None, None));
+
+        // Sealed for another field, it does not open.
+        let mut moved = Text {
+            field: "answer".into(),
+            ..kept.clone()
+        };
+        open_text(
+            &mut moved,
+            &HashMap::from([("case:1".to_string(), KeyState::Live(key))]),
+        );
+        assert_eq!(moved.shown(), "[kan inte läsas]");
+
+        let mut erased = kept;
+        open_text(
+            &mut erased,
+            &HashMap::from([(
+                "case:1".to_string(),
+                KeyState::Erased {
+                    decision: "Dnr 2026/17".into(),
+                },
+            )]),
+        );
+        assert_eq!(erased.shown(), "[raderat enligt beslut Dnr 2026/17]");
+
+        assert_eq!(
+            Text::kept("text", &json!("Öppen text")).unwrap().shown(),
+            "Öppen text"
+        );
+        assert_eq!(Text::kept("resolution", &Value::Null), None);
     }
 
     #[test]

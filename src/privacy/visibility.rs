@@ -105,7 +105,10 @@ pub struct Shown<'a> {
     pub ends: Option<(&'a str, &'a str)>,
     /// The subjects whose keys seal the text, as the read model keeps them.
     pub subjects: &'a [String],
-    pub data: &'a mut Value,
+    /// The event's data, where the reader asked for it whole.
+    pub data: Option<&'a mut Value>,
+    /// The free texts the entry shows, as the read model keeps them.
+    pub texts: &'a mut [super::Text],
 }
 
 /// The columns a read of timeline entries (`t`, with its `secrecy_target`) adds for
@@ -170,10 +173,15 @@ pub async fn prepare(
             .ends
             .is_some_and(|(from, to)| at_either_end(viewer, from, to));
         if entry.secret && !may_read_secret(viewer, entry.area) && !addressed {
-            for field in sealed_fields(entry.event_type) {
-                if entry.data.get(*field).is_some() {
-                    entry.data[*field] = Value::String(SECRET_MARKER.into());
+            if let Some(data) = entry.data.as_deref_mut() {
+                for field in sealed_fields(entry.event_type) {
+                    if data.get(*field).is_some() {
+                        data[*field] = Value::String(SECRET_MARKER.into());
+                    }
                 }
+            }
+            for text in entry.texts.iter_mut() {
+                text.replace_with(SECRET_MARKER);
             }
         } else {
             sealed.extend(entry.subjects.iter().map(String::as_str));
@@ -191,14 +199,13 @@ pub async fn prepare(
     } else {
         read_keys(connection, &missing).await?
     };
+    let (mut datas, mut texts) = (Vec::new(), Vec::new());
+    for entry in shown.iter_mut() {
+        datas.extend(entry.data.as_deref_mut());
+        texts.extend(entry.texts.iter_mut());
+    }
     privacy
-        .open_with(
-            connection,
-            shown.iter_mut().map(|entry| &mut *entry.data),
-            &sealed,
-            keys,
-            erased,
-        )
+        .open_with(connection, datas, texts, &sealed, keys, erased)
         .await?;
     Ok(flags)
 }
@@ -236,8 +243,13 @@ mod tests {
                 }
                 _ => None,
             };
-            let event = crate::domain::catalogue::decode_current(&name, &data)
-                .unwrap_or_else(|| panic!("{name} decodes"));
+            let event = crate::domain::catalogue::decode(
+                &name,
+                crate::domain::event::SCHEMA_VERSION,
+                data.clone(),
+            )
+            .unwrap_or_else(|error| panic!("{name} decodes: {error:?}"))
+            .event;
             assert_eq!(secrecy_target(&event), expected, "{name}");
         }
     }

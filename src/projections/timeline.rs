@@ -1,7 +1,8 @@
 //! The area timeline: every event that touches an area, with what the timeline shows of it
-//! (who acted, in which role, and the event's data as its type's current schema has it,
-//! free text still sealed), so that showing a page reads this table alone. The reads are
-//! in `queries::timeline`.
+//! (who acted, in which role, what happened, its free texts still sealed, an activity's
+//! facts: the [`View`]) and the event's data as its type's current schema has it (for the
+//! API and the exports, which give it whole), so that showing a page reads this table
+//! alone and decodes no event. The reads are in `queries::timeline`.
 //!
 //! The data is kept as `json`, its text, not as `jsonb`: no statement looks inside it, and
 //! every page sends it whole, so `jsonb` would be written back out as text for every entry
@@ -25,6 +26,7 @@ const TABLES: &[Table] = &[Table {
         actor_name   text,
         actor_role   text,
         data         json        NOT NULL,
+        view         json        NOT NULL,
         secrecy_target text,
         subjects     text[]      NOT NULL DEFAULT '{}',
         words        text        NOT NULL DEFAULT '',
@@ -40,7 +42,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 9,
+    version: 10,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -68,19 +70,81 @@ pub fn kind_of(stream_id: &str) -> &'static str {
     }
 }
 
+/// What a page shows of an entry besides who acted and when, written from the typed
+/// event, so that a page decodes no event: what happened (names looked up when shown), the
+/// free texts (still sealed), and for an activity its facts. Kept as `json` (`view`), read
+/// straight into this type.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct View {
+    pub description: crate::domain::describe::Description,
+    /// The free texts, in the order a page shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<crate::privacy::Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityFacts>,
+}
+
+/// The order in which an entry shows its free texts.
+const TEXTS_SHOWN: [&str; 6] = [
+    "description",
+    "text",
+    "answer",
+    "resolution",
+    "reason",
+    "feedback",
+];
+
+impl View {
+    /// What the timeline shows of an event.
+    pub fn of(applied: &Applied) -> Self {
+        Self {
+            description: crate::domain::describe::Description::of(&applied.event),
+            texts: TEXTS_SHOWN
+                .iter()
+                .filter_map(|field| crate::privacy::Text::kept(field, applied.texts.get(*field)?))
+                .collect(),
+            activity: ActivityFacts::of(&applied.event),
+        }
+    }
+}
+
+/// What an activity's entry says besides its text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ActivityFacts {
+    pub activity_id: uuid::Uuid,
+    /// The partners it was done with, by name.
+    pub partners: Vec<String>,
+    pub participants: u32,
+    /// The team marked it "Behöver följas upp".
+    pub follow_up: bool,
+}
+
+impl ActivityFacts {
+    /// The facts of an activity as logged or corrected.
+    fn of(event: &catalogue::DomainEvent) -> Option<Self> {
+        let (activity_id, details) = activity_details(event)?;
+        Some(Self {
+            activity_id,
+            partners: details.partners.iter().map(|p| p.name.clone()).collect(),
+            participants: details.participants,
+            follow_up: details.follow_up,
+        })
+    }
+}
+
 const INSERT: &str = "
     INSERT INTO {timeline_entries} (area, position, entry_date, kind, tags, event_type, recorded_at,
-                                    actor_name, actor_role, data, secrecy_target, subjects,
+                                    actor_name, actor_role, data, view, secrecy_target, subjects,
                                     words, follow_up)
     SELECT b.area, b.position, b.entry_date, b.kind, string_to_array(b.tags, E'\\x1f'),
            b.event_type, b.recorded_at, b.actor_name, b.actor_role,
            COALESCE(b.data, (SELECT e.data FROM events e WHERE e.position = b.position))::json,
-           b.secrecy_target, string_to_array(b.subjects, E'\\x1f'), b.words, b.follow_up
+           b.view::json, b.secrecy_target, string_to_array(b.subjects, E'\\x1f'), b.words, b.follow_up
     FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::text[], $6::text[],
                 $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
-                $13::text[], $14::bool[])
+                $13::text[], $14::text[], $15::bool[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
-              actor_role, data, secrecy_target, subjects, words, follow_up)
+              actor_role, data, view, secrecy_target, subjects, words, follow_up)
     ON CONFLICT (area, position) DO NOTHING";
 
 /// Whether an event is the echo of another one of the same command, which the timeline
@@ -109,26 +173,19 @@ async fn apply(
         let data = (!applied.stored_as_current)
             .then(|| sqlx::types::Json(catalogue::encode(&applied.event, &applied.texts)));
         let found_by = words(&applied.event);
+        let view = serde_json::to_string(&View::of(applied)).expect("a view is plain JSON");
         // What a page needs to show the text as its reader may: what a mark of secrecy
         // names, and whose keys seal it.
         let target = crate::privacy::visibility::secrecy_target(&applied.event);
         let subjects = super::joined(crate::privacy::subjects_sealing(applied.texts.values()));
+        let activity = activity_details(&applied.event);
         // An activity as logged or corrected says whether it needs following up.
-        let follow_up = matches!(
-            &applied.event,
-            catalogue::DomainEvent::Activity(
-                crate::domain::activity::ActivityEvent::ActivityLogged { details, .. }
-                | crate::domain::activity::ActivityEvent::ActivityCorrected { details, .. },
-            ) if details.follow_up
-        );
+        let follow_up = activity.is_some_and(|(_, details)| details.follow_up);
         // An activity is on the timeline on its own date; anything else on the day it
         // was recorded, in Växjö.
-        let date = match &applied.event {
-            catalogue::DomainEvent::Activity(
-                crate::domain::activity::ActivityEvent::ActivityLogged { details, .. }
-                | crate::domain::activity::ActivityEvent::ActivityCorrected { details, .. },
-            ) => details.date,
-            _ => crate::clock::local(applied.recorded_at).date(),
+        let date = match activity {
+            Some((_, details)) => details.date,
+            None => crate::clock::local(applied.recorded_at).date(),
         };
         for area in applied.tagged("area:") {
             rows.area.push(area.to_owned());
@@ -141,6 +198,7 @@ async fn apply(
             rows.actor_name.push(applied.meta.actor_name.clone());
             rows.actor_role.push(applied.meta.role.clone());
             rows.data.push(data.clone());
+            rows.view.push(view.clone());
             rows.secrecy_target.push(target.clone());
             rows.subjects.push(subjects.clone());
             rows.words.push(found_by.clone());
@@ -162,6 +220,7 @@ async fn apply(
         .bind(&rows.actor_name)
         .bind(&rows.actor_role)
         .bind(&rows.data)
+        .bind(&rows.view)
         .bind(&rows.secrecy_target)
         .bind(&rows.subjects)
         .bind(&rows.words)
@@ -184,6 +243,8 @@ struct Rows {
     actor_name: Vec<Option<String>>,
     actor_role: Vec<Option<String>>,
     data: Vec<Option<sqlx::types::Json<serde_json::Value>>>,
+    /// What a page shows of the entry, as JSON.
+    view: Vec<String>,
     secrecy_target: Vec<Option<String>>,
     /// The subjects whose keys seal the text, joined as tags are.
     subjects: Vec<String>,
@@ -224,11 +285,22 @@ impl Rows {
             actor_name: reordered(self.actor_name, &order),
             actor_role: reordered(self.actor_role, &order),
             data: reordered(self.data, &order),
+            view: reordered(self.view, &order),
             secrecy_target: reordered(self.secrecy_target, &order),
             subjects: reordered(self.subjects, &order),
             words: reordered(self.words, &order),
             follow_up: reordered(self.follow_up, &order),
         }
+    }
+}
+
+/// An activity as logged or corrected: its id and details.
+fn activity_details(
+    event: &catalogue::DomainEvent,
+) -> Option<(uuid::Uuid, &crate::domain::activity::ActivityDetails)> {
+    match event {
+        catalogue::DomainEvent::Activity(event) => event.details(),
+        _ => None,
     }
 }
 
@@ -261,6 +333,64 @@ mod tests {
     use super::*;
     use time::macros::{date, datetime};
 
+    /// Every free text of every event the timeline reads is in its view, in the order a
+    /// page shows them, and an activity's facts come from the event.
+    #[test]
+    fn a_view_holds_every_free_text_of_its_event_in_the_order_shown() {
+        for (name, data) in catalogue::tests::examples() {
+            let event_type = catalogue::get(&name).unwrap();
+            if !(PROJECTION.reads)(event_type) {
+                continue;
+            }
+            let decoded =
+                catalogue::decode(&name, crate::domain::event::SCHEMA_VERSION, data).unwrap();
+            let applied = Applied {
+                position: 1,
+                transaction_id: 1,
+                stream_id: "activity-1".into(),
+                event_type: name.clone(),
+                recorded_at: datetime!(2026-05-06 12:00 UTC),
+                tags: Vec::new(),
+                meta: Default::default(),
+                event: decoded.event,
+                texts: decoded.texts,
+                stored_as_current: true,
+            };
+            let view = View::of(&applied);
+            let fields: Vec<&str> = view.texts.iter().map(|text| text.field.as_str()).collect();
+            let mut expected: Vec<&str> = event_type
+                .free_text
+                .iter()
+                .copied()
+                .filter(|field| {
+                    applied
+                        .texts
+                        .get(*field)
+                        .is_some_and(|text| !text.is_null())
+                })
+                .collect();
+            for field in &expected {
+                assert!(
+                    TEXTS_SHOWN.contains(field),
+                    "{name}: {field} is never shown"
+                );
+            }
+            expected.sort_by_key(|field| TEXTS_SHOWN.iter().position(|shown| shown == field));
+            assert_eq!(fields, expected, "{name}");
+            for text in &view.texts {
+                assert_eq!(
+                    text.shown(),
+                    applied.texts[&text.field].as_str().unwrap(),
+                    "{name}: the text as the event holds it"
+                );
+            }
+            let is_activity = matches!(name.as_str(), "ActivityLogged" | "ActivityCorrected");
+            assert_eq!(view.activity.is_some(), is_activity, "{name}");
+            let line = view.description.named(&Default::default(), &[]);
+            assert!(!line.is_empty(), "{name} says what happened");
+        }
+    }
+
     #[test]
     fn a_batch_is_written_by_area_day_and_position_with_each_row_whole() {
         let mut rows = Rows::default();
@@ -280,6 +410,7 @@ mod tests {
             rows.actor_name.push(Some(format!("actor {position}")));
             rows.actor_role.push(None);
             rows.data.push(None);
+            rows.view.push(format!("view {position}"));
             rows.secrecy_target
                 .push(Some(format!("activity:{position}")));
             rows.subjects.push(format!("activity:{position}"));
@@ -295,6 +426,7 @@ mod tests {
         assert_eq!(rows.secrecy_target[1].as_deref(), Some("activity:3"));
         assert_eq!(rows.subjects[0], "activity:4");
         assert_eq!(rows.words[2], "words 2");
+        assert_eq!(rows.view[1], "view 3");
         assert_eq!(rows.follow_up, [false, false, true, false]);
     }
 }

@@ -8,8 +8,6 @@ use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::domain::catalogue::{self, DomainEvent};
-
 /// The kinds of entry, as the timeline's filter names them.
 pub const KINDS: [(&str, &str); 4] = [
     ("insats", "Insatser"),
@@ -52,8 +50,9 @@ impl PageCursor {
     }
 }
 
-/// One entry as the read model holds it: the event's data as its type's current schema
-/// has it, free text still sealed.
+/// One entry as the read model holds it: what a page shows of it (its view), and where the
+/// reader asked for it, the event's data as its type's current schema has it; free text
+/// still sealed.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Entry {
     pub position: i64,
@@ -66,7 +65,9 @@ pub struct Entry {
     pub recorded_at: OffsetDateTime,
     pub actor_name: Option<String>,
     pub actor_role: Option<String>,
-    pub data: Value,
+    pub view: sqlx::types::Json<View>,
+    /// The event's data, where the reader asked for it ([`Reading::WithData`]).
+    pub data: Option<Value>,
     /// The subjects whose keys seal the entry's text.
     #[serde(skip)]
     pub subjects: Vec<String>,
@@ -102,52 +103,45 @@ impl Entry {
             .first()
             .and_then(|id| Uuid::parse_str(id).ok())
     }
+}
 
-    /// The entry's event, typed (through the catalogue: the data is of the current schema).
-    /// Read from the data where it stands once its text is opened; a copy is decoded only
-    /// where that fails (free text still sealed).
-    pub fn event(&self) -> Option<DomainEvent> {
-        catalogue::decode_current(&self.event_type, &self.data).or_else(|| {
-            catalogue::decode(
-                &self.event_type,
-                crate::domain::event::SCHEMA_VERSION,
-                self.data.clone(),
-            )
-            .ok()
-            .map(|decoded| decoded.event)
-        })
+/// Whether a read gives each entry's data whole (the API and the exports give it), or only
+/// what a page shows of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Shown,
+    WithData,
+}
+
+impl Reading {
+    /// The columns of an entry, then what the secrecy marks say about it now.
+    fn columns(self) -> String {
+        let data = match self {
+            Reading::Shown => "NULL::json AS data",
+            Reading::WithData => "t.data",
+        };
+        format!(
+            "t.position, t.area, t.entry_date, t.kind, t.tags, t.event_type, t.recorded_at, \
+             t.actor_name, t.actor_role, t.view, {data}, t.subjects, {MARKS}"
+        )
     }
 }
 
-/// What happened, in Swedish, with forums and processes named as people know them (areas
-/// by their names, processes by their titles) where the log holds ids.
-fn summary_of(
-    event: Option<&DomainEvent>,
-    event_type: &str,
-    plan: &crate::domain::plan::Plan,
-    areas: &[(String, String)],
-) -> String {
-    match event {
-        Some(event) => crate::domain::describe::describe(event, plan, areas),
-        None => event_type.to_owned(),
-    }
-}
-
-/// The columns of an entry, then what the secrecy marks say about it now.
-const COLUMNS: &str = "position, area, entry_date, kind, tags, event_type, recorded_at, actor_name, \
-     actor_role, data, subjects";
 use crate::privacy::visibility::MARKS;
+pub use crate::projections::timeline::{ActivityFacts, View};
 
 /// One page of an area's timeline, newest first, and the cursor of the next page.
 pub async fn page(
     db: impl PgExecutor<'_>,
+    reading: Reading,
     area: &str,
     filter: &TimelineFilter,
     after: Option<PageCursor>,
     limit: i64,
 ) -> sqlx::Result<(Vec<Entry>, Option<PageCursor>)> {
     let mut query = QueryBuilder::new(format!(
-        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t WHERE t.area = "
+        "SELECT {} FROM timeline_entries t WHERE t.area = ",
+        reading.columns()
     ));
     query.push_bind(area);
     if let Some(from) = filter.from {
@@ -206,7 +200,8 @@ pub async fn page(
 /// Every entry of one activity (logged, corrected, retracted), in the order they happened.
 pub async fn activity_entries(db: impl PgExecutor<'_>, activity: Uuid) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t WHERE t.tags @> $1 ORDER BY t.position"
+        "SELECT {} FROM timeline_entries t WHERE t.tags @> $1 ORDER BY t.position",
+        Reading::Shown.columns()
     )))
     .bind(vec![format!("activity:{activity}")])
     .fetch_all(db)
@@ -221,13 +216,14 @@ pub async fn needing_follow_up(
     limit: i64,
 ) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, {MARKS} FROM (
+        "SELECT {} FROM (
              SELECT DISTINCT ON (activity) t.*, activity
              FROM timeline_entries t, unnest(t.tags) AS activity
              WHERE t.area = $1 AND t.kind = 'insats' AND activity LIKE 'activity:%'
              ORDER BY activity, t.position DESC) t
          WHERE t.follow_up AND t.event_type <> 'ActivityRetracted'
-         ORDER BY t.entry_date DESC, t.position DESC LIMIT $2"
+         ORDER BY t.entry_date DESC, t.position DESC LIMIT $2",
+        Reading::Shown.columns()
     )))
     .bind(area)
     .bind(limit)
@@ -239,10 +235,11 @@ pub async fn needing_follow_up(
 /// by: titles and partners, never free text), newest first.
 pub async fn search(db: impl PgExecutor<'_>, words: &str, limit: i64) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, {MARKS} FROM timeline_entries t
+        "SELECT {} FROM timeline_entries t
          WHERE t.words <> ''
            AND to_tsvector('swedish', t.words) @@ websearch_to_tsquery('swedish', $1)
-         ORDER BY t.recorded_at DESC, t.position DESC LIMIT $2"
+         ORDER BY t.recorded_at DESC, t.position DESC LIMIT $2",
+        Reading::Shown.columns()
     )))
     .bind(words)
     .bind(limit)
@@ -313,45 +310,14 @@ pub struct TimelineItem {
     /// For an activity logged or corrected: its partners, participants and whether it
     /// needs following up.
     pub activity: Option<ActivityFacts>,
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
-
-/// What an activity's entry says besides its text.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ActivityFacts {
-    pub activity_id: Uuid,
-    /// The partners it was done with, by name.
-    pub partners: Vec<String>,
-    pub participants: u32,
-    /// The team marked it "Behöver följas upp".
-    pub follow_up: bool,
-}
-
-impl ActivityFacts {
-    /// The facts of an activity's entry, from its decoded event.
-    fn of(event: Option<&DomainEvent>) -> Option<Self> {
-        use crate::domain::activity::ActivityEvent;
-        let (activity_id, details) = match event? {
-            DomainEvent::Activity(ActivityEvent::ActivityLogged {
-                activity_id,
-                details,
-                ..
-            })
-            | DomainEvent::Activity(ActivityEvent::ActivityCorrected {
-                activity_id,
-                details,
-                ..
-            }) => (*activity_id, details),
-            _ => return None,
-        };
-        Some(Self {
-            activity_id,
-            partners: details.partners.iter().map(|p| p.name.clone()).collect(),
-            participants: details.participants,
-            follow_up: details.follow_up,
-        })
-    }
+    /// The free texts a page shows, in order, as the viewer may read them.
+    #[serde(skip)]
+    pub texts: Vec<crate::privacy::Text>,
+    /// The event's data, its text as the viewer may read it (read only where asked for:
+    /// the API and the exports always ask).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, required = true)]
+    pub data: Option<Value>,
 }
 
 /// Who acted, as an entry names them.
@@ -363,28 +329,33 @@ pub struct EntryActor {
 }
 
 impl TimelineItem {
-    /// The item an entry shows, its event decoded once (for the summary and an activity's
-    /// facts), and forums named as people know them.
+    /// The item an entry shows, from its view: what happened, with processes and forums
+    /// named as people know them now, and its texts as they were prepared for the viewer.
     fn shown(entry: Entry, plan: &crate::domain::plan::Plan, areas: &[(String, String)]) -> Self {
-        let event = entry.event();
-        let summary = summary_of(event.as_ref(), &entry.event_type, plan, areas);
-        let activity = ActivityFacts::of(event.as_ref());
+        let (strategies, processes) = (entry.tagged("strategy:"), entry.tagged("process:"));
+        let (case_id, item_id) = (entry.case_id(), entry.item_id());
+        let View {
+            description,
+            texts,
+            activity,
+        } = entry.view.0;
         Self {
             position: entry.position,
-            area: entry.area.clone(),
+            area: entry.area,
             date: entry.entry_date.to_string(),
             recorded_at: crate::event_log::chain::format_timestamp(entry.recorded_at),
-            summary,
+            summary: description.named(plan, areas),
             actor: EntryActor {
-                name: entry.actor_name.clone(),
-                role: entry.actor_role.clone(),
+                name: entry.actor_name,
+                role: entry.actor_role,
             },
-            strategies: entry.tagged("strategy:"),
-            processes: entry.tagged("process:"),
-            case_id: entry.case_id(),
-            item_id: entry.item_id(),
+            strategies,
+            processes,
+            case_id,
+            item_id,
             secret: false,
             activity,
+            texts,
             kind: entry.kind,
             event_type: entry.event_type,
             data: entry.data,
@@ -414,9 +385,11 @@ impl super::Queries {
     }
 
     /// One page of an area's timeline as `viewer` may see it, and where the next begins.
+    #[allow(clippy::too_many_arguments)]
     pub async fn timeline(
         &self,
         viewer: &crate::domain::actor::Actor,
+        reading: Reading,
         area: &str,
         filter: &TimelineFilter,
         after: Option<PageCursor>,
@@ -424,8 +397,17 @@ impl super::Queries {
     ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
         let naming = self.naming().await?;
         let mut connection = self.pool().acquire().await?;
-        self.timeline_on(&mut connection, &naming, viewer, area, filter, after, limit)
-            .await
+        self.timeline_on(
+            &mut connection,
+            &naming,
+            viewer,
+            reading,
+            area,
+            filter,
+            after,
+            limit,
+        )
+        .await
     }
 
     /// [`Self::timeline`] on a connection the caller holds (a page that reads more on it:
@@ -436,12 +418,13 @@ impl super::Queries {
         connection: &mut PgConnection,
         naming: &Naming,
         viewer: &crate::domain::actor::Actor,
+        reading: Reading,
         area: &str,
         filter: &TimelineFilter,
         after: Option<PageCursor>,
         limit: i64,
     ) -> Result<(Vec<TimelineItem>, Option<PageCursor>), crate::app::AppError> {
-        let (entries, next) = page(&mut *connection, area, filter, after, limit).await?;
+        let (entries, next) = page(&mut *connection, reading, area, filter, after, limit).await?;
         Ok((
             self.visible(connection, naming, viewer, entries).await?,
             next,
@@ -514,7 +497,8 @@ impl super::Queries {
                     .as_deref()
                     .and_then(|ends| Some((ends.first()?.as_str(), ends.get(1)?.as_str()))),
                 subjects: &entry.subjects,
-                data: &mut entry.data,
+                data: entry.data.as_mut(),
+                texts: &mut entry.view.0.texts,
             })
             .collect();
         let secret = crate::privacy::visibility::prepare(

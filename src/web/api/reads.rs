@@ -159,7 +159,14 @@ pub async fn area_timeline(
     let fresh = state.queries.settle(query.after, &timeline::READS).await?;
     let (items, next) = state
         .queries
-        .timeline(&viewer, &area, &filter, cursor, limit)
+        .timeline(
+            &viewer,
+            timeline::Reading::WithData,
+            &area,
+            &filter,
+            cursor,
+            limit,
+        )
         .await?;
     let page = TimelinePage {
         items,

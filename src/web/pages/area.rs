@@ -20,7 +20,7 @@ use crate::access::{Action, authorize, permits};
 use crate::domain::activity::ActivityInput;
 use crate::domain::actor::Role;
 use crate::domain::plan::{NodeKind, Plan};
-use crate::queries::timeline::{KINDS, PageCursor, TimelineFilter, TimelineItem};
+use crate::queries::timeline::{KINDS, PageCursor, Reading, TimelineFilter, TimelineItem};
 use crate::web::AppState;
 
 pub async fn list(_: paths::Areas, State(state): State<AppState>, user: PageUser) -> Response {
@@ -223,6 +223,7 @@ async fn listing(
                     &mut connection,
                     &naming,
                     actor,
+                    Reading::Shown,
                     area.as_str(),
                     filter,
                     cursor,
@@ -288,21 +289,13 @@ fn filter_form(plan: &Plan, query: &TimelineQuery) -> Markup {
     }
 }
 
-/// The free text an entry carries (description, note, answer…), in a fixed order.
-fn free_texts(item: &TimelineItem) -> Vec<String> {
-    [
-        "description",
-        "text",
-        "answer",
-        "resolution",
-        "reason",
-        "feedback",
-    ]
-    .into_iter()
-    .filter_map(|field| item.data.get(field).and_then(|v| v.as_str()))
-    .filter(|text| !text.is_empty())
-    .map(str::to_owned)
-    .collect()
+/// The free text an entry carries (description, note, answer…), in the order shown.
+fn free_texts(item: &TimelineItem) -> Vec<&str> {
+    item.texts
+        .iter()
+        .map(|text| text.shown())
+        .filter(|text| !text.is_empty())
+        .collect()
 }
 
 /// One entry of a timeline.
@@ -497,7 +490,14 @@ async fn export_items(
     let (filter, _) = query.filter();
     let (items, _) = state
         .queries
-        .timeline(&user.actor(), area, &filter, None, EXPORT_LIMIT)
+        .timeline(
+            &user.actor(),
+            Reading::WithData,
+            area,
+            &filter,
+            None,
+            EXPORT_LIMIT,
+        )
         .await
         .map_err(refused)?;
     Ok(items)

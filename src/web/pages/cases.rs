@@ -20,7 +20,7 @@ use crate::app::{AssigneeInput, CaseInput, SecrecyTarget};
 use crate::domain::case::CaseStatus;
 use crate::domain::plan::{NodeKind, Plan};
 use crate::queries::cases::CaseRow;
-use crate::queries::timeline::{TimelineFilter, TimelineItem, status_label};
+use crate::queries::timeline::{Reading, TimelineFilter, TimelineItem, status_label};
 use crate::web::AppState;
 
 const CASE_READS: [&str; 3] = ["cases", "timeline", "secrecy"];
@@ -235,7 +235,7 @@ async fn render(state: &AppState, user: &PageUser, id: &str, view: View<'_>) -> 
     };
     let items = match state
         .queries
-        .timeline(&user.actor(), &area, &filter, None, 500)
+        .timeline(&user.actor(), Reading::WithData, &area, &filter, None, 500)
         .await
     {
         Ok((items, _)) => items,
@@ -276,9 +276,16 @@ async fn render(state: &AppState, user: &PageUser, id: &str, view: View<'_>) -> 
 /// viewer may read them.
 fn description_and_notes(items: &[TimelineItem]) -> (String, Vec<(String, String)>) {
     let text = |item: &TimelineItem, field: &str| {
+        item.texts
+            .iter()
+            .find(|text| text.field == field)
+            .map(|text| text.shown().to_owned())
+    };
+    let note_id = |item: &TimelineItem| {
         item.data
-            .get(field)
-            .and_then(|d| d.as_str())
+            .as_ref()?
+            .get("note_id")?
+            .as_str()
             .map(str::to_owned)
     };
     let description = items
@@ -291,7 +298,7 @@ fn description_and_notes(items: &[TimelineItem]) -> (String, Vec<(String, String
         .filter(|item| item.event_type == "CaseNoteAdded")
         .filter_map(|item| {
             let beginning = text(item, "text")?.chars().take(40).collect();
-            Some((text(item, "note_id")?, beginning))
+            Some((note_id(item)?, beginning))
         })
         .collect();
     (description, notes)
