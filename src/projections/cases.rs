@@ -39,6 +39,7 @@ pub const PROJECTION: Projection = Projection {
     tables: TABLES,
     reads: |event_type: &EventType| event_type.family == Family::Case,
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    chunks_at_once: 1,
 };
 
 /// What a batch changed of one case, folded in log order: the last status-changing event

@@ -64,6 +64,7 @@ pub const PROJECTION: Projection = Projection {
         event_type.family == Family::Item || event_type.name == "TimelineReviewed"
     },
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    chunks_at_once: 1,
 };
 
 /// What a batch says of one item: who raised it and what it says (when it was raised in

@@ -42,6 +42,7 @@ pub const PROJECTION: Projection = Projection {
         )
     },
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    chunks_at_once: 1,
 };
 
 /// The key under which a process's owner assignments are kept beside the strategies.

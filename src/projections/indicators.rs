@@ -32,6 +32,7 @@ pub const PROJECTION: Projection = Projection {
     tables: TABLES,
     reads: |event_type: &EventType| event_type.family == Family::Indicator,
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    chunks_at_once: 1,
 };
 
 const UPSERT: &str = "

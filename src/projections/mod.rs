@@ -47,6 +47,7 @@ pub struct Table {
 
 /// A projection: its tables, the event types it reads, how it applies a batch of them,
 /// and a version that changes whenever the tables or the way they are filled change.
+#[derive(Clone, Copy)]
 pub struct Projection {
     pub name: &'static str,
     pub version: i32,
@@ -55,6 +56,10 @@ pub struct Projection {
     pub reads: fn(&catalogue::EventType) -> bool,
     /// Applies a batch of decoded events, in commit order, to the tables `names` gives.
     pub apply: Apply,
+    /// How many of a rebuild's chunks may be written at once: 1, unless a batch only adds
+    /// rows that depend on no other batch (then two, each on its own connection, so
+    /// PostgreSQL writes on both of a small machine's cores).
+    pub chunks_at_once: usize,
 }
 
 /// How a projection applies a batch: its tables' names (live, or a rebuild's fresh copy),

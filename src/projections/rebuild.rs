@@ -1,6 +1,7 @@
 //! Rebuilding a projection blue/green: fresh tables (`<table>_next`) are filled from
 //! position zero with the projection's own statements, in chunks (so no long transaction
-//! holds the log's horizon back), indexed, then swapped in by renaming, in one short
+//! holds the log's horizon back; two at once where the projection's rows depend on no other
+//! batch), indexed, then swapped in by renaming, in one short
 //! transaction that first catches them up. The live tables keep serving reads, and the
 //! live runner keeps applying to them, until the swap.
 
@@ -9,7 +10,7 @@ use sqlx::PgPool;
 use super::{Names, Projection};
 use crate::event_log::Cursor;
 
-/// Events per rebuild transaction.
+/// Events per rebuild transaction (shared by the chunks written at once).
 const CHUNK: i64 = 50_000;
 const NEXT: &str = "_next";
 const OLD: &str = "_old";
@@ -72,24 +73,30 @@ pub async fn rebuild(
         .await?;
     drop(connection);
 
+    // Each chunk is read and written in a transaction of its own, on a task of its own; a
+    // projection whose batches only add rows of their own has two written at once, which
+    // may commit in either order. A chunk that fails stops the others (dropping the set).
     let mut cursor = Cursor::START;
     let mut done: u64 = 0;
+    let at_once = projection.chunks_at_once.max(1);
+    // Chunks written at once share the memory of one chunk.
+    let chunk = CHUNK / at_once as i64;
+    let mut writing = tokio::task::JoinSet::new();
+    let mut read_to_end = false;
     loop {
-        let mut transaction = pool.begin().await?;
-        sqlx::query("SET LOCAL statement_timeout = 0")
-            .execute(&mut *transaction)
-            .await?;
-        let next = chunk_end(&mut transaction, cursor, CHUNK).await?;
-        let Some((count, end)) = next else {
-            transaction.rollback().await?;
+        while !read_to_end && writing.len() < at_once {
+            match next_chunk(pool, cursor, chunk).await? {
+                Some((count, end)) => {
+                    writing.spawn(write_chunk(pool.clone(), *projection, cursor, end, count));
+                    cursor = end;
+                }
+                None => read_to_end = true,
+            }
+        }
+        let Some(written) = writing.join_next().await else {
             break;
         };
-        projection
-            .apply_range(&mut transaction, &names, cursor, end, count)
-            .await?;
-        transaction.commit().await?;
-        cursor = end;
-        done += count;
+        done += written??;
         progress(done, total.max(done as i64) as u64);
     }
 
@@ -114,6 +121,42 @@ pub async fn rebuild(
     let rebuilt = swap(pool, projection, &names, cursor, done).await?;
     progress(rebuilt.events, total.max(rebuilt.events as i64) as u64);
     Ok(rebuilt)
+}
+
+/// How many events the chunk after `after` (at most `limit`) holds and where it ends (none
+/// at the end of the log).
+async fn next_chunk(
+    pool: &PgPool,
+    after: Cursor,
+    limit: i64,
+) -> sqlx::Result<Option<(u64, Cursor)>> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *transaction)
+        .await?;
+    let next = chunk_end(&mut transaction, after, limit).await?;
+    transaction.commit().await?;
+    Ok(next)
+}
+
+/// Writes the log range `(from, to]` (`count` events of every type) to the fresh tables,
+/// in a transaction of its own. Returns `count`.
+async fn write_chunk(
+    pool: PgPool,
+    projection: Projection,
+    from: Cursor,
+    to: Cursor,
+    count: u64,
+) -> sqlx::Result<u64> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *transaction)
+        .await?;
+    projection
+        .apply_range(&mut transaction, &Names::with_suffix(NEXT), from, to, count)
+        .await?;
+    transaction.commit().await?;
+    Ok(count)
 }
 
 async fn chunk_end(

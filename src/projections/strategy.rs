@@ -93,6 +93,7 @@ pub const PROJECTION: Projection = Projection {
             )
     },
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    chunks_at_once: 1,
 };
 
 /// Each activity's latest state (a retraction is final: nothing follows it), and the month

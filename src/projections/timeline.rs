@@ -58,6 +58,8 @@ pub const PROJECTION: Projection = Projection {
         )
     },
     apply: |connection, names, events| Box::pin(apply(connection, names, events)),
+    // Each entry is a row of its own, keyed by area and position.
+    chunks_at_once: 2,
 };
 
 /// The kind of entry an event is, by its stream: an activity (`insats`), a case
