@@ -259,7 +259,7 @@ struct Rows {
 impl Rows {
     /// The rows in the order a page reads them: by area, then day, then position. Rows
     /// are written to the table in the order given, so one area's entries of the same days
-    /// lie on few of the table's pages (a rebuild writes fifty thousand events at a time),
+    /// lie on few of the table's pages (a rebuild writes 25 000 events at a time),
     /// and a page of an older part of the timeline reads a handful of them, not one for
     /// every few entries of all areas.
     fn in_reading_order(self) -> Self {
