@@ -334,22 +334,19 @@ pub fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Deco
 }
 
 /// The typed event of a kind from its tag and data.
-fn typed_event<'de, V>(
+fn typed_event(
     kind: &EventType,
     event_type: &str,
-    tag: V,
-    data: V,
-) -> Result<DomainEvent, serde_json::Error>
-where
-    V: serde::de::IntoDeserializer<'de, serde_json::Error> + std::borrow::Borrow<Value>,
-{
+    tag: Value,
+    data: Value,
+) -> Result<DomainEvent, serde_json::Error> {
     // The tag first, so that serde reads the data straight into its variant: from a JSON
     // object, whose keys are sorted, it would meet the data first and copy it into a
     // buffer of its own before it knew the variant.
-    fn typed<'de, E: serde::Deserialize<'de>, V>(tag: V, data: V) -> Result<E, serde_json::Error>
-    where
-        V: serde::de::IntoDeserializer<'de, serde_json::Error>,
-    {
+    fn typed<E: serde::de::DeserializeOwned>(
+        tag: Value,
+        data: Value,
+    ) -> Result<E, serde_json::Error> {
         E::deserialize(
             serde::de::value::MapDeserializer::<_, serde_json::Error>::new(
                 [("type", tag), ("data", data)].into_iter(),
@@ -369,9 +366,9 @@ where
         Family::Feedback => DomainEvent::Feedback(typed(tag, data)?),
         Family::Indicator => DomainEvent::Indicator(typed(tag, data)?),
         Family::FollowUp => DomainEvent::FollowUp(typed(tag, data)?),
-        Family::Plan => DomainEvent::Plan(
-            PlanEvent::decode(event_type, data.borrow()).map_err(|error| error.source)?,
-        ),
+        Family::Plan => {
+            DomainEvent::Plan(PlanEvent::decode(event_type, &data).map_err(|error| error.source)?)
+        }
         Family::Record => DomainEvent::Record,
     })
 }
