@@ -312,16 +312,12 @@ fn activity_details(
 /// title and partners, a case's or an item's title). Free text is sealed and stays out of
 /// the index, so a search finds nothing a reader may not read.
 fn words(event: &catalogue::DomainEvent) -> String {
-    use crate::domain::activity::ActivityEvent;
+    if let Some((_, details)) = activity_details(event) {
+        let mut words = vec![details.title.as_str().to_owned()];
+        words.extend(details.partners.iter().map(|p| p.name.clone()));
+        return words.join(" ");
+    }
     match event {
-        catalogue::DomainEvent::Activity(
-            ActivityEvent::ActivityLogged { details, .. }
-            | ActivityEvent::ActivityCorrected { details, .. },
-        ) => {
-            let mut words = vec![details.title.as_str().to_owned()];
-            words.extend(details.partners.iter().map(|p| p.name.clone()));
-            words.join(" ")
-        }
         catalogue::DomainEvent::Case(CaseEvent::CaseOpened { title, .. }) => {
             title.as_str().to_owned()
         }
