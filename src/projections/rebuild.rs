@@ -100,12 +100,10 @@ pub async fn rebuild(
         progress(done, total.max(done as i64) as u64);
     }
 
+    projection.create_deferred_indexes(pool, NEXT).await?;
     let mut connection = pool.acquire().await?;
     sqlx::query("SET statement_timeout = 0")
         .execute(&mut *connection)
-        .await?;
-    projection
-        .create_deferred_indexes(&mut connection, NEXT)
         .await?;
     for table in projection.tables {
         let name = format!("{}{NEXT}", table.name);
