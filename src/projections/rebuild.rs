@@ -37,6 +37,18 @@ const CHUNK_END: &str = "
 pub async fn rebuild(
     pool: &PgPool,
     projection: &Projection,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Rebuilt> {
+    rebuild_in_chunks_of(pool, projection, CHUNK, progress).await
+}
+
+/// [`rebuild`], with `events` read and written per round of chunks (shared by the chunks
+/// written at once) instead of 50 000: the tests rebuild a short history in several
+/// chunks, so that chunks written at once are covered by them.
+pub async fn rebuild_in_chunks_of(
+    pool: &PgPool,
+    projection: &Projection,
+    events: i64,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<Rebuilt> {
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -80,7 +92,7 @@ pub async fn rebuild(
     let mut done: u64 = 0;
     let at_once = projection.chunks_at_once.max(1);
     // Chunks written at once share the memory of one chunk.
-    let chunk = CHUNK / at_once as i64;
+    let chunk = (events / at_once as i64).max(1);
     let mut writing = tokio::task::JoinSet::new();
     let mut read_to_end = false;
     loop {
