@@ -151,24 +151,18 @@ pub struct Meta {
     pub causation_id: Option<uuid::Uuid>,
 }
 
-/// The events of a range of the log, in commit order, of the types a projection reads: for
-/// a long range (a rebuild's chunk, a batch catching up), planned as PostgreSQL sees fit.
+/// The events of a range of the log, in commit order, of the types a projection reads: the
+/// range is walked in the commit-order index and the types kept as it goes (`OFFSET 0` keeps
+/// the types out of the range's plan), about one index entry and one row per event in the
+/// range. PostgreSQL cannot tell how few events a row comparison holds (it guesses a ninth
+/// of the log), so left to plan the types and the range together it chose, at a million
+/// events, for a write's event or two: every event of the council's types through
+/// `events_type` (66 000 index entries, 11–25 ms on every write); for a rebuild's chunk of
+/// 50 000, with the plan kept for any range: every entry of the types' index with parallel
+/// workers (205 ms for the strategy overview's types, 330 for the timeline's); planned for
+/// the chunk's own bounds: the whole log read in parallel and sorted (250–420 ms). Walked,
+/// the same chunk takes 55–100 ms, whatever the types.
 const READ_RANGE: &str = "
-    SELECT position, transaction_id::text::bigint, stream_id, event_type, schema_version, data,
-           metadata, tags, recorded_at
-    FROM events e
-    WHERE (e.transaction_id, e.position) > ($1::int8::text::xid8, $2)
-      AND (e.transaction_id, e.position) <= ($3::int8::text::xid8, $4)
-      AND e.event_type = ANY($5)
-    ORDER BY e.transaction_id, e.position";
-
-/// The same for a short range (the event or two a write adds): the range is walked in the
-/// commit-order index and the types kept as it goes. PostgreSQL cannot tell how few events
-/// a row comparison holds (it guessed 4 680 for one), so for a projection that reads rare
-/// types it would otherwise add every event of those types through `events_type` (66 000
-/// index entries at a million events, 11–25 ms on every write, and more as the log grows).
-/// `OFFSET 0` keeps the type out of the range's plan.
-const WALK_RANGE: &str = "
     SELECT position, transaction_id::text::bigint, stream_id, event_type, schema_version, data,
            metadata, tags, recorded_at
     FROM (SELECT * FROM events e
@@ -178,11 +172,6 @@ const WALK_RANGE: &str = "
           OFFSET 0) e
     WHERE e.event_type = ANY($5)
     ORDER BY e.transaction_id, e.position";
-
-/// Ranges of at most this many events are walked ([`WALK_RANGE`]). Walking costs about
-/// one index entry and one row per event in the range; the types' index costs one entry
-/// per event of those types in the whole log.
-const WALKED_AT_MOST: u64 = 1_000;
 
 /// Every projection.
 pub const ALL: [&Projection; 7] = [
@@ -304,26 +293,16 @@ impl Projection {
     /// Applies the log range `(from, to]` to the tables `names` gives: reads the events of
     /// the types it reads, decodes them through the catalogue, and applies them. An event
     /// that cannot be decoded is left out with a warning (the log holds only what Insats
-    /// wrote, so this means a bug, never a user's input). `events` is how many events of
-    /// any type the range holds (as its end was found), which decides how it is read.
+    /// wrote, so this means a bug, never a user's input).
     pub async fn apply_range(
         &self,
         connection: &mut PgConnection,
         names: &Names,
         from: Cursor,
         to: Cursor,
-        events: u64,
     ) -> sqlx::Result<()> {
         let types = self.event_types();
-        let walked = events <= WALKED_AT_MOST;
-        let statement = if walked { WALK_RANGE } else { READ_RANGE };
-        // A long range is planned for itself, as an unnamed statement. Kept as a prepared
-        // statement, PostgreSQL took a generic plan for it after five chunks of a rebuild,
-        // made for any range: it went through every entry of the types' index (a million
-        // for the timeline) with parallel workers for each chunk of 25 000 events, 330 ms
-        // where the range's own plan takes 60.
-        let rows: Vec<RangeRow> = sqlx::query_as(statement)
-            .persistent(walked)
+        let rows: Vec<RangeRow> = sqlx::query_as(READ_RANGE)
             .bind(from.transaction_id)
             .bind(from.position)
             .bind(to.transaction_id)

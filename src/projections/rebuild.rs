@@ -163,7 +163,7 @@ async fn write_chunk(
         .execute(&mut *transaction)
         .await?;
     projection
-        .apply_range(&mut transaction, &Names::with_suffix(NEXT), from, to, count)
+        .apply_range(&mut transaction, &Names::with_suffix(NEXT), from, to)
         .await?;
     transaction.commit().await?;
     Ok(count)
@@ -220,7 +220,7 @@ async fn swap(
         .await?;
     while let Some((count, end)) = chunk_end(&mut transaction, cursor, CHUNK).await? {
         projection
-            .apply_range(&mut transaction, names, cursor, end, count)
+            .apply_range(&mut transaction, names, cursor, end)
             .await?;
         cursor = end;
         done += count;

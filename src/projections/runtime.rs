@@ -319,7 +319,7 @@ pub async fn apply_batch(
     };
     let to = Cursor::new(to_transaction, to_position);
     projection
-        .apply_range(&mut transaction, names, from, to, count as u64)
+        .apply_range(&mut transaction, names, from, to)
         .await?;
     let moved = sqlx::query(MOVE_CHECKPOINT)
         .bind(projection.name)
