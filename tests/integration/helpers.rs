@@ -372,9 +372,8 @@ pub async fn snapshot(pool: &sqlx::PgPool) -> Vec<(String, String)> {
 }
 
 /// Every projection rebuilt from the log into fresh tables and swapped in: their snapshot.
-/// Rebuilt 3 000 events at a time, so that a history of some thousand events is read in
-/// several chunks, of a length that is read as a long range, and the timeline's chunks
-/// (1 500 events each) are written two at once.
+/// Rebuilt 3 000 events at a time, so that a history of some thousand events is rebuilt in
+/// several rounds, and the timeline's chunks (1 500 events each) are written two at once.
 pub async fn rebuilt(pool: &sqlx::PgPool) -> Vec<(String, String)> {
     for projection in insats::projections::ALL {
         insats::projections::rebuild::rebuild_in_chunks_of(pool, projection, 3_000, |_, _| {})
