@@ -249,17 +249,11 @@ impl Projection {
             .collect();
         futures_util::stream::iter(statements)
             .map(|statement| async move {
-                let mut connection = pool.acquire().await?;
-                sqlx::query("SET statement_timeout = 0")
-                    .execute(&mut *connection)
-                    .await?;
+                let mut transaction = rebuild::unlimited(pool).await?;
                 sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut *connection)
+                    .execute(&mut *transaction)
                     .await?;
-                sqlx::query("RESET statement_timeout")
-                    .execute(&mut *connection)
-                    .await?;
-                Ok::<_, sqlx::Error>(())
+                transaction.commit().await
             })
             .buffer_unordered(INDEXES_AT_ONCE)
             .try_collect()

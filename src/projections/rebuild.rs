@@ -56,21 +56,17 @@ pub async fn rebuild_in_chunks_of(
         .await?;
     let names = Names::with_suffix(NEXT);
 
-    let mut connection = pool.acquire().await?;
     // Fresh statistics of the log first: without them (a log just loaded in bulk, before
     // autovacuum came by, or a server with autovacuum off) PostgreSQL plans the statements
     // that read it as if it were tiny, and the strategy overview's rebuild of 300 000
     // events took over five minutes instead of nine seconds. Sampling the log costs little
     // next to reading all of it.
-    sqlx::query("SET statement_timeout = 0")
-        .execute(&mut *connection)
-        .await?;
+    let mut transaction = unlimited(pool).await?;
     sqlx::query("ANALYZE events")
-        .execute(&mut *connection)
+        .execute(&mut *transaction)
         .await?;
-    sqlx::query("RESET statement_timeout")
-        .execute(&mut *connection)
-        .await?;
+    transaction.commit().await?;
+    let mut connection = pool.acquire().await?;
     for table in projection.tables {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP TABLE IF EXISTS {}{NEXT}",
@@ -113,24 +109,29 @@ pub async fn rebuild_in_chunks_of(
     }
 
     projection.create_deferred_indexes(pool, NEXT).await?;
-    let mut connection = pool.acquire().await?;
-    sqlx::query("SET statement_timeout = 0")
-        .execute(&mut *connection)
-        .await?;
+    let mut transaction = unlimited(pool).await?;
     for table in projection.tables {
         let name = format!("{}{NEXT}", table.name);
         sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {name}")))
-            .execute(&mut *connection)
+            .execute(&mut *transaction)
             .await?;
     }
-    sqlx::query("RESET statement_timeout")
-        .execute(&mut *connection)
-        .await?;
-    drop(connection);
+    transaction.commit().await?;
 
     let rebuilt = swap(pool, projection, &names, cursor, done).await?;
     progress(rebuilt.events, total.max(rebuilt.events as i64) as u64);
     Ok(rebuilt)
+}
+
+/// A transaction with no time limit on its statements, for a rebuild's long ones.
+pub(super) async fn unlimited(
+    pool: &PgPool,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *transaction)
+        .await?;
+    Ok(transaction)
 }
 
 /// How many events the chunk after `after` (at most `limit`) holds and where it ends (none
@@ -140,10 +141,7 @@ async fn next_chunk(
     after: Cursor,
     limit: i64,
 ) -> sqlx::Result<Option<(u64, Cursor)>> {
-    let mut transaction = pool.begin().await?;
-    sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *transaction)
-        .await?;
+    let mut transaction = unlimited(pool).await?;
     let next = chunk_end(&mut transaction, after, limit).await?;
     transaction.commit().await?;
     Ok(next)
@@ -158,10 +156,7 @@ async fn write_chunk(
     to: Cursor,
     count: u64,
 ) -> sqlx::Result<u64> {
-    let mut transaction = pool.begin().await?;
-    sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *transaction)
-        .await?;
+    let mut transaction = unlimited(&pool).await?;
     projection
         .apply_range(&mut transaction, &Names::with_suffix(NEXT), from, to)
         .await?;
@@ -195,10 +190,7 @@ async fn swap(
     mut cursor: Cursor,
     mut done: u64,
 ) -> anyhow::Result<Rebuilt> {
-    let mut transaction = pool.begin().await?;
-    sqlx::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *transaction)
-        .await?;
+    let mut transaction = unlimited(pool).await?;
     let live = projection.table_names();
     let existing: Vec<String> = sqlx::query_scalar(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1)",
