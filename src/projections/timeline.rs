@@ -9,6 +9,10 @@
 //! read. The data is kept as `jsonb`, as the log holds it: pages never read it, and a
 //! rebuild copies it from the log as it stands instead of writing it out as text and
 //! parsing it again for each of a million rows.
+//!
+//! The area and the tags are compared byte by byte (`COLLATE "C"`): they are slugs and
+//! ids, in the same order either way, and through the database's own collation (C.UTF-8 here)
+//! building the index of tags took 4.5 s at a million events instead of 3.1.
 
 use super::{Applied, Names, Projection, Table};
 use crate::domain::case::CaseEvent;
@@ -17,12 +21,12 @@ use crate::domain::item::ItemEvent;
 
 const TABLES: &[Table] = &[Table {
     name: "timeline_entries",
-    columns: "
-        area         text        NOT NULL,
+    columns: r#"
+        area         text COLLATE "C" NOT NULL,
         position     bigint      NOT NULL,
         entry_date   date        NOT NULL,
         kind         text        NOT NULL,
-        tags         text[]      NOT NULL,
+        tags         text[] COLLATE "C" NOT NULL,
         event_type   text        NOT NULL,
         recorded_at  timestamptz NOT NULL,
         actor_name   text,
@@ -33,7 +37,7 @@ const TABLES: &[Table] = &[Table {
         subjects     text[]      NOT NULL DEFAULT '{}',
         words        text        NOT NULL DEFAULT '',
         follow_up    boolean     NOT NULL DEFAULT false,
-        PRIMARY KEY (area, position)",
+        PRIMARY KEY (area, position)"#,
     indexes: &[
         "(area, entry_date DESC, position DESC)",
         "USING gin (tags)",
@@ -44,7 +48,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 11,
+    version: 12,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
