@@ -39,6 +39,8 @@ use crate::event_log::Cursor;
 pub struct Table {
     pub name: &'static str,
     pub columns: &'static str,
+    /// Each `(columns)` or `USING method (…)`; `UNIQUE (columns)` for a key that a rebuild,
+    /// loading rows that are all new, may build after loading too.
     pub indexes: &'static [&'static str],
     /// Whether the projection's own statements read through the indexes, so a rebuild
     /// needs them from the start (otherwise they are built after loading, which is faster).
@@ -264,10 +266,13 @@ impl Projection {
 /// How many of a rebuild's deferred indexes are built at once.
 const INDEXES_AT_ONCE: usize = 2;
 
-/// The statement that creates `index` on the table `name`. Unnamed: PostgreSQL picks a
-/// free name, so a rebuilt copy never collides.
+/// The statement that creates `index` on the table `name` (`UNIQUE (…)` a unique one).
+/// Unnamed: PostgreSQL picks a free name, so a rebuilt copy never collides.
 fn create_index(name: &str, index: &str) -> String {
-    format!("CREATE INDEX ON {name} {index}")
+    match index.strip_prefix("UNIQUE ") {
+        Some(columns) => format!("CREATE UNIQUE INDEX ON {name} {columns}"),
+        None => format!("CREATE INDEX ON {name} {index}"),
+    }
 }
 
 async fn create_indexes(

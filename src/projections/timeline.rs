@@ -13,6 +13,11 @@
 //! The area and the tags are compared byte by byte (`COLLATE "C"`): they are slugs and
 //! ids, in the same order either way, and through the database's own collation (C.UTF-8 here)
 //! building the index of tags took 4.5 s at a million events instead of 3.1.
+//!
+//! The key (area, position) is a unique index that a rebuild builds after loading, as it
+//! does the others: every row a rebuild loads is new, and with no unique index yet
+//! PostgreSQL writes it without first looking it up. So the statement's `ON CONFLICT DO
+//! NOTHING` names no index: on a live table the key is there, and it is the one checked.
 
 use super::{Applied, Names, Projection, Table};
 use crate::domain::case::CaseEvent;
@@ -36,9 +41,9 @@ const TABLES: &[Table] = &[Table {
         secrecy_target text,
         subjects     text[]      NOT NULL DEFAULT '{}',
         words        text        NOT NULL DEFAULT '',
-        follow_up    boolean     NOT NULL DEFAULT false,
-        PRIMARY KEY (area, position)"#,
+        follow_up    boolean     NOT NULL DEFAULT false"#,
     indexes: &[
+        "UNIQUE (area, position)",
         "(area, entry_date DESC, position DESC)",
         "USING gin (tags)",
         "USING gin (to_tsvector('swedish', words)) WHERE words <> ''",
@@ -48,7 +53,7 @@ const TABLES: &[Table] = &[Table {
 
 pub const PROJECTION: Projection = Projection {
     name: "timeline",
-    version: 12,
+    version: 13,
     tables: TABLES,
     reads: |event_type: &EventType| {
         matches!(
@@ -153,7 +158,7 @@ const INSERT: &str = "
                 $13::text[], $14::text[], $15::bool[])
          AS b(area, position, entry_date, kind, tags, event_type, recorded_at, actor_name,
               actor_role, data, view, secrecy_target, subjects, words, follow_up)
-    ON CONFLICT (area, position) DO NOTHING";
+    ON CONFLICT DO NOTHING";
 
 /// Whether an event is the echo of another one of the same command, which the timeline
 /// already shows: one thing that happened is one entry. The item a case's escalation raises

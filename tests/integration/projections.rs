@@ -453,6 +453,41 @@ async fn a_rebuild_gives_the_same_tables_as_the_incremental_build() {
     assert_eq!(page["items"][0]["data"]["title"], "Efter ombyggnaden");
 }
 
+/// The timeline's key (area and position) holds on its tables as first created and as a
+/// rebuild swaps them in (which builds the key after loading): the whole log applied to
+/// them again adds no entry.
+#[tokio::test]
+async fn the_log_applied_again_to_the_timeline_adds_no_entry() {
+    let app = TestApp::spawn().await;
+    history(&app).await;
+    caught_up(&app.db.pool).await;
+    let timeline = &projections::timeline::PROJECTION;
+    let apply_whole_log_again = || async {
+        let checkpoint = projections::checkpoint(&app.db.pool, timeline.name)
+            .await
+            .unwrap()
+            .expect("the timeline has applied the history");
+        let mut transaction = app.db.pool.begin().await.unwrap();
+        timeline
+            .apply_range(
+                &mut transaction,
+                &projections::Names::live(),
+                Cursor::START,
+                checkpoint,
+            )
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    };
+    let first = snapshot(&app.db.pool).await;
+    apply_whole_log_again().await;
+    assert_eq!(snapshot(&app.db.pool).await, first);
+    let rebuilt = rebuilt(&app.db.pool).await;
+    assert_eq!(rebuilt, first);
+    apply_whole_log_again().await;
+    assert_eq!(snapshot(&app.db.pool).await, rebuilt);
+}
+
 #[tokio::test]
 async fn two_runtimes_during_concurrent_appends_apply_every_event_exactly_once() {
     let app = TestApp::spawn().await;
