@@ -328,9 +328,30 @@ struct RangeRow {
     event_type: String,
     schema_version: i32,
     data: serde_json::Value,
-    metadata: serde_json::Value,
+    metadata: MetaColumn,
     tags: Vec<String>,
     recorded_at: time::OffsetDateTime,
+}
+
+/// An event's metadata read straight into [`Meta`], with no JSON value in between (a
+/// rebuild reads a million); metadata it cannot read is read as none.
+struct MetaColumn(Meta);
+
+impl sqlx::Type<sqlx::Postgres> for MetaColumn {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <sqlx::types::Json<Meta> as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <sqlx::types::Json<Meta> as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for MetaColumn {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let meta = <sqlx::types::Json<Meta> as sqlx::Decode<sqlx::Postgres>>::decode(value);
+        Ok(Self(meta.map(|json| json.0).unwrap_or_default()))
+    }
 }
 
 impl RangeRow {
@@ -342,7 +363,7 @@ impl RangeRow {
                 position: self.position,
                 transaction_id: self.transaction_id,
                 stream_id: self.stream_id,
-                meta: serde_json::from_value(self.metadata).unwrap_or_default(),
+                meta: self.metadata.0,
                 event_type: self.event_type,
                 recorded_at: self.recorded_at,
                 tags: self.tags,
