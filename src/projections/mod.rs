@@ -234,7 +234,8 @@ impl Projection {
     /// Creates the indexes that [`Projection::create_tables`] left out for loading, two at
     /// once, each on a connection of its own: PostgreSQL builds an index on one core (a
     /// GIN index always; a B-tree with workers only if it has them to spare), and the
-    /// timeline's three took 9 s one after another at a million events, 5 s of it the tags'.
+    /// timeline's indexes (three then, before its key was one of them) took 9 s one after
+    /// another at a million events, 5 s of it the tags'.
     pub async fn create_deferred_indexes(&self, pool: &PgPool, suffix: &str) -> sqlx::Result<()> {
         use futures_util::{StreamExt, TryStreamExt};
         let statements: Vec<String> = self
